@@ -1,0 +1,68 @@
+"""The checks: what each stub is graded on.
+
+Each curriculum module has a file here, ``checks/<module>.py``, whose functions are
+registered with the :func:`checks_for` decorator. A check belongs to exactly one stub
+(MiniTorch's task tags), gets a :class:`~autograder.checks.context.Ctx` to talk to the
+student's code and to the reference, and fails by raising
+:class:`~autograder.checks.expect.CheckFailed` with a message that teaches.
+
+Checks run in the judge. They never import or call student code directly: every call
+goes through ``ctx``, to a worker process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+_REGISTRY: dict[str, list[Check]] = {}
+
+
+@dataclass(frozen=True)
+class Check:
+    module: str
+    stub: str
+    title: str
+    fn: Callable = field(repr=False)
+    weight: float = 1.0
+    # "unit" checks run first; "training" checks run last and may use several stubs.
+    kind: str = "unit"
+    # For training checks: stubs whose student version is used when it passed its unit
+    # checks (a library stand-in is used otherwise, so one broken piece costs only itself).
+    uses: tuple[str, ...] = ()
+
+    @property
+    def stub_id(self) -> str:
+        return f"{self.module}.{self.stub}"
+
+    @property
+    def seed(self) -> int:
+        """A stable per-check seed: the same submission always gets the same inputs."""
+        digest = hashlib.sha256(f"{self.stub_id}:{self.title}".encode()).digest()
+        return int.from_bytes(digest[:4], "big")
+
+
+def checks_for(module: str):
+    """Make the ``@check(stub, title)`` decorator for one module's file."""
+
+    def check(stub: str, title: str, *, weight: float = 1.0, kind: str = "unit",
+              uses: tuple[str, ...] = ()):
+        def register(fn):
+            bucket = _REGISTRY.setdefault(module, [])
+            if any(c.stub == stub and c.title == title for c in bucket):
+                raise ValueError(f"duplicate check {module}.{stub}: {title}")
+            bucket.append(Check(module, stub, title, fn, weight, kind, tuple(uses)))
+            return fn
+
+        return register
+
+    return check
+
+
+def load(module: str) -> list[Check]:
+    """The checks of one curriculum module, in the order they are written."""
+    if module not in _REGISTRY:
+        importlib.import_module(f"{__name__}.{module}")
+    return list(_REGISTRY.get(module, []))

@@ -1,0 +1,168 @@
+"""What a check sees: the student's stubs (through a worker), the reference, and helpers."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import hypothesis
+import torch
+from hypothesis import HealthCheck, Phase
+
+from ..session import StudentError, WorkerSession
+from ..worker.protocol import Handle, Param, decode
+from . import Check
+from .expect import CheckFailed
+
+
+class StubNotImplemented(Exception):  # noqa: N818
+    """The stub still raises NotImplementedError: nothing of it can be graded yet."""
+
+
+@dataclass
+class CallResult:
+    value: Any
+    calls: list[str]
+    seconds: float
+    args: list | None = None  # the arguments after the call (for in-place contracts)
+    grads: dict | None = None  # {"inputs": [...], "params": {...}, "output_grad": t} or error
+    meta: dict | None = None  # requires_grad / grad_fn / device of a returned tensor
+
+
+@dataclass
+class Ctx:
+    check: Check
+    session_factory: Callable[[], WorkerSession] = field(repr=False)
+    reference: types.ModuleType = field(repr=False)
+    device: str = "cpu"
+    examples: int = 25
+    passed: frozenset[str] = frozenset()  # stubs whose unit checks all passed (for training)
+    options: dict = field(default_factory=dict)
+    recorded: dict[str, set] = field(default_factory=dict)  # stub -> torch calls seen
+    attachments: list = field(default_factory=list)  # (filename, bytes) for the report
+    summary: str = ""  # shown with a passing check (e.g. a training run's figures)
+
+    @property
+    def ref(self) -> types.ModuleType:
+        return self.reference
+
+    @property
+    def seed(self) -> int:
+        return self.check.seed
+
+    def generator(self, offset: int = 0) -> torch.Generator:
+        return torch.Generator().manual_seed(self.check.seed + offset)
+
+    # -- talking to the worker -----------------------------------------------------------
+    def _request(self, header: dict, args=(), kwargs=None, timeout=None) -> tuple[dict, dict]:
+        session = self.session_factory()
+        header = dict(header, seed=self.check.seed)
+        try:
+            return session, *session.call(header, args, kwargs, timeout=timeout)
+        except StudentError as err:
+            if err.type_name == "NotImplementedError":
+                raise StubNotImplemented(err.message) from None
+            raise
+
+    def run(self, stub: str | None = None, *args, collect: str | None = None,
+            grad_inputs: tuple[int, ...] = (), grad_module: Handle | None = None,
+            return_args: bool = False, keep: bool = False, attr: str | None = None,
+            handle: Handle | None = None, probe: str | None = None, timeout=None,
+            kwargs: dict | None = None) -> CallResult:
+        """Call a stub (default: this check's stub), a handle's method, or a probe."""
+        if probe is not None:
+            target = {"probe": probe}
+        elif handle is not None:
+            target = {"handle": handle.ident}
+        else:
+            target = {"stub": stub or self.check.stub}
+        if attr:
+            target["attr"] = attr
+        header: dict = {"target": target, "collect": collect, "return_args": return_args,
+                        "keep": keep, "device": self.device if self.device != "cpu" else None}
+        if grad_inputs or grad_module is not None:
+            header["grad"] = {"inputs": list(grad_inputs), "output_grad_seed": self.check.seed,
+                              "module": grad_module.ident if grad_module else None}
+        session, answer, tensors = self._request(header, args, kwargs, timeout)
+        name = target.get("stub") or (handle and self.check.stub)
+        if name:
+            self.recorded.setdefault(name, set()).update(answer.get("calls", []))
+        result = CallResult(
+            value=session.decode(answer, tensors),
+            calls=list(answer.get("calls", [])),
+            seconds=float(answer.get("seconds", 0.0)),
+            meta=_meta(answer.get("value")),
+        )
+        if return_args:
+            result.args = session.decode(answer, tensors, "args")
+        if "grads" in answer:
+            result.grads = session.decode(answer, tensors, "grads")
+        return result
+
+    def call(self, stub: str | None = None, *args, **kwargs) -> Any:
+        """The value of ``stub(*args, **kwargs)`` computed by the student's code."""
+        return self.run(stub, *args, kwargs=kwargs).value
+
+    def call_list(self, stub: str | None = None, *args, **kwargs) -> Any:
+        """``list(stub(*args, **kwargs))``: for generators such as ``data_iter``."""
+        return self.run(stub, *args, collect="list", kwargs=kwargs).value
+
+    def probe(self, name: str, *args, timeout=None, **kwargs) -> Any:
+        return self.run(None, *args, probe=name, kwargs=kwargs, timeout=timeout).value
+
+    def reference_probe(self, name: str, *args, **kwargs) -> Any:
+        """Run a probe on the reference solution in the judge (cached): the baseline."""
+        from ..training import reference_run
+
+        return reference_run(name, self.reference, *args, device=self.device,
+                             cache_root=self.options.get("data"), **kwargs)
+
+    def new(self, cls: str | None = None, *args, **kwargs) -> Handle:
+        """Construct the student's class inside the worker; returns a handle to it."""
+        value = self.run(cls, *args, keep=True, kwargs=kwargs).value
+        if not isinstance(value, Handle):
+            raise CheckFailed(f"{cls or self.check.stub}(...) did not build an object "
+                              f"that stays in the worker (got {type(value).__name__}).")
+        return value
+
+    def describe(self, handle: Handle) -> dict:
+        return self.probe("common.describe", handle)
+
+    # -- hypothesis ----------------------------------------------------------------------
+    def given(self, *strategies, examples: int | None = None, **kw_strategies):
+        """Decorate a property; calling it runs it on hypothesis-drawn inputs, deterministically.
+
+        Grading runs are derandomised and keep no example database, so the same
+        submission always meets the same inputs and gets the same grade.
+        """
+        settings = hypothesis.settings(
+            max_examples=examples or self.examples,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            print_blob=False,
+            suppress_health_check=list(HealthCheck),
+            phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        )
+
+        def wrap(fn):
+            return settings(hypothesis.given(*strategies, **kw_strategies)(fn))
+
+        return wrap
+
+
+def _meta(encoded: Any) -> dict | None:
+    if isinstance(encoded, dict) and "__tensor__" in encoded:
+        return {k: encoded.get(k) for k in ("requires_grad", "grad_fn", "device")}
+    return None
+
+
+def params(*tensors: torch.Tensor, grads: tuple | None = None) -> list[Param]:
+    """Leaf tensors that arrive in the worker requiring grad, with the given ``.grad``."""
+    grads = grads or (None,) * len(tensors)
+    return [Param(t, g) for t, g in zip(tensors, grads)]
+
+
+__all__ = ["Ctx", "CallResult", "StubNotImplemented", "params", "decode"]

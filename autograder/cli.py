@@ -1,0 +1,251 @@
+"""The ``divekit`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from . import curriculum, intake, static
+from .grading import GradeOptions, grade
+from .reference import REPO
+from .sandbox import Limits, choose_mode
+
+EXERCISES = REPO / "exercises"
+SOLUTIONS = REPO / "solutions"
+
+
+def _options(rubric, solutions, sandbox, device, training, data, examples, timeout) -> GradeOptions:
+    try:
+        loaded = curriculum.load_rubric(rubric) if rubric else None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    limits = Limits() if timeout is None else replace(Limits(), call_seconds=timeout)
+    return GradeOptions(solutions=solutions, sandbox=sandbox, device=device, training=training,
+                        data=data, rubric=loaded, examples=examples, limits=limits)
+
+
+def _unusable(reason: str) -> None:
+    click.echo(f"divekit: cannot grade: {reason}", err=True)
+    sys.exit(2)
+
+
+def grading_options(fn):
+    decorators = [
+        click.option("--only", "only", multiple=True, metavar="MODULE_OR_STUB",
+                     help="Grade only these modules or stubs (e.g. mlp, mlp.relu, 'Task 1')."),
+        click.option("--rubric", type=click.Path(exists=True, dir_okay=False),
+                     help="Points per stub (default: the packaged rubric.toml)."),
+        click.option("--solutions", type=click.Path(exists=True, file_okay=False),
+                     help="Folder of reference solutions (default: the repo's solutions/)."),
+        click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto",
+                     show_default=True, help="Worker isolation; see `divekit doctor`."),
+        click.option("--device", default="cpu", show_default=True,
+                     help="cpu, cuda or auto: where stubs and training thresholds run."),
+        click.option("--training/--no-training", default=True, show_default=True,
+                     help="Run the training thresholds."),
+        click.option("--data", type=click.Path(file_okay=False),
+                     help="Local dataset folder (default: $DIVEKIT_DATA or datasets/cache)."),
+        click.option("--examples", type=click.IntRange(1, 1000), default=25, show_default=True,
+                     help="Hypothesis examples per property check."),
+        click.option("--timeout", type=float, default=None,
+                     help="Seconds allowed for one call into student code (default 60)."),
+    ]
+    for d in reversed(decorators):
+        fn = d(fn)
+    return fn
+
+
+@click.group()
+@click.version_option(package_name="divekit")
+def main() -> None:
+    """divekit: auto-graded exercises for Dive into Deep Learning (PyTorch)."""
+
+
+@main.command("grade")
+@click.argument("submission", type=click.Path())
+@grading_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the report here.")
+def grade_cmd(submission, only, rubric, solutions, sandbox, device, training, data, examples,
+              timeout, fmt, out):
+    """Grade SUBMISSION (a folder laid out like exercises/, or a zip of one).
+
+    Exits 0 whenever grading finished, whatever the score; 2 for unusable input.
+    The JSON format is Gradescope's results.json.
+    """
+    options = _options(rubric, solutions, sandbox, device, training, data, examples, timeout)
+    try:
+        report = grade(submission, list(only) or None, options)
+    except intake.UnusableSubmission as exc:
+        _unusable(str(exc))
+    except KeyError as exc:
+        _unusable(f"--only {exc.args[0]!r} names no module, stub or task "
+                  "(see `divekit list`)")
+    except (ValueError, RuntimeError) as exc:
+        _unusable(str(exc))
+    if fmt == "json":
+        text = json.dumps(report.to_gradescope(include_attachments=True), indent=2)
+    else:
+        text = report.to_text(hints={s.id: s.hint for s in curriculum.all_stubs()})
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"{report.score:g}/{report.max_score:g} -> {out}", err=True)
+    else:
+        click.echo(text)
+
+
+@main.command("check")
+@click.argument("targets", nargs=-1)
+@click.option("--path", type=click.Path(exists=True), default=str(EXERCISES), show_default=True,
+              help="Your work: a folder laid out like exercises/.")
+@click.option("--training/--no-training", default=True, show_default=True)
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto")
+@click.option("--data", type=click.Path(file_okay=False))
+@click.option("--verbose", is_flag=True, help="Show the output of passing checks too.")
+def check_cmd(targets, path, training, sandbox, data, verbose):
+    """Grade your own exercises (all, or the given modules/stubs) with readable output."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    console = Console(stderr=True)
+    options = _options(None, None, sandbox, "auto", training, data, 25, None)
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("grading", total=None)
+
+            def report_progress(label, done, total):
+                progress.update(task, description=f"grading {label}", completed=done, total=total)
+
+            options.progress = report_progress
+            report = grade(path, list(targets) or None, options)
+    except intake.UnusableSubmission as exc:
+        _unusable(str(exc))
+    except KeyError as exc:
+        _unusable(f"{exc.args[0]!r} names no module, stub or task (see `divekit list`)")
+    _print_report(report, verbose)
+
+
+def _print_report(report, verbose: bool) -> None:
+    from rich.console import Console
+
+    console = Console()
+    hints = {s.id: s.hint for s in curriculum.all_stubs()}
+    for note in report.notes:
+        console.print(f"[dim]note: {note}[/dim]")
+    current = None
+    by_stub = report.by_stub()
+    for t in report.tests:
+        if t.stub != current:
+            current = t.stub
+            got, total = by_stub[t.stub]
+            colour = "green" if got >= total - 1e-9 else "red" if got == 0 else "yellow"
+            console.print(f"\n[bold]{t.stub}[/bold]  [{colour}]{got:g}/{total:g}[/{colour}]")
+            shown_hint = False
+        ok = t.status == "passed"
+        mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
+        console.print(f"  {mark} {t.name.split(': ', 1)[-1]}", highlight=False)
+        if (not ok or verbose) and t.output:
+            console.print("    " + t.output.replace("\n", "\n    "), highlight=False, markup=False)
+        if not ok and not shown_hint and hints.get(t.stub) and "Not implemented" not in t.output:
+            console.print(f"    [cyan]hint:[/cyan] {hints[t.stub]}", highlight=False)
+            shown_hint = True
+    console.print(f"\n[bold]Total: {report.score:g}/{report.max_score:g}[/bold]")
+
+
+@main.command("list")
+@click.option("--path", type=click.Path(exists=True), default=str(EXERCISES), show_default=True)
+def list_cmd(path):
+    """The stubs, in order, with their points and whether you have started them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    try:
+        sources = intake.read_submission(path)
+    except intake.UnusableSubmission as exc:
+        _unusable(str(exc))
+    rubric = curriculum.load_rubric()
+    table = Table("stub", "task", "points", "status")
+    for m in curriculum.modules():
+        source = sources.get(m.name)
+        tree = static.parse(source.text, m.filename) if source else None
+        for s in m.stubs:
+            if source is None:
+                status = "[red]file missing[/red]"
+            elif isinstance(tree, static.SyntaxProblem):
+                status = "[red]syntax error[/red]"
+            elif not static.defines(tree, s.name):
+                status = "[red]not defined[/red]"
+            elif static.raises_not_implemented(tree, s.name):
+                status = "[dim]to do[/dim]"
+            else:
+                status = "[green]written[/green] (run divekit check)"
+            table.add_row(s.id, m.task, f"{rubric.stub_points(s.id):g}", status)
+    Console().print(table)
+
+
+@main.command("release")
+@click.option("--check", "check_only", is_flag=True,
+              help="Only report whether exercises/ is up to date (exit 1 if not).")
+def release_cmd(check_only):
+    """Regenerate exercises/ from solutions/ (solution blocks become stubs)."""
+    from .release import ReleaseError, release
+
+    try:
+        stale = release(SOLUTIONS, EXERCISES, check=check_only)
+    except ReleaseError as exc:
+        _unusable(str(exc))
+    if check_only:
+        if stale:
+            click.echo("exercises/ is out of date for: " + ", ".join(stale) +
+                       " (run `divekit release`)", err=True)
+            sys.exit(1)
+        click.echo("exercises/ is up to date")
+    else:
+        click.echo("wrote " + (", ".join(stale) if stale else "nothing (already up to date)"))
+
+
+@main.command("verify")
+@grading_options
+def verify_cmd(only, rubric, solutions, sandbox, device, training, data, examples, timeout):
+    """Maintainers: prove every solution gets full marks and every shipped stub gets 0."""
+    options = _options(rubric, solutions, sandbox, device, training, data, examples, timeout)
+    problems = []
+    for folder, want_full in ((SOLUTIONS, True), (EXERCISES, False)):
+        start = time.monotonic()
+        report = grade(str(folder), list(only) or None, options)
+        for stub, (got, total) in report.by_stub().items():
+            if want_full and got < total - 1e-9:
+                failing = [t for t in report.tests if t.stub == stub and t.status != "passed"]
+                problems.append(f"solution {stub}: {got:g}/{total:g}: {failing[0].output[:300]}")
+            if not want_full and got > 0:
+                problems.append(f"exercise {stub}: scored {got:g} as shipped")
+        click.echo(f"{folder.name}: {report.score:g}/{report.max_score:g} "
+                   f"in {time.monotonic() - start:.1f} s")
+    for p in problems:
+        click.echo(f"  problem: {p}", err=True)
+    sys.exit(1 if problems else 0)
+
+
+@main.command("doctor")
+def doctor_cmd():
+    """Which isolation this machine gives workers, and why; devices and data."""
+    import torch
+
+    from . import data
+
+    mode, why = choose_mode("auto")
+    click.echo(f"sandbox: {mode} ({why})")
+    click.echo(f"torch {torch.__version__}; CUDA available: {torch.cuda.is_available()}")
+    click.echo(f"data root: {data.data_root()}")
+
+
+if __name__ == "__main__":
+    main()

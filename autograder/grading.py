@@ -1,0 +1,347 @@
+"""Grading one submission: the pipeline from files to a report.
+
+For each module: read the source, check its syntax, start a fresh worker that imports it,
+then run every check of every selected stub against it. A worker that hangs, dies or
+misbehaves costs only the checks it was answering: the next check gets a new worker.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from . import checks as check_registry
+from . import curriculum, intake, reference, static
+from .checks.context import Ctx, StubNotImplemented
+from .checks.expect import CheckFailed
+from .curriculum import Module, Rubric, Stub
+from .report import Attachment, Report, TestResult
+from .sandbox import Limits, choose_mode
+from .session import StudentError, WorkerLost, WorkerSession
+
+API_TITLE = "defined with the contract's signature"
+SCRATCH_TITLE = "written from scratch"
+
+
+@dataclass
+class GradeOptions:
+    solutions: str | None = None
+    sandbox: str = "auto"  # "auto", "bwrap" or "process"
+    device: str = "cpu"  # "cpu", "cuda" or "auto"
+    training: bool = True
+    examples: int = 25  # hypothesis examples per property check
+    limits: Limits = field(default_factory=Limits)
+    data: str | None = None
+    rubric: Rubric | None = None
+    progress: Callable[[str, int, int], None] | None = None
+    # Filled in by grade(): the sandbox mode chosen, and why.
+    mode: str | None = None
+    mode_reason: str = ""
+
+
+@dataclass
+class Entry:
+    """One graded test: a check of the registry, or one of the two automatic ones."""
+
+    stub: Stub
+    title: str
+    kind: str  # "api", "unit", "training", "scratch"
+    weight: float
+    check: check_registry.Check | None = None
+    max_score: float = 0.0
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but torch sees no CUDA device here")
+    return device
+
+
+def plan(module: Module, stubs: list[Stub], options: GradeOptions, rubric: Rubric) -> list[Entry]:
+    """Every test this module will report, with its points, in the order they run."""
+    registered = check_registry.load(module.name)
+    entries: list[Entry] = []
+    training: list[Entry] = []
+    for stub in stubs:
+        mine = [c for c in registered if c.stub == stub.name]
+        stub_entries = []
+        for c in mine:
+            if c.kind == "training" and not options.training:
+                continue
+            e = Entry(stub, c.title, c.kind, c.weight, c)
+            (training if c.kind == "training" else stub_entries).append(e)
+        # The signature check runs after the behaviour checks: it earns credit only for a
+        # stub that does something, so a shipped stub scores 0.
+        if stub.kind != "value":
+            stub_entries.append(Entry(stub, API_TITLE, "api", 0.5))
+        points = rubric.stub_points(stub.id)
+        all_mine = stub_entries + [e for e in training if e.stub == stub]
+        share = rubric.from_scratch_share if stub.forbidden else 0.0
+        total_weight = sum(e.weight for e in all_mine) or 1.0
+        for e in all_mine:
+            e.max_score = points * (1 - share) * e.weight / total_weight
+        if stub.forbidden:
+            stub_entries.append(Entry(stub, SCRATCH_TITLE, "scratch", 0.0, max_score=points * share))
+        entries += stub_entries
+    return entries + training
+
+
+class ModuleGrader:
+    """Grades the selected stubs of one module of one submission."""
+
+    def __init__(self, module: Module, stubs: list[Stub], source: intake.Source | None,
+                 options: GradeOptions, rubric: Rubric):
+        self.module = module
+        self.stubs = stubs
+        self.source = source
+        self.options = options
+        self.rubric = rubric
+        self.entries = plan(module, stubs, options, rubric)
+        self.session: WorkerSession | None = None
+        self.hello: dict | None = None
+        self.recorded: dict[str, set] = {}
+        self.results: list[TestResult] = []
+        self.attachments: list[Attachment] = []
+        self.notes: list[str] = []
+        self.started = time.monotonic()
+        self.workers_started = 0
+
+    # -- worker lifecycle ----------------------------------------------------------------
+    def _new_session(self) -> WorkerSession:
+        session = WorkerSession(
+            self.module.name, self.module.filename, self.source.text,
+            [s.name for s in self.module.stubs], limits=self.options.limits,
+            mode=self.options.mode, seed=0, device=self.options.device)
+        self.workers_started += 1
+        try:
+            hello = session.start()
+            self.hello = session.decode(*hello)
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def session_factory(self) -> WorkerSession:
+        if self.session is None or self.session.lost is not None:
+            if self.session is not None:
+                self.session.close()
+            self.session = None
+            self.session = self._new_session()
+        return self.session
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    # -- results -------------------------------------------------------------------------
+    def _result(self, entry: Entry, passed: bool, output: str, seconds: float = 0.0,
+                score: float | None = None) -> None:
+        if score is None:
+            score = entry.max_score if passed else 0.0
+        self.results.append(TestResult(
+            name=f"{entry.stub.id}: {entry.title}", stub=entry.stub.id,
+            score=score, max_score=entry.max_score,
+            status="passed" if passed else "failed", output=output.strip(),
+            kind=entry.kind, seed=entry.check.seed if entry.check else None,
+            seconds=round(seconds, 4), visibility=self.rubric.visibility))
+
+    def fail_all(self, entries: list[Entry], message: str) -> None:
+        for e in entries:
+            self._result(e, False, message)
+
+    # -- the pipeline --------------------------------------------------------------------
+    def grade(self) -> list[TestResult]:
+        try:
+            self._grade()
+        finally:
+            self.close()
+        return self.results
+
+    def _grade(self) -> None:
+        filename = self.module.filename
+        if self.source is None:
+            return self.fail_all(self.entries, f"No {filename} in the submission, so none of its "
+                                 "stubs could be graded.")
+        tree = static.parse(self.source.text, filename)
+        if isinstance(tree, static.SyntaxProblem):
+            return self.fail_all(self.entries, f"{filename} cannot be imported: {tree}. "
+                                 "Fix the syntax error first; nothing in the file can run until then.")
+        try:
+            self.session_factory()
+        except StudentError as err:
+            if err.type_name == "NotImplementedError" and self.module.stubs[0].kind == "value":
+                return self.fail_all(self.entries, "Not answered yet: the file still raises "
+                                     "NotImplementedError.")
+            return self.fail_all(self.entries, f"Importing {filename} raised {err.type_name}: "
+                                 f"{err.message}\n{err.traceback}\nCode at the top level of the "
+                                 "file runs on import; keep it to definitions.")
+        except WorkerLost as lost:
+            out = self.session.output() if self.session else ""
+            return self.fail_all(self.entries, f"Importing {filename} failed: {lost.detail}."
+                                 + _printed(out))
+        assert self.hello is not None
+        found = self.hello.get("stubs", {})
+        broken: dict[str, str] = {}  # stub -> why its remaining checks cannot run
+        passed_units: dict[str, bool] = {}
+        for entry in self.entries:
+            stub = entry.stub
+            if self.options.progress:
+                self.options.progress(entry.stub.id, len(self.results), len(self.entries))
+            info = found.get(stub.name, {"kind": "missing"})
+            if info.get("kind") == "missing":
+                self._result(entry, False, f"{stub.name} is not defined in {filename}.")
+                passed_units[stub.name] = False
+                continue
+            if entry.kind == "api":
+                self._api(entry, info, broken.get(stub.name))
+                continue
+            if entry.kind == "scratch":
+                self._scratch(entry, tree, broken.get(stub.name))
+                continue
+            if stub.name in broken and entry.kind != "training":
+                self._result(entry, False, broken[stub.name])
+                passed_units[stub.name] = False
+                continue
+            if time.monotonic() - self.started > self.options.limits.module_seconds:
+                self._result(entry, False, f"Not run: grading {filename} used up its "
+                             f"{self.options.limits.module_seconds:.0f} s.")
+                continue
+            ok = self._run(entry, broken, passed_units)
+            if entry.kind == "unit":
+                passed_units[stub.name] = passed_units.get(stub.name, True) and ok
+        self.notes.append(f"{self.module.name}: {self.workers_started} worker(s) started")
+
+    def _api(self, entry: Entry, info: dict, broken: str | None) -> None:
+        stub = entry.stub
+        problems = static.signature_differences(stub.signature, info.get("signature"))
+        others = [r for r in self.results if r.stub == stub.id and r.kind == "unit"]
+        if problems:
+            self._result(entry, False, f"{stub.name}: " + "; ".join(problems) +
+                         ". The curriculum fixes the signature so that course material and "
+                         "the autograder can call it.")
+        elif broken:
+            self._result(entry, False, f"Not awarded: {broken}")
+        elif others and not any(r.status == "passed" for r in others):
+            self._result(entry, False, f"Not awarded: the signature is right, but none of the "
+                         f"checks of {stub.name} passed yet.")
+        else:
+            self._result(entry, True, f"{stub.name}{info.get('signature') or ''}")
+
+    def _scratch(self, entry: Entry, tree, broken: str | None) -> None:
+        stub = entry.stub
+        hits = static.forbidden_calls(tree, stub.name, stub.forbidden)
+        runtime = static.forbidden_at_runtime(self.recorded.get(stub.name, set()), stub.forbidden)
+        if broken:
+            return self._result(entry, False, f"Not awarded: {broken}")
+        others = [r for r in self.results if r.stub == stub.id and r.kind in ("unit", "api")]
+        earned = sum(r.score for r in others)
+        possible = sum(r.max_score for r in others) or 1.0
+        if hits or runtime:
+            parts = []
+            if hits:
+                parts.append("the source calls " + ", ".join(hits))
+            if runtime:
+                parts.append("while running it called " + ", ".join(runtime))
+            return self._result(entry, False, f"{stub.name} must be written from scratch, but "
+                                + "; ".join(parts) + ". Those routines do the whole job; "
+                                "write the computation with elementary tensor operations.")
+        fraction = earned / possible
+        self._result(entry, fraction >= 1 - 1e-9,
+                     "No forbidden routine is called." if fraction >= 1 - 1e-9 else
+                     f"No forbidden routine is called; awarded in proportion to the other checks "
+                     f"of {stub.name} passed ({fraction:.0%}).", score=entry.max_score * fraction)
+
+    def _run(self, entry: Entry, broken: dict, passed_units: dict) -> bool:
+        check = entry.check
+        ctx = Ctx(check=check, session_factory=self.session_factory,
+                  reference=reference.load(self.module.name, self.options.solutions),
+                  device=self.options.device, examples=self.options.examples,
+                  passed=frozenset(k for k, v in passed_units.items() if v),
+                  options={"data": self.options.data, "training": self.options.training},
+                  recorded=self.recorded)
+        start = time.monotonic()
+        try:
+            check.fn(ctx)
+        except CheckFailed as exc:
+            self._result(entry, False, _with_notes(str(exc), exc), time.monotonic() - start)
+            return False
+        except StubNotImplemented:
+            why = (f"Not implemented yet: {entry.stub.name} still raises NotImplementedError.")
+            broken[entry.stub.name] = why
+            self._result(entry, False, why, time.monotonic() - start)
+            return False
+        except StudentError as err:
+            self._result(entry, False, _with_notes(
+                f"{err.type_name} raised by your code: {err.message}\n{err.traceback}", err),
+                time.monotonic() - start)
+            return False
+        except WorkerLost as lost:
+            out = self.session.output() if self.session else ""
+            self._result(entry, False, f"The worker running your code stopped: {lost.detail}. "
+                         "Only this check is affected; the next one starts a fresh worker."
+                         + _printed(out), time.monotonic() - start)
+            return False
+        except Exception as exc:  # noqa: BLE001 - a bug in a check must not stop grading
+            self._result(entry, False, "Internal grader error (not your fault; tell your "
+                         f"instructor): {type(exc).__name__}: {exc}\n"
+                         + "".join(traceback.format_exception(exc)[-3:]),
+                         time.monotonic() - start)
+            return False
+        for name, data in ctx.attachments:
+            self.attachments.append(Attachment(name, data, entry.stub.id))
+        self._result(entry, True, getattr(ctx, "summary", "") or "", time.monotonic() - start)
+        return True
+
+
+def _with_notes(text: str, exc: BaseException) -> str:
+    notes = [n for n in getattr(exc, "__notes__", []) if n.startswith("Falsifying")]
+    if notes:
+        text += "\n" + "\n".join(notes)[:1500]
+    return text
+
+
+def _printed(output: str) -> str:
+    output = output.strip()
+    if not output:
+        return ""
+    return "\nYour code printed (last lines):\n" + output[-1500:]
+
+
+def grade(submission: str, only: list[str] | None = None,
+          options: GradeOptions | None = None) -> Report:
+    """Grade a submission folder/zip; raises intake.UnusableSubmission for unusable input."""
+    options = options or GradeOptions()
+    rubric = options.rubric or curriculum.load_rubric()
+    options = replace(options, device=resolve_device(options.device))
+    if options.mode is None:
+        mode, why = choose_mode(options.sandbox)
+        options = replace(options, mode=mode, mode_reason=why)
+    selection = curriculum.select(only)
+    sources = intake.read_submission(submission)
+    report = Report(submission=str(submission))
+    report.meta = {
+        "sandbox": options.mode, "sandbox_reason": options.mode_reason,
+        "device": options.device, "torch": torch.__version__,
+        "training": options.training, "hypothesis_examples": options.examples,
+        "deterministic": "hypothesis derandomized, no example database; per-check seeds in each test",
+    }
+    if options.mode == "process":
+        report.notes.append("Isolation: plain processes (bubblewrap unavailable: "
+                            f"{options.mode_reason}). Student code could read files of this user.")
+    for name, stubs in selection.items():
+        module = curriculum.module(name)
+        source = sources.get(name)
+        if source is not None and source.note:
+            report.notes.append(f"{name}: {source.note}")
+        grader = ModuleGrader(module, stubs, source, options, rubric)
+        report.tests += grader.grade()
+        report.attachments += grader.attachments
+        report.notes += [n for n in grader.notes if "worker(s)" not in n]
+    return report

@@ -1,0 +1,104 @@
+"""Grading results: Gradescope's results.json, and a readable text report."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class TestResult:
+    name: str
+    stub: str  # "<module>.<name>"
+    score: float
+    max_score: float
+    status: str  # "passed" or "failed"
+    output: str = ""
+    kind: str = "unit"
+    seed: int | None = None
+    seconds: float = 0.0
+    visibility: str = "visible"
+
+    def to_gradescope(self) -> dict:
+        return {
+            "name": self.name,
+            "score": round(self.score, 6),
+            "max_score": round(self.max_score, 6),
+            "status": self.status,
+            "output": self.output,
+            "visibility": self.visibility,
+            "extra_data": {"stub": self.stub, "kind": self.kind, "seed": self.seed},
+        }
+
+
+@dataclass
+class Attachment:
+    name: str
+    data: bytes
+    stub: str
+
+
+@dataclass
+class Report:
+    submission: str
+    tests: list[TestResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+    attachments: list[Attachment] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_score for t in self.tests)
+
+    def by_stub(self) -> dict[str, tuple[float, float]]:
+        out: dict[str, list[float]] = {}
+        for t in self.tests:
+            acc = out.setdefault(t.stub, [0.0, 0.0])
+            acc[0] += t.score
+            acc[1] += t.max_score
+        return {k: (v[0], v[1]) for k, v in out.items()}
+
+    def to_gradescope(self, *, include_attachments: bool = False) -> dict:
+        data = {
+            "score": round(self.score, 6),
+            "max_score": round(self.max_score, 6),
+            "output": "\n".join(self.notes),
+            "stdout_visibility": "hidden",
+            "tests": [t.to_gradescope() for t in self.tests],
+            "extra_data": dict(self.meta),
+        }
+        if include_attachments and self.attachments:
+            data["extra_data"]["attachments"] = [
+                {"name": a.name, "stub": a.stub, "base64": base64.b64encode(a.data).decode()}
+                for a in self.attachments
+            ]
+        return data
+
+    def to_text(self, *, hints: dict[str, str] | None = None, verbose: bool = False) -> str:
+        lines = [f"divekit report for {self.submission}"]
+        lines += [f"note: {n}" for n in self.notes]
+        current = None
+        for t in self.tests:
+            if t.stub != current:
+                current = t.stub
+                got, total = self.by_stub()[t.stub]
+                lines.append(f"\n{t.stub}  {got:g}/{total:g}")
+            mark = "PASS" if t.status == "passed" else "FAIL"
+            lines.append(f"  [{mark}] {t.name.split(': ', 1)[-1]}  ({t.score:g}/{t.max_score:g})")
+            if t.status != "passed" or verbose:
+                for ln in t.output.splitlines():
+                    lines.append(f"         {ln}")
+            if t.status != "passed" and hints and hints.get(t.stub) and t is self._first_fail(t.stub):
+                lines.append(f"         hint: {hints[t.stub]}")
+        lines.append(f"\nTotal: {self.score:g}/{self.max_score:g}")
+        return "\n".join(lines)
+
+    def _first_fail(self, stub: str):
+        return next((t for t in self.tests if t.stub == stub and t.status != "passed"), None)
+
+    def as_dict(self) -> dict:
+        return asdict(self)

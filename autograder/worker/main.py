@@ -1,0 +1,281 @@
+"""The worker's request loop.
+
+Requests come on one inherited pipe and answers go out on another (their descriptor
+numbers are in ``DIVEKIT_WORKER_FDS``); the student's
+prints go to stdout/stderr, which the judge captures separately, so nothing a student
+prints can be mistaken for an answer. Every answer is data (see ``protocol``): the judge
+validates it and never runs code from here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import sys
+import time
+import traceback
+import types
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from . import probes
+from .protocol import Handle, Param, decode, encode, read_message, write_message
+
+
+class CallRecorder(TorchFunctionMode):
+    """Records the torch functions and tensor methods a stub calls (for from-scratch checks)."""
+
+    def __init__(self):
+        super().__init__()
+        self.names: set[str] = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", None) or repr(func)
+        module = getattr(func, "__module__", None) or ""
+        qual = getattr(func, "__qualname__", name)
+        if qual.startswith("TensorBase.") or qual.startswith("Tensor."):
+            self.names.add("Tensor." + name)
+        elif module:
+            self.names.add(f"{module}.{name}")
+        else:
+            self.names.add(name)
+        return func(*args, **(kwargs or {}))
+
+
+class Worker:
+    def __init__(self, config: dict):
+        self.config = config
+        self.module: types.ModuleType | None = None
+        self.objects: dict[int, object] = {}
+        self.next_handle = 1
+
+    # -- handles ---------------------------------------------------------------------
+    def keep(self, obj) -> Handle:
+        ident = self.next_handle
+        self.next_handle += 1
+        self.objects[ident] = obj
+        return Handle(ident, type(obj).__name__)
+
+    def resolve(self, ident: int):
+        if ident not in self.objects:
+            raise KeyError(f"no object #{ident} in this worker")
+        return self.objects[ident]
+
+    # -- loading ---------------------------------------------------------------------
+    def load(self) -> dict:
+        path = self.config["module_path"]
+        name = self.config["module_name"]
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        self.module = module
+        return {"stubs": self.describe_stubs(self.config.get("stubs", []))}
+
+    def describe_stubs(self, names: list[str]) -> dict:
+        found = {}
+        for name in names:
+            if not hasattr(self.module, name):
+                found[name] = {"kind": "missing"}
+                continue
+            obj = getattr(self.module, name)
+            kind = "class" if inspect.isclass(obj) else "function" if callable(obj) else "value"
+            try:
+                signature = str(inspect.signature(obj)) if kind != "value" else None
+            except (TypeError, ValueError):
+                signature = None
+            found[name] = {"kind": kind, "signature": signature}
+        return found
+
+    # -- requests --------------------------------------------------------------------
+    def target(self, spec: dict):
+        if "stub" in spec:
+            obj = getattr(self.module, spec["stub"])
+        elif "handle" in spec:
+            obj = self.resolve(int(spec["handle"]))
+        elif "probe" in spec:
+            fn = probes.find(spec["probe"])
+            return lambda *a, **k: fn(self.module, *a, **k)
+        else:
+            raise LookupError("request names no target")
+        if spec.get("attr"):
+            obj = getattr(obj, spec["attr"])
+        return obj
+
+    def materialise(self, value):
+        """Turn wire ``Param`` markers into leaf tensors that require grad."""
+        if isinstance(value, Param):
+            leaf = value.data.clone().requires_grad_(True)
+            if value.grad is not None:
+                leaf.grad = value.grad.clone()
+            return leaf
+        if isinstance(value, list):
+            return [self.materialise(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.materialise(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.materialise(v) for k, v in value.items()}
+        return value
+
+    def call(self, request: dict, tensors: dict) -> tuple[dict, dict]:
+        args = self.materialise(decode(request.get("args", []), tensors, self.resolve))
+        kwargs = self.materialise(decode(request.get("kwargs", {}), tensors, self.resolve))
+        device = request.get("device")
+        if device:
+            args = _to_device(args, device)
+            kwargs = _to_device(kwargs, device)
+        grad_spec = request.get("grad")
+        grad_inputs = []
+        if grad_spec:
+            for index in grad_spec.get("inputs", []):
+                args[index] = args[index].detach().clone().requires_grad_(True)
+                grad_inputs.append(args[index])
+        fn = self.target(request["target"])
+        recorder = CallRecorder()
+        start = time.perf_counter()
+        if request.get("record", True):
+            with recorder:
+                result = fn(*args, **kwargs)
+                if request.get("collect") == "list":
+                    result = list(result)
+        else:
+            result = fn(*args, **kwargs)
+            if request.get("collect") == "list":
+                result = list(result)
+        elapsed = time.perf_counter() - start
+        answer: dict = {"calls": sorted(recorder.names), "seconds": elapsed}
+        out: dict = {}
+        if grad_spec:
+            answer["grads"] = encode(self.gradients(result, grad_inputs, grad_spec), out)
+        keep = self.keep if request.get("keep") else None
+        answer["value"] = encode(result, out, keep)
+        if request.get("return_args"):
+            answer["args"] = encode([_with_grad(a) for a in args], out)
+        return answer, out
+
+    def gradients(self, result, grad_inputs, grad_spec):
+        output = result[0] if isinstance(result, tuple) else result
+        if not isinstance(output, torch.Tensor):
+            return {"error": f"the output is a {type(output).__name__}, not a tensor"}
+        if not output.requires_grad:
+            return {"error": "the output does not depend on the inputs through autograd "
+                    "(it has no grad_fn: look for .detach(), .data, .item(), numpy or "
+                    "torch.no_grad() on the way)"}
+        wrt = list(grad_inputs)
+        names = []
+        module = self.resolve(int(grad_spec["module"])) if grad_spec.get("module") else None
+        if module is not None:
+            for name, p in module.named_parameters():
+                names.append(name)
+                wrt.append(p)
+        grad_output = grad_spec.get("output_grad_seed")
+        gen = torch.Generator().manual_seed(int(grad_output or 0))
+        g = torch.randn(output.shape, generator=gen, dtype=output.dtype).to(output.device)
+        grads = torch.autograd.grad(output, wrt, g, allow_unused=True)
+        return {
+            "output_grad": g,
+            "inputs": [gr for gr in grads[: len(grad_inputs)]],
+            "params": dict(zip(names, grads[len(grad_inputs):])),
+        }
+
+    def handle(self, request: dict, tensors: dict) -> tuple[dict, dict]:
+        op = request.get("op")
+        if op == "call":
+            return self.call(request, tensors)
+        if op == "describe":
+            return {"value": encode(probes.describe_module(self.resolve(request["handle"])), {})}, {}
+        if op == "drop":
+            self.objects.pop(int(request["handle"]), None)
+            return {"value": None}, {}
+        raise LookupError(f"unknown request {op!r}")
+
+
+def _with_grad(value):
+    if isinstance(value, torch.Tensor) and value.requires_grad:
+        return Param(value.detach(), value.grad)
+    if isinstance(value, list):
+        return [_with_grad(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_with_grad(v) for v in value)
+    return value
+
+
+def _to_device(value, device):
+    if isinstance(value, torch.Tensor):
+        moved = value.to(device)
+        if value.is_leaf and value.requires_grad:
+            moved = moved.detach().requires_grad_(True)
+        return moved
+    if isinstance(value, list):
+        return [_to_device(v, device) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_to_device(v, device) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_device(v, device) for k, v in value.items()}
+    return value
+
+
+def student_traceback(exc: BaseException, module_path: str) -> str:
+    """The traceback frames that are in the student's file, or the last few if none are."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [f for f in frames if f.filename == module_path]
+    shown = mine or frames[-3:]
+    lines = traceback.format_list(shown)
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)[-4000:]
+
+
+def error_answer(exc: BaseException, module_path: str) -> dict:
+    return {
+        "error": {
+            "type": type(exc).__name__,
+            "message": str(exc)[:2000],
+            "traceback": student_traceback(exc, module_path),
+        }
+    }
+
+
+def main() -> None:
+    request_fd, answer_fd = (int(x) for x in os.environ["DIVEKIT_WORKER_FDS"].split(","))
+    requests = os.fdopen(request_fd, "rb", buffering=0)
+    answers = os.fdopen(answer_fd, "wb")
+    # -I ignores PYTHONUNBUFFERED: make prints reach the judge's capture as they happen.
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
+    config, _ = read_message(requests)
+    torch.manual_seed(int(config.get("seed", 0)))
+    if config.get("threads"):
+        torch.set_num_threads(int(config["threads"]))
+    fraction = config.get("gpu_memory_fraction")
+    if fraction and torch.cuda.is_available():
+        torch.cuda.set_per_process_memory_fraction(float(fraction))
+    worker = Worker(config)
+    try:
+        hello = worker.load()
+        hello["torch"] = torch.__version__
+        hello["cuda"] = torch.cuda.is_available()
+        write_message(answers, {"ok": True, "value": encode(hello, {})}, {})
+    except BaseException as exc:  # noqa: BLE001 - the import of student code may raise anything
+        write_message(answers, error_answer(exc, config["module_path"]), {})
+        return
+    while True:
+        try:
+            request, tensors = read_message(requests)
+        except EOFError:
+            return
+        if request.get("op") == "shutdown":
+            return
+        if "seed" in request:
+            torch.manual_seed(int(request["seed"]))
+        try:
+            answer, out = worker.handle(request, tensors)
+            answer["ok"] = True
+        except BaseException as exc:  # noqa: BLE001 - SystemExit from a stub is the stub's fault
+            answer, out = error_answer(exc, config["module_path"]), {}
+        write_message(answers, answer, out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""The wire format between the judge and a worker.
+
+A message is a JSON header plus an optional safetensors payload, each prefixed with its
+length.  Nothing here is pickle: the judge rebuilds every value it receives from JSON
+(numbers, strings, lists, dicts) and from safetensors bytes (plain dense tensors), so no
+object the student built ever reaches the judge, whatever it claims to be.
+
+This file is shared by both sides and imports nothing from the judge: a worker runs it
+from a private copy inside its sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from typing import Any, BinaryIO
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+HEADER = struct.Struct(">IQ")  # JSON length, payload length
+MAX_JSON = 16 * 1024 * 1024
+MAX_PAYLOAD = 1024 * 1024 * 1024
+
+
+class ProtocolError(Exception):
+    """The other side sent something that is not a well-formed message."""
+
+
+class Handle:
+    """A reference to an object that stays inside the worker (a module, a generator)."""
+
+    def __init__(self, ident: int, type_name: str):
+        self.ident = ident
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} #{self.ident} in the worker>"
+
+
+class Param:
+    """A leaf tensor that should arrive with ``requires_grad`` and, optionally, a ``.grad``."""
+
+    def __init__(self, data: torch.Tensor, grad: torch.Tensor | None = None):
+        self.data = data
+        self.grad = grad
+
+
+class Seeded:
+    """A ``torch.Generator`` seeded with ``seed``, built on arrival (generators are not data)."""
+
+    def __init__(self, seed: int):
+        self.seed = int(seed)
+
+    def __repr__(self) -> str:
+        return f"torch.Generator().manual_seed({self.seed})"
+
+
+class Unencodable:
+    """What a value the wire cannot carry turns into: its type and a short repr."""
+
+    def __init__(self, type_name: str, text: str):
+        self.type_name = type_name
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<unencodable {self.type_name}: {self.text}>"
+
+
+def _plain(t: torch.Tensor) -> torch.Tensor:
+    # A tensor subclass is flattened to its data: only numbers cross the wire.
+    t = t.detach()
+    if type(t) is not torch.Tensor:
+        t = torch.Tensor._make_subclass(torch.Tensor, t) if not t.is_sparse else t.to_dense()
+    return t.cpu().contiguous().clone()
+
+
+def encode(value: Any, tensors: dict[str, torch.Tensor], keep=None) -> Any:
+    """Turn ``value`` into JSON-able data, moving tensors into ``tensors``.
+
+    ``keep`` is called with objects the wire cannot carry; it returns a Handle or None.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return float(value)
+        return {"__float__": repr(float(value))}
+    if isinstance(value, torch.Tensor):
+        key = f"t{len(tensors)}"
+        tensors[key] = _plain(value)
+        return {
+            "__tensor__": key,
+            "requires_grad": bool(value.requires_grad),
+            "grad_fn": value.grad_fn is not None,
+            "device": str(value.device),
+        }
+    if isinstance(value, Param):
+        return {"__param__": encode(value.data, tensors), "grad": encode(value.grad, tensors)}
+    if isinstance(value, Handle):
+        return {"__handle__": value.ident, "type": value.type_name}
+    if isinstance(value, Seeded):
+        return {"__generator__": value.seed}
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode(v, tensors, keep) for v in value]}
+    if isinstance(value, list):
+        return [encode(v, tensors, keep) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"__dict__": {k: encode(v, tensors, keep) for k, v in value.items()}}
+    # numpy scalars and 0-d arrays behave like numbers for the student; say what they were.
+    type_name = f"{type(value).__module__}.{type(value).__qualname__}"
+    if keep is not None:
+        handle = keep(value)
+        if handle is not None:
+            return encode(handle, tensors)
+    try:
+        text = repr(value)[:200]
+    except Exception:  # noqa: BLE001 - a hostile __repr__ must not break the worker
+        text = "<repr failed>"
+    return {"__unencodable__": type_name, "repr": text}
+
+
+def decode(data: Any, tensors: dict[str, torch.Tensor], resolve=None) -> Any:
+    """Inverse of :func:`encode`; ``resolve`` maps a handle id back to its object."""
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    if isinstance(data, list):
+        return [decode(v, tensors, resolve) for v in data]
+    if not isinstance(data, dict) or len(data) == 0:
+        raise ProtocolError(f"unexpected value on the wire: {type(data).__name__}")
+    if "__tensor__" in data:
+        t = tensors.get(data["__tensor__"])
+        if not isinstance(t, torch.Tensor):
+            raise ProtocolError(f"missing tensor {data['__tensor__']!r} in payload")
+        return t
+    if "__float__" in data:
+        text = data["__float__"]
+        if text not in ("nan", "inf", "-inf"):
+            raise ProtocolError(f"bad float {text!r}")
+        return float(text)
+    if "__param__" in data:
+        return Param(decode(data["__param__"], tensors), decode(data["grad"], tensors))
+    if "__handle__" in data:
+        if resolve is not None:
+            return resolve(int(data["__handle__"]))
+        return Handle(int(data["__handle__"]), str(data.get("type", "object")))
+    if "__generator__" in data:
+        return torch.Generator().manual_seed(int(data["__generator__"]))
+    if "__tuple__" in data:
+        return tuple(decode(v, tensors, resolve) for v in data["__tuple__"])
+    if "__dict__" in data:
+        return {str(k): decode(v, tensors, resolve) for k, v in data["__dict__"].items()}
+    if "__unencodable__" in data:
+        return Unencodable(str(data["__unencodable__"]), str(data.get("repr", "")))
+    raise ProtocolError(f"unknown tagged value {sorted(data)[:3]}")
+
+
+def tensor_meta(data: Any) -> dict | None:
+    """The side information (requires_grad, grad_fn, device) sent with an encoded tensor."""
+    if isinstance(data, dict) and "__tensor__" in data:
+        return {k: data.get(k) for k in ("requires_grad", "grad_fn", "device")}
+    return None
+
+
+def write_message(stream: BinaryIO, header: dict, tensors: dict[str, torch.Tensor]) -> None:
+    body = json.dumps(header, allow_nan=False).encode()
+    payload = st_save(tensors) if tensors else b""
+    stream.write(HEADER.pack(len(body), len(payload)))
+    stream.write(body)
+    stream.write(payload)
+    stream.flush()
+
+
+def parse_message(body: bytes, payload: bytes) -> tuple[dict, dict[str, torch.Tensor]]:
+    try:
+        header = json.loads(body)
+    except ValueError as exc:
+        raise ProtocolError(f"header is not JSON: {exc}") from None
+    if not isinstance(header, dict):
+        raise ProtocolError("header is not a JSON object")
+    tensors: dict[str, torch.Tensor] = {}
+    if payload:
+        try:
+            tensors = st_load(payload)
+        except Exception as exc:  # noqa: BLE001 - any parse failure is the sender's fault
+            raise ProtocolError(f"payload is not safetensors: {exc}") from None
+    return header, tensors
+
+
+def read_exact(stream: BinaryIO, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = stream.read(n)
+        if not chunk:
+            raise EOFError("stream closed")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_message(stream: BinaryIO) -> tuple[dict, dict[str, torch.Tensor]]:
+    n_json, n_payload = HEADER.unpack(read_exact(stream, HEADER.size))
+    if n_json > MAX_JSON or n_payload > MAX_PAYLOAD:
+        raise ProtocolError(f"message too large ({n_json} + {n_payload} bytes)")
+    return parse_message(read_exact(stream, n_json), read_exact(stream, n_payload))
