@@ -270,6 +270,7 @@ class ModuleGrader:
         try:
             check.fn(ctx)
         except CheckFailed as exc:
+            self._collect(ctx, entry)
             self._result(entry, False, _with_notes(str(exc), exc), time.monotonic() - start)
             return False
         except StubNotImplemented:
@@ -294,10 +295,18 @@ class ModuleGrader:
                          + "".join(traceback.format_exception(exc)[-3:]),
                          time.monotonic() - start)
             return False
-        for name, data in ctx.attachments:
-            self.attachments.append(Attachment(name, data, entry.stub.id))
+        self._collect(ctx, entry)
         self._result(entry, True, getattr(ctx, "summary", "") or "", time.monotonic() - start)
         return True
+
+
+    def _collect(self, ctx: Ctx, entry: Entry) -> None:
+        """Keep what a check produced besides its verdict: pictures and report notes."""
+        for name, blob in ctx.attachments:
+            self.attachments.append(Attachment(name, blob, entry.stub.id))
+        for note in ctx.notes:
+            if note not in self.notes:
+                self.notes.append(note)
 
 
 def _with_notes(text: str, exc: BaseException) -> str:
@@ -343,5 +352,6 @@ def grade(submission: str, only: list[str] | None = None,
         grader = ModuleGrader(module, stubs, source, options, rubric)
         report.tests += grader.grade()
         report.attachments += grader.attachments
-        report.notes += [n for n in grader.notes if "worker(s)" not in n]
+        report.notes += [n for n in grader.notes
+                         if "worker(s)" not in n and n not in report.notes]
     return report

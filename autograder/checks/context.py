@@ -43,6 +43,7 @@ class Ctx:
     recorded: dict[str, set] = field(default_factory=dict)  # stub -> torch calls seen
     attachments: list = field(default_factory=list)  # (filename, bytes) for the report
     summary: str = ""  # shown with a passing check (e.g. a training run's figures)
+    notes: list = field(default_factory=list)  # report-level notes (e.g. dataset fallback)
 
     @property
     def ref(self) -> types.ModuleType:

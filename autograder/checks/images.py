@@ -1,0 +1,50 @@
+"""Image data for training thresholds: Fashion-MNIST (or the digits fallback), subsetted
+to a budget that depends on the device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+
+from .. import data
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much training a threshold gets: examples, epochs, batch size."""
+
+    train: int
+    test: int
+    epochs: int
+    batch_size: int = 256
+
+    def describe(self) -> str:
+        return f"{self.train} training / {self.test} test images, {self.epochs} epochs, batch {self.batch_size}"
+
+
+@lru_cache(maxsize=4)
+def _load(root: str | None) -> data.ImageData:
+    return data.load_fashion_mnist(root)
+
+
+def load(ctx) -> data.ImageData:
+    """The dataset for this grading run; its note (e.g. the fallback) goes into the report."""
+    images = _load(ctx.options.get("data"))
+    if images.note:
+        ctx.notes.append(images.note)
+    return images
+
+
+def subset(images: data.ImageData, budget: Budget, seed: int = 0):
+    """A fixed random subset (same for student and reference): uint8 images and labels."""
+    g = torch.Generator().manual_seed(seed)
+    tr = torch.randperm(len(images.train_images), generator=g)[: budget.train]
+    te = torch.randperm(len(images.test_images), generator=g)[: budget.test]
+    return (images.train_images[tr].contiguous(), images.train_labels[tr].contiguous(),
+            images.test_images[te].contiguous(), images.test_labels[te].contiguous())
+
+
+def pick(ctx, cpu: Budget, cuda: Budget) -> Budget:
+    return cuda if ctx.device.startswith("cuda") else cpu
