@@ -1,8 +1,9 @@
 """Reference runs for training thresholds, cached per probe, settings, device and code.
 
 The reference is trained by the very probe the student's worker runs, in the judge's
-process, with the same seed and budget. Its results are cached on disk (under the data
-root's ``reference-cache/``) keyed by everything that could change them: the probe and
+process, with the same seed and budget. Its results are cached on disk (``$DIVEKIT_CACHE``,
+else ``datasets/cache/reference-cache`` in a checkout, else ``~/.cache/divekit``; never
+the data folder, which may be read-only) keyed by everything that could change them: the probe and
 its arguments, the dataset fingerprint passed in those arguments, the device, the torch
 version and the source of the reference module and of the probe.
 """
@@ -12,13 +13,13 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import types
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from . import data
 from .worker import probes
 from .worker.protocol import decode, encode
 
@@ -36,15 +37,22 @@ def _key(probe: str, reference: types.ModuleType, args, kwargs, device: str) -> 
     return h.hexdigest()[:24]
 
 
-def cache_dir(root: str | None = None) -> Path:
-    return data.data_root(root) / "reference-cache"
+def cache_dir() -> Path:
+    env = os.environ.get("DIVEKIT_CACHE", "").strip()
+    if env:
+        return Path(env).expanduser().absolute()
+    repo_cache = Path(__file__).resolve().parent.parent / "datasets"
+    if repo_cache.is_dir():
+        return repo_cache / "cache" / "reference-cache"
+    home = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser()
+    return home / "divekit" / "reference-cache"
 
 
 def reference_run(probe: str, reference: types.ModuleType, *args, device: str = "cpu",
-                  cache_root: str | None = None, use_cache: bool = True, **kwargs):
+                  use_cache: bool = True, **kwargs):
     """Run ``probe`` on the reference module (cached); returns the probe's value."""
     key = _key(probe, reference, args, kwargs, device)
-    folder = cache_dir(cache_root)
+    folder = cache_dir()
     meta_path, tensor_path = folder / f"{key}.json", folder / f"{key}.safetensors"
     if use_cache and meta_path.exists():
         try:
@@ -57,10 +65,14 @@ def reference_run(probe: str, reference: types.ModuleType, *args, device: str = 
     tensors: dict = {}
     encoded = encode(value, tensors)
     try:
+        # Write under temporary names and rename: parallel graders may race on one key.
         folder.mkdir(parents=True, exist_ok=True)
+        suffix = f".{os.getpid()}.tmp"
         if tensors:
-            save_file(tensors, tensor_path)
-        meta_path.write_text(json.dumps(encoded))
+            save_file(tensors, str(tensor_path) + suffix)
+            os.replace(str(tensor_path) + suffix, tensor_path)
+        Path(str(meta_path) + suffix).write_text(json.dumps(encoded))
+        os.replace(str(meta_path) + suffix, meta_path)
     except OSError:
-        pass  # a read-only data root only costs the cache
+        pass  # an unwritable cache only costs the recomputation
     return value

@@ -117,8 +117,7 @@ class Ctx:
         """Run a probe on the reference solution in the judge (cached): the baseline."""
         from ..training import reference_run
 
-        return reference_run(name, self.reference, *args, device=self.device,
-                             cache_root=self.options.get("data"), **kwargs)
+        return reference_run(name, self.reference, *args, device=self.device, **kwargs)
 
     def new(self, cls: str | None = None, *args, **kwargs) -> Handle:
         """Construct the student's class inside the worker; returns a handle to it."""

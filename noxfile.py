@@ -1,0 +1,114 @@
+"""Developer and CI entry points. Every session shares one virtual environment
+(.nox/divekit), so torch (a few GB) is installed once and kept between sessions.
+
+    nox -s grade        grade the reference solutions (the main job, on the embedded default)
+    nox -s tests        the whole test suite
+    nox -s grade_stubs  grade the shipped stubs (all zero)
+    nox -s verify       rustlings-style: every solution full marks, every stub zero
+    nox -s lint         ruff
+    nox -s bench        grading-time benchmarks
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".nox" / "divekit"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+nox.options.sessions = ["tests"]
+
+
+def _bin(name: str) -> str:
+    return str(VENV / "bin" / name)
+
+
+def _env(session: nox.Session) -> dict[str, str]:
+    """Create or refresh the shared environment; returns the env for commands."""
+    stamp = VENV / ".divekit-stamp"
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not (stamp.exists() and stamp.read_text() == want and Path(_bin("python")).exists()):
+        session.log(f"installing divekit and its dependencies into {VENV}")
+        session.run(sys.executable, "-m", "venv", "--clear", str(VENV), external=True)
+        session.run(_bin("python"), "-m", "pip", "install", "-q", "--upgrade", "pip", external=True)
+        session.run(_bin("python"), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]",
+                    external=True)
+        stamp.write_text(want)
+    env = {"PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+           "VIRTUAL_ENV": str(VENV)}
+    if "DIVEKIT_DATA" not in os.environ and SHARED_DATA.is_dir():
+        env["DIVEKIT_DATA"] = str(SHARED_DATA)  # the airfoil file, offline
+    return env
+
+
+def _bubblewrap(session: nox.Session) -> None:
+    """Install bubblewrap where we can (root on Debian/Ubuntu): the sandbox tests need it."""
+    if shutil.which("bwrap"):
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        session.log("installing bubblewrap (apt-get)")
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "bubblewrap"], check=False)
+    if not shutil.which("bwrap"):
+        session.warn("bubblewrap is not installed: sandbox tests will be skipped "
+                     "(apt-get install bubblewrap)")
+
+
+@nox.session(venv_backend="none")
+def grade(session: nox.Session) -> None:
+    """Grade the reference solutions; writes out/solutions.json (Gradescope format)."""
+    env = _env(session)
+    _bubblewrap(session)
+    out = ROOT / "out" / "solutions.json"
+    session.run(_bin("divekit"), "grade", str(ROOT / "solutions"), "--format", "json",
+                "--out", str(out), *session.posargs, env=env, external=True)
+    session.run(_bin("divekit"), "grade", str(ROOT / "solutions"), "--format", "text",
+                "--no-training", *session.posargs, env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def grade_stubs(session: nox.Session) -> None:
+    """Grade the shipped exercises: every stub must score 0."""
+    env = _env(session)
+    session.run(_bin("divekit"), "grade", str(ROOT / "exercises"), *session.posargs,
+                env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def verify(session: nox.Session) -> None:
+    """Every solution gets full marks and every shipped stub gets 0 (rustlings' verify)."""
+    env = _env(session)
+    session.run(_bin("divekit"), "release", "--check", env=env, external=True)
+    session.run(_bin("divekit"), "verify", *session.posargs, env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def tests(session: nox.Session) -> None:
+    """The whole test suite (HYPOTHESIS_PROFILE=thorough for a long property run)."""
+    env = _env(session)
+    _bubblewrap(session)
+    env.setdefault("HYPOTHESIS_PROFILE", os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+    args = session.posargs or ["-n", "auto", "--dist", "loadgroup"]
+    session.run(_bin("python"), "-m", "pytest", *args, env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def lint(session: nox.Session) -> None:
+    env = _env(session)
+    session.run(_bin("ruff"), "check", ".", env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """Print grading-time figures (each benchmark compares against a baseline in-run)."""
+    env = _env(session)
+    _bubblewrap(session)
+    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        session.run(_bin("python"), str(script), *session.posargs, env=env, external=True)

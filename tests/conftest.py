@@ -1,0 +1,22 @@
+"""Test-suite settings: hypothesis profiles and the offline data the tests use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+
+# "ci" keeps the suite quick and reproducible; "thorough" is for a long run before a
+# release (HYPOTHESIS_PROFILE=thorough nox -s tests).
+settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None,
+                          database=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=500, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=10, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if "DIVEKIT_DATA" not in os.environ and SHARED_DATA.is_dir():
+    # ../shared/data holds the airfoil file d2l downloads; CI has it beside the repo.
+    os.environ["DIVEKIT_DATA"] = str(SHARED_DATA)
