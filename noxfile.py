@@ -95,6 +95,8 @@ def tests(session: nox.Session) -> None:
     env = _env(session)
     _bubblewrap(session)
     env.setdefault("HYPOTHESIS_PROFILE", os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+    if not session.posargs:
+        session.run(_bin("ruff"), "check", str(ROOT), env=env, external=True)
     args = session.posargs or ["-n", "auto", "--dist", "loadgroup"]
     session.run(_bin("python"), "-m", "pytest", *args, env=env, external=True)
 

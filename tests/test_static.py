@@ -1,0 +1,56 @@
+"""Static analysis of student sources: from-scratch detection and signatures."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from autograder import static
+
+FORBIDDEN = ("torch.softmax", "torch.nn.functional.softmax", "Tensor.softmax")
+
+
+@pytest.mark.parametrize("source", [
+    "import torch\ndef softmax(X):\n    return torch.softmax(X, 1)\n",
+    "import torch.nn.functional as F\ndef softmax(X):\n    return F.softmax(X, dim=1)\n",
+    "from torch.nn import functional as F\ndef softmax(X):\n    return F.softmax(X, 1)\n",
+    "from torch import softmax as sm\ndef softmax(X):\n    return sm(X, 1)\n",
+    "import torch\nsm = torch.softmax\ndef softmax(X):\n    return sm(X, 1)\n",
+    "def softmax(X):\n    return X.softmax(1)\n",
+    "import torch\ndef helper(X):\n    return torch.softmax(X, 1)\ndef softmax(X):\n    return helper(X)\n",
+])
+def test_forbidden_calls_are_found_through_aliases_and_helpers(source):
+    assert static.forbidden_calls(ast.parse(source), "softmax", FORBIDDEN)
+
+
+@pytest.mark.parametrize("source", [
+    "import torch\ndef softmax(X):\n    e = torch.exp(X - X.max(1, keepdim=True).values)\n"
+    "    return e / e.sum(1, keepdim=True)\n",
+    # Using torch.softmax elsewhere in the file is not the stub's business.
+    "import torch\ndef other(X):\n    return torch.softmax(X, 1)\ndef softmax(X):\n    return X\n",
+])
+def test_from_scratch_code_is_not_flagged(source):
+    assert static.forbidden_calls(ast.parse(source), "softmax", FORBIDDEN) == []
+
+
+def test_runtime_records_match_forbidden_names():
+    assert static.forbidden_at_runtime({"torch.nn.functional.softmax"}, FORBIDDEN)
+    assert static.forbidden_at_runtime({"Tensor.softmax"}, FORBIDDEN)
+    assert static.forbidden_at_runtime({"softmax"}, FORBIDDEN)
+    assert not static.forbidden_at_runtime({"torch.exp", "Tensor.sum", "Tensor.max"}, FORBIDDEN)
+
+
+def test_signature_differences():
+    want = "(w, b, num_examples, noise=0.01, generator=None)"
+    assert static.signature_differences(want, want) == []
+    assert static.signature_differences(want, "(w, b, n, noise=0.01, generator=None)")
+    assert static.signature_differences(want, "(w, b, num_examples, noise=0.1, generator=None)")
+    assert static.signature_differences("(X, W, b)", "(X, W, b, c)")
+    assert static.signature_differences(want, want[:-1] + ", extra=1)") == []
+
+
+def test_syntax_errors_are_reported_with_their_line():
+    problem = static.parse("def f(:\n    pass\n", "m.py")
+    assert isinstance(problem, static.SyntaxProblem) and problem.line == 1
+    assert "line 1" in str(problem)
