@@ -1,0 +1,86 @@
+"""A broken submission costs its author the points of what is broken and nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder.grading import GradeOptions, grade
+from autograder.sandbox import Limits
+
+from .variants.harness import replace_stub
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = (REPO / "solutions" / "linear_regression.py").read_text(encoding="utf-8")
+FAST = GradeOptions(sandbox="process", examples=5, training=False,
+                    limits=Limits(call_seconds=5, module_seconds=120))
+
+
+def _grade(tmp_path, text, only=("linear_regression",)):
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "linear_regression.py").write_text(text)
+    return grade(str(folder), list(only), FAST)
+
+
+def _stub_scores(report):
+    return {stub: got / total for stub, (got, total) in report.by_stub().items()}
+
+
+BROKEN_STUB = {
+    "exception": ("def squared_loss(y_hat, y):\n    return y_hat.no_such_method()\n",
+                  "AttributeError"),
+    "nan": ("def squared_loss(y_hat, y):\n    return (y_hat - y.reshape(y_hat.shape)) * float('nan')\n",
+            "NaN"),
+    "wrong shape": ("def squared_loss(y_hat, y):\n    return (y_hat - y.reshape(y_hat.shape)).sum() ** 2 / 2\n",
+                    "expected shape"),
+    "wrong dtype": ("def squared_loss(y_hat, y):\n    return ((y_hat - y.reshape(y_hat.shape)) ** 2 / 2).float()\n",
+                    "dtype"),
+    "infinite loop": ("def squared_loss(y_hat, y):\n    while True:\n        pass\n",
+                      "time limit"),
+    "returns None": ("def squared_loss(y_hat, y):\n    (y_hat - y) ** 2 / 2\n", "forget to return"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_STUB))
+def test_a_broken_stub_costs_only_itself(tmp_path, case):
+    code, phrase = BROKEN_STUB[case]
+    report = _grade(tmp_path, replace_stub(REFERENCE, "squared_loss", code))
+    scores = _stub_scores(report)
+    assert scores.pop("linear_regression.squared_loss") < 1
+    assert all(v == pytest.approx(1) for v in scores.values()), scores
+    feedback = " ".join(t.output for t in report.tests if t.stub.endswith("squared_loss"))
+    assert phrase.lower() in feedback.lower(), feedback
+
+
+def test_a_missing_function_costs_only_itself(tmp_path):
+    text = replace_stub(REFERENCE, "linreg", "")
+    report = _grade(tmp_path, text)
+    scores = _stub_scores(report)
+    assert scores.pop("linear_regression.linreg") == 0
+    assert all(v == pytest.approx(1) for v in scores.values()), scores
+    assert any("linreg is not defined" in t.output for t in report.tests)
+
+
+def test_a_syntax_error_scores_zero_for_its_file_with_the_line(tmp_path):
+    report = _grade(tmp_path, REFERENCE.replace("def linreg(X, w, b):", "def linreg(X, w, b)"))
+    assert report.score == 0 and report.tests
+    assert all("SyntaxError at line" in t.output for t in report.tests)
+
+
+def test_an_import_error_is_reported_on_every_stub_of_the_file(tmp_path):
+    report = _grade(tmp_path, "import torch\nraise RuntimeError('boom at import')\n" + REFERENCE)
+    assert report.score == 0
+    assert all("boom at import" in t.output for t in report.tests)
+
+
+def test_a_missing_file_scores_zero_for_that_module_only(tmp_path):
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "linear_regression.py").write_text(REFERENCE)
+    report = grade(str(folder), ["linear_regression", "mlp.relu"], FAST)
+    scores = _stub_scores(report)
+    assert scores.pop("mlp.relu") == 0
+    assert all(v == pytest.approx(1) for v in scores.values())
+    assert any("No mlp.py in the submission" in t.output for t in report.tests)
