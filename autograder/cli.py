@@ -44,7 +44,7 @@ def grading_options(fn):
                      help="Folder of reference solutions (default: the repo's solutions/)."),
         click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto",
                      show_default=True, help="Worker isolation; see `divekit doctor`."),
-        click.option("--device", default="cpu", show_default=True,
+        click.option("--device", default="auto", show_default=True,
                      help="cpu, cuda or auto: where stubs and training thresholds run."),
         click.option("--training/--no-training", default=True, show_default=True,
                      help="Run the training thresholds."),

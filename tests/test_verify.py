@@ -1,0 +1,41 @@
+"""rustlings' guarantee: every reference solution gets full marks (training thresholds
+included), and every stub as shipped in exercises/ gets zero."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder import curriculum
+from autograder.grading import GradeOptions, grade
+
+REPO = Path(__file__).resolve().parents[1]
+MODULES = [m.name for m in curriculum.modules()]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_reference_solution_gets_full_marks(module):
+    report = grade(str(REPO / "solutions"), [module], GradeOptions(sandbox="process"))
+    lost = [f"{t.name}: {t.output}" for t in report.tests if t.status != "passed"]
+    assert not lost, "\n".join(lost)
+    assert report.score == pytest.approx(report.max_score) and report.max_score > 0
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_shipped_stubs_score_zero(module):
+    report = grade(str(REPO / "exercises"), [module], GradeOptions(sandbox="process"))
+    assert report.max_score > 0
+    earned = {stub: got for stub, (got, _) in report.by_stub().items() if got > 0}
+    assert not earned, earned
+
+
+def test_divekit_check_prints_a_readable_report(monkeypatch, capsys):
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    result = CliRunner().invoke(main, ["check", "linear_regression.linreg", "--path",
+                                       str(REPO / "solutions"), "--sandbox", "process"])
+    assert result.exit_code == 0, result.output
+    assert "linear_regression.linreg" in result.output and "Total:" in result.output
