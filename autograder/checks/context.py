@@ -143,6 +143,10 @@ class Ctx:
             database=None,
             deadline=None,
             print_blob=False,
+            # One failure, the first found and shrunk: several distinct ones would arrive as
+            # an ExceptionGroup (e.g. a CheckFailed and a StudentError), which grading
+            # cannot turn into feedback.
+            report_multiple_bugs=False,
             suppress_health_check=list(HealthCheck),
             phases=(Phase.explicit, Phase.generate, Phase.shrink),
         )
