@@ -17,7 +17,15 @@ import threading
 import time
 from pathlib import Path
 
-from .sandbox import Launch, Limits, build_launch, prepare_workdir
+from .sandbox import (
+    Launch,
+    Limits,
+    Supervisor,
+    build_launch,
+    prepare_workdir,
+    probe_source,
+    release_uid,
+)
 from .worker.protocol import (
     HEADER,
     MAX_JSON,
@@ -35,7 +43,9 @@ class WorkerLost(BaseException):  # noqa: N818
 
     def __init__(self, reason: str, detail: str):
         super().__init__(detail)
-        self.reason = reason  # "timeout", "module-timeout", "died", "protocol"
+        # "timeout", "module-timeout", "died", "protocol", or "limit" (memory, processes,
+        # CPU or disk of all the worker's processes, as the judge's supervisor measured)
+        self.reason = reason
         self.detail = detail
 
 
@@ -85,7 +95,11 @@ class WorkerSession:
         self.device = device
         self.started = time.monotonic()
         self.process: subprocess.Popen | None = None
+        self.supervisor: Supervisor | None = None
         self.lost: WorkerLost | None = None
+        self.confined: list[str] = []
+        self._probes_sent: set[str] = set()
+        self._closed = False
         self._tmp = tempfile.TemporaryDirectory(prefix="divekit-worker-")
         files = dict(extra_files or {})
         files[module_file] = source
@@ -98,6 +112,7 @@ class WorkerSession:
             "stubs": stubs,
             "seed": seed,
             "gpu_memory_fraction": limits.gpu_memory_fraction if device != "cpu" else None,
+            "confine": self.launch.confine,
         }
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -108,6 +123,7 @@ class WorkerSession:
         out_r, out_w = os.pipe()
         # The worker learns which inherited descriptors are its channels from the env.
         env = dict(self.launch.env, DIVEKIT_WORKER_FDS=f"{req_r},{ans_w}")
+        user = self.launch.popen_user
         self.process = subprocess.Popen(
             self.launch.argv,
             cwd=self.launch.cwd,
@@ -116,28 +132,45 @@ class WorkerSession:
             stdout=out_w,
             stderr=out_w,
             pass_fds=(req_r, ans_w),
-            preexec_fn=self.launch.preexec,
             start_new_session=True,  # its own process group: one killpg ends it all
             close_fds=True,
+            **({"user": user, "group": user, "extra_groups": []} if user is not None else {}),
         )
         os.close(req_r)
         os.close(ans_w)
         os.close(out_w)
+        self.supervisor = Supervisor(self.launch, self.limits, self.process,
+                                     extra_processes=2 if self.launch.mode == "bwrap" else 0)
         self._requests = os.fdopen(req_w, "wb")
         self._answers = ans_r
         self._output = _Capture(out_r, self.limits.output_bytes)
-        self._send(self.config, {})
-        return self._receive(self.limits.call_seconds * 2)
+        try:
+            self._send(self.config, {})
+        except OSError:
+            self._lose("died", self._death_detail())
+        header, tensors = self._receive(self.limits.call_seconds * 2)
+        hello = self.decode(header, tensors)
+        if not (isinstance(hello, dict) and isinstance(hello.get("stubs"), dict)
+                and all(isinstance(v, dict) for v in hello["stubs"].values())):
+            self._lose("protocol", "the worker sent a malformed greeting")
+        confined = hello.get("confined")
+        self.confined = [str(c) for c in confined] if isinstance(confined, list) else []
+        return header, tensors
 
     def close(self) -> None:
         """Stop the worker and every process it started; idempotent."""
-        if self.process is not None and self.process.poll() is None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.process is not None and self.process.poll() is None and self.lost is None:
             try:
                 write_message(self._requests, {"op": "shutdown"}, {})
                 self.process.wait(timeout=2)
             except Exception:  # noqa: BLE001 - a broken pipe just means it is gone
                 pass
         self._kill_group()
+        if self.supervisor is not None:
+            self.supervisor.stop()
         if self.process is not None:
             for stream in (getattr(self, "_requests", None),):
                 try:
@@ -149,19 +182,17 @@ class WorkerSession:
             except (OSError, AttributeError):
                 pass
             self._output.thread.join(timeout=2)
-        self._tmp.cleanup()
+        release_uid(self.launch.uid)
+        try:
+            self._tmp.cleanup()
+        except OSError:
+            pass
 
     def _kill_group(self) -> None:
-        if self.process is None:
+        """SIGKILL the worker and every process it made (see ``sandbox.Supervisor``)."""
+        if self.process is None or self.supervisor is None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        self.supervisor.kill_all()
 
     def output(self) -> str:
         """What the worker printed so far (complete once it has exited)."""
@@ -184,7 +215,8 @@ class WorkerSession:
             raise self.lost
         remaining = self.limits.module_seconds - (time.monotonic() - self.started)
         if remaining <= 0:
-            self._lose("module-timeout", f"the module used up its {self.limits.module_seconds:.0f} s")
+            self._lose("module-timeout",
+                       f"the module used up its {self.limits.module_seconds:.0f} s")
         limit = min(timeout or self.limits.call_seconds, remaining)
         try:
             self._send(header, tensors or {})
@@ -194,10 +226,22 @@ class WorkerSession:
 
     def call(self, header: dict, args=(), kwargs=None, timeout=None):
         """Encode ``args``/``kwargs``, send, and decode the answer's fields."""
+        target = header.get("target") or {}
+        if isinstance(target, dict) and "probe" in target:
+            self._send_probe(str(target["probe"]).partition(".")[0])
         tensors: dict = {}
         header = dict(header, op=header.get("op", "call"),
                       args=encode(list(args), tensors), kwargs=encode(kwargs or {}, tensors))
         return self.request(header, tensors, timeout)
+
+    def _send_probe(self, module: str) -> None:
+        """Probes reach a worker only when a check first needs them (see sandbox.py)."""
+        if module in self._probes_sent:
+            return
+        source = probe_source(module)
+        if source is not None:
+            self.request({"op": "load_probe", "module": module, "source": source})
+        self._probes_sent.add(module)
 
     def _send(self, header: dict, tensors: dict) -> None:
         write_message(self._requests, header, tensors)
@@ -217,11 +261,37 @@ class WorkerSession:
             err = header["error"]
             if not isinstance(err, dict):
                 self._lose("protocol", "the worker sent a malformed error")
-            raise StudentError(str(err.get("type")), str(err.get("message")),
+            type_name, message = str(err.get("type")), str(err.get("message"))
+            raise StudentError(type_name, message + self._limit_note(type_name, message),
                                str(err.get("traceback")))
         if not header.get("ok"):
             self._lose("protocol", "the worker sent an answer without status")
+        calls = header.get("calls", [])
+        if not isinstance(calls, list) or not all(isinstance(c, str) for c in calls):
+            self._lose("protocol", "the worker sent a malformed list of recorded calls")
+        if not isinstance(header.get("seconds", 0.0), (int, float)):
+            self._lose("protocol", "the worker sent a malformed timing")
         return header, tensors
+
+    def _limit_note(self, type_name: str, message: str) -> str:
+        """Which limit an error from the student's code ran into, if it was one."""
+        lim = self.limits
+        low = message.lower()
+        if "cuda out of memory" in low or "outofmemoryerror" in type_name.lower():
+            return (f" [limit: this worker may use {lim.gpu_memory_fraction:.0%} of the GPU's "
+                    "memory]")
+        if type_name == "MemoryError" or "can't allocate memory" in low or \
+                "cannot allocate memory" in low:
+            per = lim.address_space_bytes or lim.memory_bytes
+            return (f" [limit: the worker's memory is limited to {per / 2**30:.1f} GiB of "
+                    "address space per process]")
+        if type_name == "BlockingIOError" or "resource temporarily unavailable" in low or \
+                "can't start new thread" in low:
+            return (f" [limit: the worker may run at most {lim.processes} processes and "
+                    "threads]")
+        if "file too large" in low:
+            return f" [limit: a file may be at most {lim.file_bytes / 2**20:.0f} MiB]"
+        return ""
 
     def decode(self, header: dict, tensors: dict, field: str = "value"):
         try:
@@ -236,8 +306,13 @@ class WorkerSession:
             if left <= 0:
                 self._lose("timeout", f"no answer within the {limit:.0f} s time limit "
                            "(an infinite loop, a very slow implementation, or waiting on input)")
-            ready, _, _ = select.select([self._answers], [], [], left)
+            ready, _, _ = select.select([self._answers], [], [], min(left, 0.25))
             if not ready:
+                # A child the student forked may hold the answer pipe open after the
+                # worker itself died: a dead worker is a dead worker.
+                if self.process.poll() is not None and \
+                        not select.select([self._answers], [], [], 0)[0]:
+                    self._lose("died", self._death_detail())
                 continue
             chunk = os.read(self._answers, min(n, 1 << 20))
             if not chunk:
@@ -247,12 +322,20 @@ class WorkerSession:
         return b"".join(chunks)
 
     def _death_detail(self) -> str:
+        if self.supervisor is not None and self.supervisor.violation:
+            self.supervisor.kill_all()
+            return f"it hit a resource limit: {self.supervisor.violation}"
         try:
             code = self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
             return "the worker closed its answer channel but kept running"
+        if self.launch.mode == "bwrap" and code > 128:
+            code = -(code - 128)  # bubblewrap passes on its child's death by signal N as 128+N
         if code < 0:
-            sig = signal.Signals(-code).name
+            try:
+                sig = signal.Signals(-code).name
+            except ValueError:
+                sig = f"signal {-code}"
             why = {
                 "SIGKILL": "killed (often the memory limit, or the process killed itself)",
                 "SIGXCPU": f"the CPU time limit of {self.limits.cpu_seconds} s was exceeded",
@@ -264,6 +347,8 @@ class WorkerSession:
                 "(sys.exit() or os._exit() in the submission?)")
 
     def _lose(self, reason: str, detail: str):
+        if self.supervisor is not None and self.supervisor.violation and reason == "died":
+            reason = "limit"
         self.lost = WorkerLost(reason, detail)
         self._kill_group()
         raise self.lost

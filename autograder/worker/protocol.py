@@ -124,18 +124,40 @@ def encode(value: Any, tensors: dict[str, torch.Tensor], keep=None) -> Any:
     return {"__unencodable__": type_name, "repr": text}
 
 
+MAX_DEPTH = 64  # nesting of lists/tuples/dicts in one value
+
+
 def decode(data: Any, tensors: dict[str, torch.Tensor], resolve=None) -> Any:
-    """Inverse of :func:`encode`; ``resolve`` maps a handle id back to its object."""
-    if data is None or isinstance(data, (bool, int, float, str)):
+    """Inverse of :func:`encode`; ``resolve`` maps a handle id back to its object.
+
+    Builds only plain values: None, bools, ints, floats, strings, lists, tuples, dicts
+    with string keys, plain dense ``torch.Tensor`` objects from the safetensors payload,
+    and the wire markers of this module. Anything else, or anything malformed, raises
+    :class:`ProtocolError`.
+    """
+    try:
+        return _decode(data, tensors, resolve, 0)
+    except ProtocolError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError,
+            RecursionError) as exc:
+        raise ProtocolError(f"malformed value on the wire ({type(exc).__name__})") from None
+
+
+def _decode(data: Any, tensors: dict[str, torch.Tensor], resolve, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ProtocolError(f"value nested deeper than {MAX_DEPTH} levels")
+    if data is None or type(data) in (bool, int, float, str):
         return data
-    if isinstance(data, list):
-        return [decode(v, tensors, resolve) for v in data]
-    if not isinstance(data, dict) or len(data) == 0:
+    if type(data) is list:
+        return [_decode(v, tensors, resolve, depth + 1) for v in data]
+    if type(data) is not dict or len(data) == 0:
         raise ProtocolError(f"unexpected value on the wire: {type(data).__name__}")
     if "__tensor__" in data:
-        t = tensors.get(data["__tensor__"])
-        if not isinstance(t, torch.Tensor):
-            raise ProtocolError(f"missing tensor {data['__tensor__']!r} in payload")
+        key = data["__tensor__"]
+        t = tensors.get(key) if isinstance(key, str) else None
+        if type(t) is not torch.Tensor:
+            raise ProtocolError(f"missing tensor {key!r} in payload")
         return t
     if "__float__" in data:
         text = data["__float__"]
@@ -143,19 +165,31 @@ def decode(data: Any, tensors: dict[str, torch.Tensor], resolve=None) -> Any:
             raise ProtocolError(f"bad float {text!r}")
         return float(text)
     if "__param__" in data:
-        return Param(decode(data["__param__"], tensors), decode(data["grad"], tensors))
+        return Param(_decode(data["__param__"], tensors, None, depth + 1),
+                     _decode(data.get("grad"), tensors, None, depth + 1))
     if "__handle__" in data:
+        ident = data["__handle__"]
+        if type(ident) is not int:
+            raise ProtocolError("bad handle")
         if resolve is not None:
-            return resolve(int(data["__handle__"]))
-        return Handle(int(data["__handle__"]), str(data.get("type", "object")))
+            return resolve(ident)
+        return Handle(ident, str(data.get("type", "object"))[:200])
     if "__generator__" in data:
-        return torch.Generator().manual_seed(int(data["__generator__"]))
+        if type(data["__generator__"]) is not int:
+            raise ProtocolError("bad generator seed")
+        return torch.Generator().manual_seed(data["__generator__"])
     if "__tuple__" in data:
-        return tuple(decode(v, tensors, resolve) for v in data["__tuple__"])
+        items = data["__tuple__"]
+        if type(items) is not list:
+            raise ProtocolError("bad tuple")
+        return tuple(_decode(v, tensors, resolve, depth + 1) for v in items)
     if "__dict__" in data:
-        return {str(k): decode(v, tensors, resolve) for k, v in data["__dict__"].items()}
+        items = data["__dict__"]
+        if type(items) is not dict:
+            raise ProtocolError("bad dict")
+        return {str(k): _decode(v, tensors, resolve, depth + 1) for k, v in items.items()}
     if "__unencodable__" in data:
-        return Unencodable(str(data["__unencodable__"]), str(data.get("repr", "")))
+        return Unencodable(str(data["__unencodable__"])[:200], str(data.get("repr", ""))[:200])
     raise ProtocolError(f"unknown tagged value {sorted(data)[:3]}")
 
 
@@ -178,8 +212,8 @@ def write_message(stream: BinaryIO, header: dict, tensors: dict[str, torch.Tenso
 def parse_message(body: bytes, payload: bytes) -> tuple[dict, dict[str, torch.Tensor]]:
     try:
         header = json.loads(body)
-    except ValueError as exc:
-        raise ProtocolError(f"header is not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"header is not JSON: {type(exc).__name__}") from None
     if not isinstance(header, dict):
         raise ProtocolError("header is not a JSON object")
     tensors: dict[str, torch.Tensor] = {}
@@ -188,6 +222,9 @@ def parse_message(body: bytes, payload: bytes) -> tuple[dict, dict[str, torch.Te
             tensors = st_load(payload)
         except Exception as exc:  # noqa: BLE001 - any parse failure is the sender's fault
             raise ProtocolError(f"payload is not safetensors: {exc}") from None
+        if not all(type(t) is torch.Tensor and t.layout == torch.strided
+                   for t in tensors.values()):
+            raise ProtocolError("payload holds something other than plain dense tensors")
     return header, tensors
 
 
