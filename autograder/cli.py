@@ -234,15 +234,60 @@ def verify_cmd(only, rubric, solutions, sandbox, device, training, data, example
     sys.exit(1 if problems else 0)
 
 
+@main.command("grade-all")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False),
+              help="Where DIR/<name>.json (Gradescope format) and DIR/summary.csv go.")
+@click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Submissions graded at the same time (one judge process each).")
+@grading_options
+def grade_all_cmd(folder, out_dir, jobs, only, rubric, solutions, sandbox, device, training,
+                  data, examples, timeout):
+    """Grade every submission in FOLDER (each sub-folder or zip) into --out-dir.
+
+    One submission that misbehaves never stops the others; one that cannot be graded
+    gets a JSON saying why. Exits 0 once every submission has its JSON.
+    """
+    from .batch import grade_all, options_spec
+
+    limits = Limits() if timeout is None else replace(Limits(), call_seconds=timeout)
+    try:
+        spec = options_spec(only=only, rubric=rubric, solutions=solutions, sandbox=sandbox,
+                            device=device, training=training, data=data, examples=examples,
+                            limits=limits)
+        curriculum.select(list(only) or None)
+    except KeyError as exc:
+        _unusable(f"--only {exc.args[0]!r} names no module, stub or task (see `divekit list`)")
+    except RuntimeError as exc:
+        _unusable(str(exc))
+
+    def show(row):
+        click.echo(f"{row.name}: {row.status} {row.score:g}/{row.max_score:g}"
+                   + (f" ({row.reason})" if row.reason else ""), err=True)
+
+    try:
+        rows = grade_all(folder, out_dir, spec, jobs=jobs, progress=show)
+    except RuntimeError as exc:
+        _unusable(str(exc))
+    click.echo(f"{len(rows)} submission(s) -> {Path(out_dir) / 'summary.csv'}")
+
+
 @main.command("doctor")
 def doctor_cmd():
     """Which isolation this machine gives workers, and why; devices and data."""
     import torch
 
     from . import data
+    from .sandbox import host
 
     mode, why = choose_mode("auto")
     click.echo(f"sandbox: {mode} ({why})")
+    h = host()
+    click.echo(f"  bubblewrap: {h.bwrap_why}" + (f" [{h.bwrap_variant}]" if h.bwrap_ok else ""))
+    click.echo(f"  workers under a uid of their own: "
+               f"{'yes' if (h.own_uid and (mode == 'bwrap' or h.process_uid)) else 'no'}")
+    click.echo(f"  Landlock (plain process mode): "
+               f"{f'ABI {h.landlock_abi}' if h.landlock_abi else 'unavailable'}")
     click.echo(f"torch {torch.__version__}; CUDA available: {torch.cuda.is_available()}")
     click.echo(f"data root: {data.data_root()}")
 

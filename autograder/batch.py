@@ -1,0 +1,219 @@
+"""Grading many submissions: one folder in, one Gradescope JSON per submission out.
+
+Every submission (a sub-folder or a zip of ``FOLDER``) is graded by a judge process of
+its own, ``--jobs`` at a time, so that nothing one submission does can stop, slow down
+or change the grading of another: a judge that crashes, hangs past its deadline or is
+killed costs only its own submission, which then gets a JSON that says what happened.
+``DIR/<name>.json`` is Gradescope's results.json; ``DIR/summary.csv`` has one row per
+submission.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .sandbox import Limits, choose_mode
+
+SUMMARY = "summary.csv"
+FIELDS = ["name", "status", "score", "max_score", "seconds", "reason", "source"]
+
+
+@dataclass
+class Row:
+    name: str
+    status: str  # "graded", "unusable" (nothing to grade) or "error" (the grader failed)
+    score: float
+    max_score: float
+    seconds: float
+    reason: str
+    source: str
+
+
+def discover(folder: str | Path) -> list[tuple[str, Path]]:
+    """(name, path) of every submission in ``folder``: sub-folders and zips, sorted."""
+    found: list[tuple[str, Path]] = []
+    taken: set[str] = set()
+    for path in sorted(Path(folder).iterdir()):
+        if path.name.startswith((".", "_")):
+            continue
+        if not (path.is_dir() or path.suffix.lower() == ".zip"):
+            continue
+        base = path.stem if path.is_file() else path.name
+        base = "".join(c if c.isalnum() or c in "-_." else "_" for c in base) or "submission"
+        name, n = base, 2
+        while name in taken or name == Path(SUMMARY).stem:
+            name, n = f"{base}-{n}", n + 1
+        taken.add(name)
+        found.append((name, path))
+    return found
+
+
+def unusable_json(reason: str, status: str = "unusable") -> dict:
+    """A Gradescope results.json for a submission that could not be graded."""
+    return {
+        "score": 0.0,
+        "output": f"This submission could not be graded: {reason}",
+        "stdout_visibility": "hidden",
+        "tests": [],
+        "extra_data": {"status": status, "reason": reason},
+    }
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def options_spec(*, only=None, rubric=None, solutions=None, sandbox="auto", device="cpu",
+                 training=True, data=None, examples=25, limits: Limits | None = None,
+                 mode=None, mode_reason="") -> dict:
+    """What a judge process needs to rebuild the grading options (all plain data)."""
+    return {"only": list(only or []) or None, "rubric": rubric, "solutions": solutions,
+            "sandbox": sandbox, "device": device, "training": training, "data": data,
+            "examples": examples, "limits": asdict(limits or Limits()), "mode": mode,
+            "mode_reason": mode_reason}
+
+
+def deadline_for(spec: dict) -> float:
+    """How long one judge may take before it is stopped: every module's budget, twice."""
+    from . import curriculum
+
+    limits = Limits(**spec["limits"])
+    try:
+        modules = len(curriculum.select(spec.get("only")))
+    except KeyError:
+        modules = 1
+    return 120 + 2 * modules * limits.module_seconds
+
+
+def grade_one(submission: str, out: str, spec: dict) -> dict:
+    """Grade one submission in this process and write its JSON; returns a summary."""
+    from . import curriculum, intake
+    from .grading import GradeOptions, grade
+
+    start = time.monotonic()
+    rubric = curriculum.load_rubric(spec["rubric"]) if spec.get("rubric") else None
+    options = GradeOptions(solutions=spec.get("solutions"), sandbox=spec["sandbox"],
+                           device=spec["device"], training=spec["training"],
+                           examples=spec["examples"], limits=Limits(**spec["limits"]),
+                           data=spec.get("data"), rubric=rubric, mode=spec.get("mode"),
+                           mode_reason=spec.get("mode_reason") or "")
+    try:
+        report = grade(submission, spec.get("only"), options)
+    except intake.UnusableSubmission as exc:
+        _write_json(Path(out), unusable_json(str(exc)))
+        return {"status": "unusable", "reason": str(exc), "score": 0.0, "max_score": 0.0,
+                "seconds": time.monotonic() - start}
+    data = report.to_gradescope(include_attachments=True)
+    data["extra_data"]["status"] = "graded"
+    _write_json(Path(out), data)
+    return {"status": "graded", "reason": "", "score": report.score,
+            "max_score": report.max_score, "seconds": time.monotonic() - start}
+
+
+def _run_judge(name: str, path: Path, out_dir: Path, spec: dict, deadline: float) -> Row:
+    out = out_dir / f"{name}.json"
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="divekit-judge-") as scratch:
+        spec_file = Path(scratch) / "spec.json"
+        spec_file.write_text(json.dumps({"submission": str(path), "out": str(out),
+                                         "spec": spec}))
+        log = Path(scratch) / "log"
+        with open(log, "wb") as log_stream:
+            proc = subprocess.Popen([sys.executable, "-m", "autograder.batch", str(spec_file)],
+                                    stdin=subprocess.DEVNULL, stdout=log_stream,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                code = proc.wait(timeout=deadline)
+            except subprocess.TimeoutExpired:
+                code = None
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait()
+        tail = log.read_bytes()[-2000:].decode("utf-8", "replace")
+    seconds = time.monotonic() - start
+    summary = None
+    for line in reversed(tail.splitlines()):
+        if line.startswith("DIVEKIT-RESULT "):
+            try:
+                summary = json.loads(line.split(" ", 1)[1])
+            except ValueError:
+                summary = None
+            break
+    if summary is not None and code == 0 and out.exists():
+        return Row(name, summary["status"], round(float(summary["score"]), 6),
+                   round(float(summary["max_score"]), 6), round(seconds, 2),
+                   summary.get("reason", ""), str(path))
+    if code is None:
+        reason = f"grading did not finish within {deadline:.0f} s and was stopped"
+    elif code < 0:
+        reason = f"the grader was killed by {signal.Signals(-code).name}"
+    else:
+        last = [ln for ln in tail.splitlines() if ln.strip()][-1:] or [""]
+        reason = f"the grader failed (exit status {code}): {last[0][:300]}"
+    _write_json(out, unusable_json(reason, status="error"))
+    return Row(name, "error", 0.0, 0.0, round(seconds, 2), reason, str(path))
+
+
+def grade_all(folder: str | Path, out_dir: str | Path, spec: dict, *, jobs: int = 1,
+              progress=None) -> list[Row]:
+    """Grade every submission of ``folder`` into ``out_dir``; returns the summary rows."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if spec.get("mode") is None:  # probe the sandbox once, not once per submission
+        mode, why = choose_mode(spec.get("sandbox", "auto"))
+        spec = dict(spec, mode=mode, mode_reason=why)
+    deadline = deadline_for(spec)
+    submissions = discover(folder)
+
+    def one(item: tuple[str, Path]) -> Row:
+        name, path = item
+        try:
+            row = _run_judge(name, path, out_dir, spec, deadline)
+        except Exception as exc:  # noqa: BLE001 - one submission never stops the others
+            reason = f"internal error while grading: {type(exc).__name__}: {exc}"
+            _write_json(out_dir / f"{name}.json", unusable_json(reason, status="error"))
+            row = Row(name, "error", 0.0, 0.0, 0.0, reason, str(path))
+        if progress:
+            progress(row)
+        return row
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        rows = list(pool.map(one, submissions))
+    with open(out_dir / SUMMARY, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=FIELDS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(asdict(row))
+    return rows
+
+
+def _main(argv: list[str]) -> int:
+    job = json.loads(Path(argv[0]).read_text())
+    try:
+        summary = grade_one(job["submission"], job["out"], job["spec"])
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which writes the JSON
+        print(f"DIVEKIT-ERROR {type(exc).__name__}: {exc}", flush=True)
+        raise
+    print("DIVEKIT-RESULT " + json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
+
+
+__all__ = ["Row", "discover", "grade_all", "grade_one", "options_spec", "unusable_json"]
