@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.grading import GradeOptions, grade
@@ -20,6 +20,9 @@ class Variant:
     code: str  # the replacement definition(s), at module level
     expect: str = ""  # for WRONG: text the failing feedback must contain (case-insensitive)
     extra_imports: str = ""
+    # GradeOptions for this variant, e.g. {"training": False} for one that is not about
+    # training (keeps the suite quick); explicit grade_variant options override these.
+    options: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.stub}-{self.name}".replace(" ", "_")
@@ -53,6 +56,7 @@ def grade_variant(tmp: Path, module: str, variant: Variant, **options) -> Report
     source = (REPO / "solutions" / f"{module}.py").read_text(encoding="utf-8")
     text = replace_stub(source, variant.stub, variant.code, variant.extra_imports)
     folder = write_submission(tmp, module, text)
+    options = {**variant.options, **options}
     opts = GradeOptions(sandbox="process", examples=options.pop("examples", 10), **options)
     return grade(str(folder), [f"{module}.{variant.stub}"], opts)
 
