@@ -57,14 +57,17 @@ def _iterates(value, expected: list[float], what: str, *, rtol=1e-7, atol=1e-9,
     scale_atol = atol * max([1.0] + [abs(v) for v in expected if math.isfinite(v)])
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if _close(float(value), expected[-1], rtol, scale_atol):
-            E.fail(f"{what} returned only the final x ({value!r}); return the list of all "
-                   f"{len(expected)} iterates (steps + 1, starting with x0).")
+            E.fail(f"{what} returned only the final x ({value!r}); return the list of every "
+                   f"iterate: steps + 1 = {len(expected)} of them, starting with x0.")
     if not isinstance(value, (list, tuple)):
         E.fail(f"{what}: expected a list of {len(expected)} iterates, got {E.describe(value)}.")
     values = list(value)
     for i, v in enumerate(values):
         _num(v, f"{what}, item {i}")
     values = [float(v) for v in values]
+    if not values and expected:
+        E.fail(f"{what} returned an empty list: the list always starts with x0, then holds "
+               f"the value after each step (steps + 1 = {len(expected)} entries).")
     if len(values) != len(expected):
         if len(values) == len(expected) - 1 and _same(values, expected[1:], rtol, scale_atol):
             E.fail(f"{what} returned {len(values)} iterates without x0: the list has steps + 1 "
@@ -316,6 +319,9 @@ def _points(value, what: str):
 def _check_points(got, want, what, mistakes=()):
     pts = _points(got, what)
     want = [tuple(float(v) for v in p) for p in want]
+    if not pts and want:
+        E.fail(f"{what} returned an empty list: it always starts with x0, then holds the "
+               f"point after each step (steps + 1 = {len(want)} points).")
     same = lambda a, b: len(a) == len(b) and all(  # noqa: E731
         _close(u, v, 1e-9, 1e-12) for p, q in zip(a, b) for u, v in zip(p, q))
     if same(pts, want):

@@ -18,6 +18,7 @@ judge, so a wrong answer that matches one is named.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -27,6 +28,7 @@ import torch
 from hypothesis import strategies as st
 
 from .. import data, plots
+from ..session import StudentError
 from ..worker.probes import optimizers as P
 from ..worker.protocol import Unencodable
 from . import checks_for
@@ -156,13 +158,15 @@ def mistakes_for(name: str, ref) -> list[tuple[str, str, object]]:
         "sgd": [("a step up the gradient (gradient ascent)", "Subtract: p -= lr * p.grad.",
                  _ascent)],
         "sgd_momentum": [
-            ("momentum without the learning rate: v = momentum * v + g, p -= v", "The "
-             "velocity takes the scaled gradient: v = momentum * v + lr * g, then p -= v.",
-             _momentum_no_lr),
+            # The second edition's form first: its states equal those of the form without
+            # lr, and only its parameters are right, so where states differ it is this one.
             ("the second edition's form v = momentum * v + g, p -= lr * v", "The parameters "
              "come out the same, but this curriculum's state is v = momentum * v + lr * g "
              "(the lr inside v, as in the Chinese edition), and the state is graded too.",
-             _momentum_book2)],
+             _momentum_book2),
+            ("momentum without the learning rate: v = momentum * v + g, p -= v", "The "
+             "velocity takes the scaled gradient: v = momentum * v + lr * g, then p -= v.",
+             _momentum_no_lr)],
         "adagrad": [("eps outside the square root", "AdaGrad divides by sqrt(s + 1e-6): eps "
                      "inside the root.", _adagrad_eps_outside)],
         "rmsprop": [("beta on the wrong term: s = (1 - beta) * s + beta * g**2", "The leaky "
@@ -193,6 +197,21 @@ def mistakes_for(name: str, ref) -> list[tuple[str, str, object]]:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _hyperparam_names(name: str, hp: dict):
+    """A KeyError from the student's optimiser most likely names a hyperparameter: say so."""
+    try:
+        yield
+    except StudentError as err:
+        if err.type_name != "KeyError":
+            raise
+        book = (" The book's RMSProp calls it gamma; this curriculum calls it beta."
+                if "gamma" in err.message and name == "rmsprop" else "")
+        E.fail(f"{name} raised KeyError: {err.message}. The hyperparams it is given hold "
+               f"{', '.join(repr(k) for k in hp)} (the contract's names).{book}\n"
+               f"{err.traceback}")
+
 
 def _as(fn, name):
     return types.SimpleNamespace(**{name: fn})
@@ -382,7 +401,8 @@ def _in_place_check(name: str):
         if name == "adam":
             hp["t"] = 1
         grads = [torch.randn(3, *t.shape, generator=g, dtype=torch.float64) for t in init]
-        got = ctx.probe("optimizers.trajectory", name, init, hp, 3, grads)
+        with _hyperparam_names(name, hp):
+            got = ctx.probe("optimizers.trajectory", name, init, hp, 3, grads)
         run_ = dict(init=init, hp=hp, steps=3, grads=grads, objective=None)
         _compare_record(ctx, name, got, run_, f"3 calls with parameters of shapes (3,) and "
                         f"(2, 2), {_fmt_hp(hp)}")
@@ -425,8 +445,9 @@ def _one_step_check(name: str):
             grads = [(torch.randn(s, generator=g, dtype=torch.float64) * scale).to(dtype)
                      for s in shapes]
             states = _mid_state(name, shapes, dtype, g)
-            result = ctx.run(name, make_params(*init, grads=tuple(grads)), states, dict(hp),
-                             return_args=True)
+            with _hyperparam_names(name, hp):
+                result = ctx.run(name, make_params(*init, grads=tuple(grads)), states, dict(hp),
+                                 return_args=True)
             after_params, after_states, after_hp = result.args
             label = (f"one call from a mid-run state, parameters of shapes "
                      f"{[tuple(s) for s in shapes]}, gradients of scale {scale:g}, {_fmt_hp(hp)}")
@@ -474,8 +495,9 @@ def _trajectory_check(name: str):
     def run(ctx):
         @ctx.given(_runs(name))
         def prop(run_):
-            got = ctx.probe("optimizers.trajectory", name, run_["init"], run_["hp"],
-                            run_["steps"], run_["grads"], run_["objective"])
+            with _hyperparam_names(name, run_["hp"]):
+                got = ctx.probe("optimizers.trajectory", name, run_["init"], run_["hp"],
+                                run_["steps"], run_["grads"], run_["objective"])
             _compare_record(ctx, name, got, run_, _describe_run(run_))
 
         prop()
@@ -521,7 +543,9 @@ def _training_check(name: str):
         use_init = init is not None and init in ctx.passed
         hp = BOOK_HYPERPARAMS[name]
         seed = ctx.seed % 10_000
-        student = ctx.probe("optimizers.train_airfoil", name, use_init, features, labels, hp, seed)
+        with _hyperparam_names(name, hp):
+            student = ctx.probe("optimizers.train_airfoil", name, use_init, features, labels,
+                                hp, seed)
         reference = P.train_airfoil(ctx.ref, name, True, features, labels, hp, seed)
         losses = student["losses"] if isinstance(student, dict) else None
         E.that(isinstance(losses, list) and len(losses) == len(reference["losses"]),

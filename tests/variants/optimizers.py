@@ -64,7 +64,7 @@ def rmsprop(params, states, hyperparams):
         for p, s in zip(params, states):
             s[:] = gamma * s + (1 - gamma) * p.grad ** 2
             p -= hyperparams['lr'] * p.grad / torch.sqrt(s + eps)
-""", expect="KeyError"),
+""", expect="this curriculum calls it beta"),
     Variant("adadelta", "delta from the raw gradient", """
 def adadelta(params, states, hyperparams):
     rho, eps = hyperparams['rho'], 1e-5
