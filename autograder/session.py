@@ -37,6 +37,8 @@ from .worker.protocol import (
     write_message,
 )
 
+BOOT_SECONDS = 180.0  # the worker's own start-up (Python and torch), before student code
+
 
 class WorkerLost(BaseException):  # noqa: N818
     """The worker can answer no more. A BaseException so hypothesis does not shrink on it."""
@@ -148,13 +150,19 @@ class WorkerSession:
             self._send(self.config, {})
         except OSError:
             self._lose("died", self._death_detail())
+        # First the worker's own start-up (Python, torch, confinement: no student code yet),
+        # with a budget of its own so that a busy machine is not blamed on the student.
+        booted, _ = self._receive(BOOT_SECONDS, booting=True)
+        if booted.get("booted") is not True:
+            self._lose("protocol", "the worker sent a malformed start-up message")
+        confined = booted.get("confined")
+        self.confined = [str(c) for c in confined] if isinstance(confined, list) else []
+        self.started = time.monotonic()
         header, tensors = self._receive(self.limits.call_seconds * 2)
         hello = self.decode(header, tensors)
         if not (isinstance(hello, dict) and isinstance(hello.get("stubs"), dict)
                 and all(isinstance(v, dict) for v in hello["stubs"].values())):
             self._lose("protocol", "the worker sent a malformed greeting")
-        confined = hello.get("confined")
-        self.confined = [str(c) for c in confined] if isinstance(confined, list) else []
         return header, tensors
 
     def close(self) -> None:
@@ -246,10 +254,10 @@ class WorkerSession:
     def _send(self, header: dict, tensors: dict) -> None:
         write_message(self._requests, header, tensors)
 
-    def _receive(self, limit: float) -> tuple[dict, dict]:
+    def _receive(self, limit: float, booting: bool = False) -> tuple[dict, dict]:
         deadline = time.monotonic() + limit
         try:
-            head = self._read_exact(HEADER.size, deadline, limit)
+            head = self._read_exact(HEADER.size, deadline, limit, booting)
             n_json, n_payload = HEADER.unpack(head)
             if n_json > MAX_JSON or n_payload > MAX_PAYLOAD:
                 raise ProtocolError(f"answer too large ({n_json} + {n_payload} bytes)")
@@ -299,10 +307,14 @@ class WorkerSession:
         except ProtocolError as exc:
             self._lose("protocol", f"the worker sent a malformed value ({exc})")
 
-    def _read_exact(self, n: int, deadline: float, limit: float) -> bytes:
+    def _read_exact(self, n: int, deadline: float, limit: float, booting: bool = False) -> bytes:
         chunks = []
         while n:
             left = deadline - time.monotonic()
+            if left <= 0 and booting:
+                self._lose("timeout", f"the worker did not start within {limit:.0f} s, before "
+                           "any of your code ran (the grading machine is overloaded: not your "
+                           "fault; tell your instructor)")
             if left <= 0:
                 self._lose("timeout", f"no answer within the {limit:.0f} s time limit "
                            "(an infinite loop, a very slow implementation, or waiting on input)")

@@ -38,7 +38,7 @@ def _is_torch(module_name) -> bool:
     """Torch's own code, or the harness's: calls made from there are not the student's."""
     own = __package__ or "divekit_worker"
     return isinstance(module_name, str) and (
-        module_name == "torch" or module_name.startswith(("torch.", own)))
+        module_name == "torch" or module_name.startswith(("torch.", own, "importlib")))
 
 
 class CallRecorder(TorchFunctionMode):
@@ -236,7 +236,10 @@ class Worker:
         fn = self.target(request["target"])
         recorder = CallRecorder()
         start = time.perf_counter()
-        if request.get("record", True):
+        # Probes are the harness's code: what they call is not the student's doing (and
+        # recording a whole training loop would only slow it down).
+        target = request.get("target") or {}
+        if request.get("record", True) and "probe" not in target:
             with recorder:
                 result = fn(*args, **kwargs)
                 if request.get("collect") == "list":
@@ -487,11 +490,11 @@ def main() -> None:
     if fraction and torch.cuda.is_available():
         torch.cuda.set_per_process_memory_fraction(float(fraction))
     worker = Worker(config)
+    write(answers, {"ok": True, "booted": True, "confined": confined}, {})
     try:
         hello = worker.load()
         hello["torch"] = torch.__version__
         hello["cuda"] = torch.cuda.is_available()
-        hello["confined"] = confined
         write(answers, {"ok": True, "value": encode(hello, {})}, {})
     except BaseException as exc:  # noqa: BLE001 - the import of student code may raise anything
         write(answers, fail(exc, config["module_path"]), {})

@@ -1,0 +1,1 @@
+"""Hostile submissions: student code that attacks the grader instead of answering."""
