@@ -271,7 +271,7 @@ def _runs(draw, name):
     dtype = draw(S.DTYPES)
     mode = draw(st.sampled_from(["sequence", "sequence", "quadratic"]))
     scale = draw(st.sampled_from([1e-8, 1e-4, 1.0, 1e3]))
-    steps = draw(st.integers(4, 12))
+    steps = draw(st.integers(4, 20))
     seed = draw(S.seeds)
     hp = draw(_hyperparams(name))
     g = torch.Generator().manual_seed(seed)
