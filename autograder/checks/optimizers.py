@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from .. import data, plots
 from ..session import StudentError
 from ..worker.probes import optimizers as P
-from ..worker.protocol import Unencodable
+from ..worker.protocol import Param
 from . import checks_for
 from . import expect as E
 from . import strategies as S
@@ -231,7 +231,7 @@ def _problem(name: str, record: dict) -> None:
         return
     where = f"After call {step + 1}, " if step is not None else ""
     E.fail(where + {
-        "params replaced": "params holds different tensor objects than before: {name} "
+        "params replaced": f"params holds different tensor objects than before: {name} "
         "must update each parameter tensor in place (p -= ..., p[:] = ..., p.sub_(...)), not "
         "put new tensors into the list.",
         "states replaced": "the states list holds different tensors than before: update "
@@ -297,8 +297,9 @@ def _describe_run(run) -> str:
 
 def _nan_check(got: torch.Tensor, what: str) -> None:
     if isinstance(got, torch.Tensor) and got.is_floating_point() and not torch.isfinite(got).all():
-        E.fail(f"{what} became NaN or infinite. Look for a division by sqrt(s) with s = 0 "
-               "(eps belongs inside or next to the square root, as in the formula).")
+        E.fail(f"{what} became NaN or infinite, where the reference's stays finite. A division "
+               "by a state that is still zero (eps left out of the denominator) or a step up "
+               "the gradient does this.")
 
 
 def _compare_record(ctx, name: str, got: dict, run: dict, label: str) -> None:
@@ -456,8 +457,11 @@ def _one_step_check(name: str):
                      for m, h, fn in mistakes_for(name, ctx.ref)
                      if not m.startswith("the state rebound")]
             for i, (a, want) in enumerate(zip(after_params, want_p)):
-                if isinstance(a, Unencodable) or not hasattr(a, "data"):
-                    E.fail(f"After the call, params[{i}] is {E.describe(a)}, not a parameter.")
+                if not isinstance(a, Param):
+                    E.fail(f"After the call, params[{i}] is {E.describe(a)}, no longer the "
+                           "parameter (a leaf tensor that requires grad): update each parameter "
+                           "in place (p -= ..., p[:] = ...) instead of putting new tensors into "
+                           "the list.")
                 what = f"parameter {i} after {label}"
                 if torch.equal(a.data, init[i]) and not torch.equal(want, init[i]):
                     E.fail(f"The parameters are unchanged after {name}. `p = p - ...` rebinds "

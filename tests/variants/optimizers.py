@@ -21,6 +21,12 @@ def sgd(params, states, hyperparams):
         for p in params:
             p = p - hyperparams['lr'] * p.grad
 """, expect="rebinds the loop variable"),
+    Variant("sgd", "puts new tensors into the list", """
+def sgd(params, states, hyperparams):
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            params[i] = p - hyperparams['lr'] * p.grad
+""", expect="holds different tensor objects"),
     Variant("sgd_momentum", "velocity without the learning rate", """
 def sgd_momentum(params, states, hyperparams):
     with torch.no_grad():
