@@ -8,6 +8,7 @@ hit a limit or sent garbage) or :class:`StudentError` (the student's code raised
 
 from __future__ import annotations
 
+import ast
 import os
 import select
 import signal
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 from .sandbox import (
+    HARNESS_PROBES,
     Launch,
     Limits,
     Supervisor,
@@ -243,13 +245,23 @@ class WorkerSession:
         return self.request(header, tensors, timeout)
 
     def _send_probe(self, module: str) -> None:
-        """Probes reach a worker only when a check first needs them (see sandbox.py)."""
-        if module in self._probes_sent:
+        """Probes reach a worker only when a check first needs them (see sandbox.py),
+        after the sibling probe modules they import."""
+        if module in self._probes_sent or f"{module}.py" in HARNESS_PROBES:
             return
-        source = probe_source(module)
-        if source is not None:
-            self.request({"op": "load_probe", "module": module, "source": source})
         self._probes_sent.add(module)
+        source = probe_source(module)
+        if source is None:
+            return
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            tree = None
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                for name in [node.module] if node.module else [a.name for a in node.names]:
+                    self._send_probe(name.split(".")[0])
+        self.request({"op": "load_probe", "module": module, "source": source})
 
     def _send(self, header: dict, tensors: dict) -> None:
         write_message(self._requests, header, tensors)
