@@ -1,0 +1,131 @@
+"""Probes for the MLP: what ``init_params`` returns, ``net`` with its gradients, and the
+book's training loop (section 4.2.4: ``nn.CrossEntropyLoss`` and ``torch.optim.SGD``)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+
+
+# Library stand-ins, used for the pieces a student has not (yet) got right, so that a
+# broken piece costs only its own points.
+def _relu(X):
+    return torch.relu(X)
+
+
+def _init_params(num_inputs, num_hiddens, num_outputs, generator=None):
+    W1 = torch.normal(0, 0.01, size=(num_inputs, num_hiddens), generator=generator,
+                      requires_grad=True)
+    b1 = torch.zeros(num_hiddens, requires_grad=True)
+    W2 = torch.normal(0, 0.01, size=(num_hiddens, num_outputs), generator=generator,
+                      requires_grad=True)
+    b2 = torch.zeros(num_outputs, requires_grad=True)
+    return [W1, b1, W2, b2]
+
+
+# ``net`` has no stand-in: every probe here that calls it exists to run the student's own.
+STAND_INS = {"relu": _relu, "init_params": _init_params}
+_MISSING = object()
+
+
+@contextmanager
+def stand_ins(student, use):
+    """Inside, every stub not in ``use`` is replaced by its stand-in in the student's
+    module, so the student's own calls (``net`` calls ``relu``) reach the stand-in too."""
+    saved = {}
+    try:
+        for name, fn in STAND_INS.items():
+            if name not in use:
+                saved[name] = student.__dict__.get(name, _MISSING)
+                setattr(student, name, fn)
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is _MISSING:
+                delattr(student, name)
+            else:
+                setattr(student, name, old)
+
+
+def init_params(student, num_inputs, num_hiddens, num_outputs, generator=None, pass_generator=True):
+    """What ``student.init_params`` returns, with the facts a plain call loses on the wire:
+    each item's type, ``requires_grad`` and whether it is a leaf."""
+    if pass_generator:
+        value = student.init_params(num_inputs, num_hiddens, num_outputs, generator)
+    else:
+        value = student.init_params(num_inputs, num_hiddens, num_outputs)
+    if not isinstance(value, (list, tuple)):
+        return {"type": type(value).__name__, "items": None}
+    items = []
+    for item in value:
+        if isinstance(item, torch.Tensor):
+            items.append({"tensor": item.detach(), "requires_grad": bool(item.requires_grad),
+                          "is_leaf": bool(item.is_leaf), "type": type(item).__name__})
+        else:
+            items.append({"tensor": None, "type": type(item).__name__})
+    return {"type": type(value).__name__, "items": items}
+
+
+def _backward(out, leaves, output_grad):
+    """Gradients of ``(out * output_grad).sum()`` with respect to ``leaves``, or why not."""
+    if not isinstance(out, torch.Tensor):
+        return {"error": f"the output is a {type(out).__name__}, not a tensor"}
+    if tuple(out.shape) != tuple(output_grad.shape):
+        return {"error": f"the output has shape {tuple(out.shape)}, expected "
+                f"{tuple(output_grad.shape)}"}
+    if not out.requires_grad:
+        return {"error": "the output does not depend on the parameters through autograd (it "
+                "has no grad_fn: look for .detach(), .data, .item(), numpy or torch.no_grad() "
+                "on the way)"}
+    grads = torch.autograd.grad(out, leaves, output_grad.to(out.dtype), allow_unused=True)
+    return {"grads": list(grads)}
+
+
+def net_call(student, use, X, W1, b1, W2, b2, output_grad=None):
+    """``student.net(X, [W1, b1, W2, b2])`` with stand-ins for the stubs not in ``use``;
+    with ``output_grad``, also the gradients with respect to the four parameters."""
+    with stand_ins(student, set(use)):
+        params = [p.detach().clone().requires_grad_(output_grad is not None)
+                  for p in (W1, b1, W2, b2)]
+        out = student.net(X, params)
+        if output_grad is None:
+            return {"out": out}
+        return dict(_backward(out, params, output_grad), out=out)
+
+
+def train(student, use, train_images, train_labels, test_images, num_epochs=10, batch_size=256,
+          lr=0.1, num_hiddens=256, seed=0, on="cpu"):
+    """The book's MLP training: ``init_params(784, 256, 10)``, ``nn.CrossEntropyLoss`` on
+    the logits, ``torch.optim.SGD(params, lr)``, ``train_ch3``'s loop.
+
+    Images arrive as uint8 and are scaled to [0, 1] here, as ``ToTensor`` does. The test
+    labels never come here: the judge scores the returned test predictions itself.
+    """
+    g = torch.Generator().manual_seed(seed)
+    features = train_images.to(on).float().div(255).unsqueeze(1)  # (n, 1, 28, 28)
+    labels = train_labels.to(on)
+    test = test_images.to(on).float().div(255).unsqueeze(1)
+    num_inputs, num_outputs = features[0].numel(), 10
+    loss_fn = torch.nn.CrossEntropyLoss(reduction="none")
+    train_loss, test_pred = [], []
+    with stand_ins(student, set(use) | {"net"}):
+        params = student.init_params(num_inputs, num_hiddens, num_outputs, g)
+        params = [p.detach().to(on).clone().requires_grad_(True) for p in params]
+        updater = torch.optim.SGD(params, lr=lr)
+        for _ in range(num_epochs):
+            loss_sum, n = 0.0, 0
+            order = torch.randperm(len(features), generator=g).to(on)
+            for i in range(0, len(features), batch_size):
+                j = order[i: i + batch_size]
+                X, y = features[j], labels[j]
+                loss = loss_fn(student.net(X, params), y)
+                updater.zero_grad()
+                loss.mean().backward()
+                updater.step()
+                loss_sum += float(loss.detach().sum())
+                n += y.numel()
+            train_loss.append(loss_sum / n)
+            with torch.no_grad():
+                test_pred.append(student.net(test, params).argmax(dim=1).to(torch.uint8).cpu())
+    return {"train_loss": train_loss, "test_pred": torch.stack(test_pred)}

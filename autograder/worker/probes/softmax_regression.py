@@ -1,0 +1,144 @@
+"""Probes for softmax regression: calls that need a function or an iterator built in the
+worker, and the book's training loop (``train_ch3``, section 3.6.6)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+
+
+# Library stand-ins, used for the pieces a student has not (yet) got right, so that a
+# broken piece costs only its own points.
+def _softmax(X):
+    return torch.softmax(X, dim=1)
+
+
+def _cross_entropy(y_hat, y):
+    return -torch.log(y_hat[torch.arange(len(y_hat), device=y_hat.device), y])
+
+
+def _accuracy(y_hat, y):
+    return float((y_hat.argmax(dim=1) == y).sum()) / len(y)
+
+
+def _evaluate_accuracy(net, data_iter):
+    correct, total = 0, 0
+    with torch.no_grad():
+        for X, y in data_iter:
+            correct += int((net(X).argmax(dim=1) == y).sum())
+            total += y.numel()
+    return correct / total
+
+
+# ``net`` has no stand-in: every probe here exists to run the student's own net.
+STAND_INS = {"softmax": _softmax, "cross_entropy": _cross_entropy, "accuracy": _accuracy,
+             "evaluate_accuracy": _evaluate_accuracy}
+_MISSING = object()
+
+
+@contextmanager
+def stand_ins(student, use):
+    """Inside, every stub not in ``use`` is replaced by its stand-in in the student's
+    module, so the student's own calls (``net`` calls ``softmax``) reach the stand-in too."""
+    saved = {}
+    try:
+        for name, fn in STAND_INS.items():
+            if name not in use:
+                saved[name] = student.__dict__.get(name, _MISSING)
+                setattr(student, name, fn)
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is _MISSING:
+                delattr(student, name)
+            else:
+                setattr(student, name, old)
+
+
+def _backward(out, leaves, output_grad):
+    """Gradients of ``(out * output_grad).sum()`` with respect to ``leaves``, or why not."""
+    if not isinstance(out, torch.Tensor):
+        return {"error": f"the output is a {type(out).__name__}, not a tensor"}
+    if tuple(out.shape) != tuple(output_grad.shape):
+        return {"error": f"the output has shape {tuple(out.shape)}, expected "
+                f"{tuple(output_grad.shape)}"}
+    if not out.requires_grad:
+        return {"error": "the output does not depend on the parameters through autograd (it "
+                "has no grad_fn: look for .detach(), .data, .item(), numpy or torch.no_grad() "
+                "on the way)"}
+    grads = torch.autograd.grad(out, leaves, output_grad.to(out.dtype), allow_unused=True)
+    return {"grads": list(grads)}
+
+
+def net_call(student, use, X, W, b, output_grad=None):
+    """``student.net(X, W, b)`` with stand-ins for the stubs not in ``use``; with
+    ``output_grad``, also the gradients with respect to ``W`` and ``b``."""
+    with stand_ins(student, set(use) | {"net"}):
+        if output_grad is None:
+            return {"out": student.net(X, W, b)}
+        W, b = W.detach().clone().requires_grad_(True), b.detach().clone().requires_grad_(True)
+        out = student.net(X, W, b)
+        return dict(_backward(out, [W, b], output_grad), out=out)
+
+
+class _Linear(torch.nn.Module):
+    def __init__(self, W):
+        super().__init__()
+        self.W = torch.nn.Parameter(W)
+
+    def forward(self, X):
+        return X @ self.W
+
+
+def evaluate(student, use, batches, W, as_module=False):
+    """``student.evaluate_accuracy`` on a one-pass iterator over ``batches`` with the
+    linear classifier ``X @ W``: a plain function, or an ``nn.Module`` with ``as_module``."""
+    net = _Linear(W) if as_module else (lambda X: X @ W)
+    with stand_ins(student, set(use) | {"evaluate_accuracy"}):
+        return student.evaluate_accuracy(net, (batch for batch in batches))
+
+
+def train(student, use, train_images, train_labels, test_images, num_epochs=10, batch_size=256,
+          lr=0.1, seed=0, on="cpu"):
+    """The book's ``train_ch3`` with the from-scratch updater: W ~ N(0, 0.01^2), b = 0, SGD.
+
+    Images arrive as uint8 and are scaled to [0, 1] here, as ``ToTensor`` does. The test
+    labels never come here: the judge scores the returned test predictions itself.
+    """
+    g = torch.Generator().manual_seed(seed)
+    features = train_images.to(on).float().div(255).unsqueeze(1)  # (n, 1, 28, 28)
+    labels = train_labels.to(on)
+    test = test_images.to(on).float().div(255).unsqueeze(1)
+    num_inputs, num_outputs = features[0].numel(), 10
+    W = torch.normal(0, 0.01, size=(num_inputs, num_outputs), generator=g)
+    W = W.to(on).requires_grad_(True)
+    b = torch.zeros(num_outputs, device=on, requires_grad=True)
+    train_loss, train_acc, test_pred = [], [], []
+    with stand_ins(student, set(use) | {"net"}):
+        net = lambda X: student.net(X, W, b)  # noqa: E731 - the book's closure over W, b
+        for _ in range(num_epochs):
+            loss_sum, correct, n = 0.0, 0.0, 0
+            order = torch.randperm(len(features), generator=g).to(on)
+            for i in range(0, len(features), batch_size):
+                j = order[i: i + batch_size]
+                X, y = features[j], labels[j]
+                y_hat = net(X)
+                loss = student.cross_entropy(y_hat, y)
+                loss.sum().backward()
+                with torch.no_grad():  # d2l.sgd: p -= lr * p.grad / batch_size
+                    for p in (W, b):
+                        p -= lr * p.grad / X.shape[0]
+                        p.grad.zero_()
+                loss_sum += float(loss.detach().sum())
+                correct += student.accuracy(y_hat.detach(), y) * y.numel()
+                n += y.numel()
+            train_loss.append(loss_sum / n)
+            train_acc.append(correct / n)
+            with torch.no_grad():
+                test_pred.append(net(test).argmax(dim=1).to(torch.uint8).cpu())
+        batches = ((features[i: i + batch_size], labels[i: i + batch_size])
+                   for i in range(0, len(features), batch_size))
+        final_train_acc = student.evaluate_accuracy(net, batches)
+    return {"train_loss": train_loss, "train_acc": train_acc, "final_train_acc": final_train_acc,
+            "test_pred": torch.stack(test_pred)}
