@@ -516,6 +516,14 @@ def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits,
             if lib and os.path.isdir(lib) and not _inside(os.path.realpath(lib), REPO)]
     argv = [h.bwrap, *_bwrap_flags(h.bwrap_variant), *_ro_binds(binds), *_system_binds(),
             *_ro_binds(libs)]
+    # A checkout inside a bound folder (under /usr, or holding the venv it lives in)
+    # is covered by an empty folder.
+    repo = os.path.realpath(REPO)
+    mounted = binds + libs + [(p, p) for p in ("/usr", "/etc", "/sys/devices/system/cpu")]
+    for src, dest in mounted:
+        if _inside(repo, Path(src)):
+            argv += ["--tmpfs", dest + repo[len(os.path.realpath(src)):]]
+            break
     passwd = workdir / "passwd"
     passwd.write_text(f"root:x:0:0::/:/bin/false\nworker:x:{uid or os.getuid()}:"
                       f"{uid or os.getgid()}::/home/worker:/bin/false\n")
