@@ -140,23 +140,22 @@ def _print_report(report, verbose: bool) -> None:
     hints = {s.id: s.hint for s in curriculum.all_stubs()}
     for note in report.notes:
         console.print(f"[dim]note: {note}[/dim]")
-    current = None
     by_stub = report.by_stub()
-    for t in report.tests:
-        if t.stub != current:
-            current = t.stub
-            got, total = by_stub[t.stub]
-            colour = "green" if got >= total - 1e-9 else "red" if got == 0 else "yellow"
-            console.print(f"\n[bold]{t.stub}[/bold]  [{colour}]{got:g}/{total:g}[/{colour}]")
-            shown_hint = False
-        ok = t.status == "passed"
-        mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
-        console.print(f"  {mark} {t.name.split(': ', 1)[-1]}", highlight=False)
-        if (not ok or verbose) and t.output:
-            console.print("    " + t.output.replace("\n", "\n    "), highlight=False, markup=False)
-        if not ok and not shown_hint and hints.get(t.stub) and "Not implemented" not in t.output:
-            console.print(f"    [cyan]hint:[/cyan] {hints[t.stub]}", highlight=False)
-            shown_hint = True
+    for stub, tests in report.grouped():
+        got, total = by_stub[stub]
+        colour = "green" if got >= total - 1e-9 else "red" if got == 0 else "yellow"
+        console.print(f"\n[bold]{stub}[/bold]  [{colour}]{got:g}/{total:g}[/{colour}]")
+        shown_hint = False
+        for t in tests:
+            ok = t.status == "passed"
+            mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
+            console.print(f"  {mark} {t.name.split(': ', 1)[-1]}", highlight=False)
+            if (not ok or verbose) and t.output:
+                console.print("    " + t.output.replace("\n", "\n    "), highlight=False,
+                              markup=False)
+            if not ok and not shown_hint and hints.get(stub) and "Not implemented" not in t.output:
+                console.print(f"    [cyan]hint:[/cyan] {hints[stub]}", highlight=False)
+                shown_hint = True
     console.print(f"\n[bold]Total: {report.score:g}/{report.max_score:g}[/bold]")
 
 

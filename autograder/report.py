@@ -62,6 +62,14 @@ class Report:
             acc[1] += t.max_score
         return {k: (v[0], v[1]) for k, v in out.items()}
 
+    def grouped(self) -> list[tuple[str, list[TestResult]]]:
+        """Tests by stub, stubs in the order they were first graded (training runs last,
+        but read best next to the stub they belong to)."""
+        groups: dict[str, list[TestResult]] = {}
+        for t in self.tests:
+            groups.setdefault(t.stub, []).append(t)
+        return list(groups.items())
+
     def to_gradescope(self, *, include_attachments: bool = False) -> dict:
         data = {
             "score": round(self.score, 6),
@@ -81,21 +89,23 @@ class Report:
     def to_text(self, *, hints: dict[str, str] | None = None, verbose: bool = False) -> str:
         lines = [f"divekit report for {self.submission}"]
         lines += [f"note: {n}" for n in self.notes]
-        current = None
-        for t in self.tests:
-            if t.stub != current:
-                current = t.stub
-                got, total = self.by_stub()[t.stub]
-                lines.append(f"\n{t.stub}  {got:g}/{total:g}")
-            mark = "PASS" if t.status == "passed" else "FAIL"
-            lines.append(f"  [{mark}] {t.name.split(': ', 1)[-1]}  ({t.score:g}/{t.max_score:g})")
-            if t.status != "passed" or verbose:
-                for ln in t.output.splitlines():
-                    lines.append(f"         {ln}")
-            if t.status != "passed" and hints and hints.get(t.stub) and t is self._first_fail(t.stub):
-                lines.append(f"         hint: {hints[t.stub]}")
+        totals = self.by_stub()
+        for stub, tests in self.grouped():
+            got, total = totals[stub]
+            lines.append(f"\n{stub}  {got:g}/{total:g}")
+            for t in tests:
+                lines += self._test_lines(t, hints, verbose)
         lines.append(f"\nTotal: {self.score:g}/{self.max_score:g}")
         return "\n".join(lines)
+
+    def _test_lines(self, t: TestResult, hints, verbose) -> list[str]:
+        mark = "PASS" if t.status == "passed" else "FAIL"
+        lines = [f"  [{mark}] {t.name.split(': ', 1)[-1]}  ({t.score:g}/{t.max_score:g})"]
+        if t.status != "passed" or verbose:
+            lines += [f"         {ln}" for ln in t.output.splitlines()]
+        if t.status != "passed" and hints and hints.get(t.stub) and t is self._first_fail(t.stub):
+            lines.append(f"         hint: {hints[t.stub]}")
+        return lines
 
     def _first_fail(self, stub: str):
         return next((t for t in self.tests if t.stub == stub and t.status != "passed"), None)
