@@ -399,6 +399,11 @@ def batchnorm_state(ctx):
                 E.fail(f"{what}: {name} is a buffer, but it is learned: make it a parameter, "
                        f"self.{name} = nn.Parameter(...), so that the optimiser updates it. "
                        "gamma and beta are parameters, not hyperparameters or buffers.")
+            kind = s.get("kinds", {}).get(name, "NoneType")
+            if kind in ("float", "int"):
+                E.fail(f"{what}: {name} is the fixed number {kind}, as if it were a "
+                       "hyperparameter. gamma and beta are learned per channel: make them "
+                       f"parameters of shape {shape}, self.{name} = nn.Parameter(...).")
             if attrs.get(name):
                 E.fail(f"{what}: {name} is a plain tensor attribute, not a parameter: "
                        f"wrap it in nn.Parameter(...) so that net.parameters() (and so the "

@@ -57,6 +57,11 @@ def _dense_block(ctx, num_convs, cin, cout):
        "out_channels is 23")
 def dense_block_book(ctx):
     h = _dense_block(ctx, 2, 3, 10)
+    convs = [p[1] for p in ctx.describe(h)["parameters"] if len(p[1]) == 4]
+    got = [shape[1] for shape in convs]
+    E.that(got == [3, 13], f"The convolutions of DenseBlock(2, 3, 10) take {got} channels; "
+           "the i-th conv block should take in_channels + i * out_channels = [3, 13], since "
+           "it sees the input and the outputs of every block before it.")
     out = ctx.probe("densenet.forward", h, torch.randn(4, 3, 8, 8, generator=ctx.generator()),
                     True)
     E.shape(out, (4, 23, 8, 8), "DenseBlock(2, 3, 10) on (4, 3, 8, 8)", mistakes=[

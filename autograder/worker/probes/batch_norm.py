@@ -325,6 +325,8 @@ def layer_state(student, use, num_features, num_dims):
         "state_dict": {k: v.clone() for k, v in layer.state_dict().items()},
         "attributes": {n: _tensor_facts(getattr(layer, n, None))
                        for n in ("gamma", "beta", "moving_mean", "moving_var")},
+        "kinds": {n: type(getattr(layer, n, None)).__name__
+                  for n in ("gamma", "beta", "moving_mean", "moving_var")},
     }
 
 
