@@ -1,10 +1,15 @@
 """The worker's request loop.
 
 Requests come on one inherited pipe and answers go out on another (their descriptor
-numbers are in ``DIVEKIT_WORKER_FDS``); the student's
-prints go to stdout/stderr, which the judge captures separately, so nothing a student
-prints can be mistaken for an answer. Every answer is data (see ``protocol``): the judge
-validates it and never runs code from here.
+numbers are in ``DIVEKIT_WORKER_FDS``, removed from the environment on arrival); the
+student's prints go to stdout/stderr, which the judge captures separately, so nothing a
+student prints can be mistaken for an answer. Every answer is data (see ``protocol``):
+the judge validates it and never runs code from here.
+
+Start-up, before any student code: read the configuration, :func:`confine` (drop to the
+worker's own uid where the judge gave one, resource limits, no new privileges, parent
+death signal, child subreaper, Landlock in plain process mode), answer ``booted``, then
+import the student's module and answer with the stubs found.
 """
 
 from __future__ import annotations
