@@ -141,8 +141,9 @@ def train(student, use, train_images, train_labels, test_images, num_epochs=10, 
                 loss.sum().backward()
                 with torch.no_grad():  # d2l.sgd: p -= lr * p.grad / batch_size
                     for p in (W, b):
-                        p -= lr * p.grad / X.shape[0]
-                        p.grad.zero_()
+                        if p.grad is not None:  # None: the net does not use p (e.g. no bias)
+                            p -= lr * p.grad / X.shape[0]
+                            p.grad.zero_()
                 loss_sum += float(loss.detach().sum())
                 correct += student.accuracy(y_hat.detach(), y) * y.numel()
                 n += y.numel()
