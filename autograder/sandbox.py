@@ -604,7 +604,7 @@ def _uid_has_processes(uid: int) -> bool:
             except OSError:
                 continue
             m = re.search(r"^Uid:\s+(\d+)", status, re.M)
-            if m and int(m.group(1)) == uid:
+            if m and int(m.group(1)) == uid and not re.search(r"^State:\s+[ZX]", status, re.M):
                 return True
     return False
 
@@ -642,10 +642,11 @@ def _kill_uid(uid: int) -> None:
     kill = shutil.which("kill", path="/usr/bin:/bin")
     if kill:
         try:
-            subprocess.run([kill, "-s", "KILL", "--", "-1"], user=uid, group=uid,
-                           extra_groups=[], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=10, cwd="/")
-            return
+            subprocess.run([kill, "-9", "-1"], user=uid, group=uid, extra_groups=[],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10,
+                           cwd="/", check=False)
+            if not _uid_has_processes(uid):
+                return
         except (OSError, subprocess.SubprocessError):
             pass
     pid = os.fork()

@@ -120,7 +120,7 @@ class WorkerSession:
         }
 
     # -- lifecycle -----------------------------------------------------------------------
-    def start(self) -> dict:
+    def start(self) -> tuple[dict, dict]:
         """Start the worker and import the student's module; returns the worker's hello."""
         req_r, req_w = os.pipe()
         ans_r, ans_w = os.pipe()
