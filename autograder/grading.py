@@ -342,8 +342,8 @@ def grade(submission: str, only: list[str] | None = None,
         "deterministic": "hypothesis derandomized, no example database; per-check seeds in each test",
     }
     if options.mode == "process":
-        report.notes.append("Isolation: plain processes (bubblewrap unavailable: "
-                            f"{options.mode_reason}). Student code could read files of this user.")
+        # Weaker isolation is stated plainly; the reason says what this host still enforces.
+        report.notes.append(f"Isolation is weaker than the bubblewrap sandbox: {options.mode_reason}.")
     for name, stubs in selection.items():
         module = curriculum.module(name)
         source = sources.get(name)
