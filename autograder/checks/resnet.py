@@ -293,7 +293,7 @@ def residual_layers(ctx):
         for name, shape in shapes.items():
             E.that(params.get(name) == shape, f"{what}.{name} has shape {params.get(name)}; "
                    f"expected {shape}.")
-        strides = {"conv1": [stride] * 2, "conv2": [1, 1]}
+        strides = {"conv2": [1, 1], "conv1": [stride] * 2}  # conv2 first: the usual slip
         if one:
             strides["conv3"] = [stride] * 2
         for name, want_stride in strides.items():
