@@ -52,6 +52,17 @@ def stable_softmax(X, dim=1):
     return e / e.sum(dim=dim, keepdim=True)
 
 
+def logit_rtol(X):
+    """Relative tolerance for softmax outputs at logits ``X``: at least the dtype's default,
+    and at least what half an ulp of the largest logit can change an output by. At 1e4 a
+    float32 logit is only known to about 1e-3, so an implementation that rounds once there
+    (exp(X - logsumexp(X))) is as right as one that subtracts the maximum exactly."""
+    base = E.TOLERANCES.get(X.dtype, (1e-6, 1e-8))[0]
+    if not X.is_floating_point() or X.numel() == 0:
+        return base
+    return max(base, 4 * torch.finfo(X.dtype).eps * float(X.abs().max()))
+
+
 def _no_overflow(out, what, spec):
     if isinstance(out, torch.Tensor) and out.is_floating_point() and not torch.isfinite(out).all():
         kind = "NaN" if torch.isnan(out).any() else "inf"
@@ -79,7 +90,7 @@ def softmax_values(ctx):
         E.tensor(out, what)
         E.shape(out, X.shape, what)
         _no_overflow(out, what, spec)
-        E.close(out, ctx.ref.softmax(X), what, inputs=str(spec), mistakes=[
+        E.close(out, ctx.ref.softmax(X), what, inputs=str(spec), rtol=logit_rtol(X), mistakes=[
             Mistake("a softmax over dim 0 (each column sums to 1)", "Normalise each row: "
                     "sum over dim=1 with keepdim=True.", lambda: stable_softmax(X, 0)),
             Mistake("normalising by the sum of the whole tensor", "Divide each row by its "
@@ -133,7 +144,7 @@ def softmax_shift(ctx):
         E.tensor(a, "softmax(X)")
         _no_overflow(b, f"softmax(X + c) with row shifts c up to {size:g}", spec)
         E.close(b, a, f"softmax(X + c) (row shifts c up to {size:g}) compared with your softmax(X)",
-                inputs=str(spec))
+                inputs=str(spec), rtol=logit_rtol(shifted))
 
     prop()
 
@@ -417,7 +428,7 @@ def score_training(ctx, images, budget, student, reference, test_labels, uses):
     best, ref_best = max(accs), max(ref_accs)
     floor = FLOORS.get(images.name, FLOORS["fashion-mnist"])
     need = max(floor, ref_best - MARGIN)
-    losses = [float(x) for x in student.get("train_loss", [])]
+    losses = [float(x) for x in student.get("train_loss", []) if isinstance(x, (int, float))]
     loss_text = f"{losses[-1]:.4f}" if losses else "?"
     n_train = min(budget.train, len(images.train_images))
     ctx.summary = (f"{images.name}, {len(pred[0])} test / {n_train} training images, {epochs} "
@@ -426,11 +437,13 @@ def score_training(ctx, images, budget, student, reference, test_labels, uses):
                    f"{best:.4f} at epoch {accs.index(best) + 1} (reference {ref_best:.4f}; needed "
                    f"{need:.4f} = max(floor {floor}, reference - {MARGIN})); final training loss "
                    f"{loss_text}")
-    E.that(all(math.isfinite(x) for x in losses) and best >= need,
+    # The verdict rests on test accuracy alone: one batch with an infinite loss (a label
+    # given probability 0) does not make a model that classifies well fail.
+    E.that(best >= need,
            f"The model did not learn well enough: best test accuracy {best:.4f}, needed "
            f"{need:.4f}. "
            + ("The training loss became NaN: look for log of a negative number or of 0, or an "
-              "overflowing exp. " if any(not math.isfinite(x) for x in losses) else "")
+              "overflowing exp. " if any(math.isnan(x) for x in losses) else "")
            + f"({ctx.summary}.)")
     return accs
 
