@@ -197,6 +197,12 @@ def init_params(num_inputs, num_hiddens, num_outputs, generator=None):
     b2 = torch.zeros(num_outputs).requires_grad_()
     return [W1, b1, W2, b2]
 """),
+    Variant("net", "view and mm", """
+def net(X, params):
+    W1, b1, W2, b2 = params
+    X = X.view(-1, W1.shape[0])
+    return relu(X.mm(W1) + b1).mm(W2) + b2
+""", options=NO_TRAINING),
     Variant("net", "addmm and reshape by batch", """
 def net(X, params):
     W1, b1, W2, b2 = params
