@@ -343,7 +343,8 @@ def grade(submission: str, only: list[str] | None = None,
     }
     if options.mode == "process":
         # Weaker isolation is stated plainly; the reason says what this host still enforces.
-        report.notes.append(f"Isolation is weaker than the bubblewrap sandbox: {options.mode_reason}.")
+        report.notes.append(f"Isolation: plain processes, weaker than the bubblewrap sandbox: "
+                            f"{options.mode_reason}.")
     for name, stubs in selection.items():
         module = curriculum.module(name)
         source = sources.get(name)
