@@ -7,6 +7,9 @@ from contextlib import contextmanager
 
 import torch
 
+from .common import backward_or_why as _backward
+from .common import one_thread as _one_thread
+
 
 # Library stand-ins, used for the pieces a student has not (yet) got right, so that a
 # broken piece costs only its own points.
@@ -65,34 +68,6 @@ def init_params(student, num_inputs, num_hiddens, num_outputs, generator=None, p
         else:
             items.append({"tensor": None, "type": type(item).__name__})
     return {"type": type(value).__name__, "items": items}
-
-
-@contextmanager
-def _one_thread(on):
-    """Train on one CPU thread: as fast on an idle two-core machine, and far faster on a
-    busy one (or with several graders side by side), where threads spin against each other."""
-    before = torch.get_num_threads()
-    if str(on).startswith("cpu"):
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _backward(out, leaves, output_grad):
-    """Gradients of ``(out * output_grad).sum()`` with respect to ``leaves``, or why not."""
-    if not isinstance(out, torch.Tensor):
-        return {"error": f"the output is a {type(out).__name__}, not a tensor"}
-    if tuple(out.shape) != tuple(output_grad.shape):
-        return {"error": f"the output has shape {tuple(out.shape)}, expected "
-                f"{tuple(output_grad.shape)}"}
-    if not out.requires_grad:
-        return {"error": "the output does not depend on the parameters through autograd (it "
-                "has no grad_fn: look for .detach(), .data, .item(), numpy or torch.no_grad() "
-                "on the way)"}
-    grads = torch.autograd.grad(out, leaves, output_grad.to(out.dtype), allow_unused=True)
-    return {"grads": list(grads)}
 
 
 def net_call(student, use, X, W1, b1, W2, b2, output_grad=None):
