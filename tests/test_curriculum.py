@@ -88,3 +88,20 @@ def test_select_resolves_modules_stubs_and_tasks():
     assert set(curriculum.select(["Task 1"])) == {"linear_regression", "softmax_regression", "mlp"}
     with pytest.raises(KeyError):
         curriculum.select(["nonsense"])
+
+
+@pytest.mark.skipif(not CONTRACT.exists(), reason="../shared/CURRICULUM.md is not beside the repo")
+def test_lenet_bn_layers_follow_the_contract():
+    """The contract spells lenet_bn out layer by layer (max pooling, as the course notes), and
+    allows average pooling in both places; the check accepts exactly those two lists."""
+    from autograder.checks.batch_norm import POOLINGS, lenet_layers_with
+
+    row = next(r for r in CONTRACT.read_text(encoding="utf-8").splitlines()
+               if r.startswith("| lenet_bn "))
+    meaning = row.strip("|").split("|")[2]
+    spelled = meaning.split("one `nn.Sequential`:")[1].split(". Average")[0]
+    layers = [part.strip().strip("`").split("(")[0] for part in spelled.split(",")
+              if part.strip() and not part.strip()[0].isdigit()]
+    assert layers == lenet_layers_with("MaxPool2d")
+    assert "Average pooling (`AvgPool2d(2, 2)`" in meaning and "in both pooling places" in meaning
+    assert POOLINGS == ("MaxPool2d", "AvgPool2d")

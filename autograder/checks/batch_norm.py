@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import types
 from dataclasses import dataclass
 
 import torch
 from hypothesis import strategies as st
+from torch import nn
 
 from ..session import StudentError
 from . import checks_for
@@ -560,10 +563,53 @@ def batchnorm_round_trip(ctx):
 
 # -- lenet_bn -----------------------------------------------------------------------------
 
-LENET_LAYERS = ["Conv2d", "BatchNorm", "Sigmoid", "AvgPool2d",
-                "Conv2d", "BatchNorm", "Sigmoid", "AvgPool2d", "Flatten",
-                "Linear", "BatchNorm", "Sigmoid", "Linear", "BatchNorm", "Sigmoid", "Linear"]
+# The course notes pool with MaxPool2d(2, 2); the book's second edition with AvgPool2d(2, 2).
+# Both are right, as long as the two pooling layers are of one kind.
+POOLINGS = ("MaxPool2d", "AvgPool2d")
+
+
+def lenet_layers_with(pool: str) -> list[str]:
+    return ["Conv2d", "BatchNorm", "Sigmoid", pool,
+            "Conv2d", "BatchNorm", "Sigmoid", pool, "Flatten",
+            "Linear", "BatchNorm", "Sigmoid", "Linear", "BatchNorm", "Sigmoid", "Linear"]
+
+
+LENET_LAYERS = lenet_layers_with("MaxPool2d")
 LENET_PARAMETERS = 44878
+
+
+def _is_pooling(type_name: str) -> bool:
+    return "Pool" in type_name
+
+
+def lenet_pooling(types: list[str]) -> str:
+    """The pooling the reference is built with for comparison: the student's, when both of
+    the student's pooling layers are one of the accepted kinds; else the course notes'."""
+    pools = [t for t in types if _is_pooling(t)]
+    if len(pools) == 2 and pools[0] == pools[1] and pools[0] in POOLINGS:
+        return pools[0]
+    return POOLINGS[0]
+
+
+def swap_pooling(net: nn.Module, pool: str) -> nn.Module:
+    """The reference network with its 2x2 pooling layers replaced by ``pool``'s."""
+    for name, layer in list(net.named_children()):
+        if _is_pooling(type(layer).__name__) and type(layer).__name__ != pool:
+            setattr(net, name, getattr(nn, pool)(kernel_size=2, stride=2))
+    return net
+
+
+@functools.cache
+def reference_with_pooling(reference: types.ModuleType, pool: str) -> types.ModuleType:
+    """The reference module, with ``lenet_bn`` pooling by ``pool``: what a student who chose
+    that pooling is compared with. Its name (part of the reference-run cache key) says so."""
+    if lenet_pooling([type(m).__name__ for m in reference.lenet_bn()]) == pool:
+        return reference
+    derived = types.ModuleType(f"{reference.__name__}[{pool}]")
+    derived.__dict__.update({k: v for k, v in vars(reference).items()
+                             if k not in ("__name__", "__spec__", "__loader__")})
+    derived.lenet_bn = lambda: swap_pooling(reference.lenet_bn(), pool)
+    return derived
 
 
 def _lenet_use(ctx):
@@ -574,30 +620,51 @@ def _lenet(ctx):
     return network_handle(ctx, "batch_norm", "lenet_bn", _lenet_use(ctx))
 
 
+def _pooling_problem(got: list[str]) -> str | None:
+    pools = [t for t in got if _is_pooling(t)]
+    if not pools:
+        return ("lenet_bn has no pooling layer: LeNet halves the height and width after each "
+                "convolution block with a 2x2 pooling layer of stride 2")
+    odd = sorted({t for t in pools if t not in POOLINGS})
+    if odd:
+        return (f"lenet_bn pools with {', '.join(odd)}: LeNet pools with 2x2 windows of stride "
+                "2, nn.MaxPool2d as the course notes write it (nn.AvgPool2d, the book's second "
+                "edition, is equally right)")
+    if len(set(pools)) > 1:
+        return (f"lenet_bn mixes its pooling layers ({' and '.join(pools)}): both pooling places "
+                "use the same kind, max pooling as in the course notes or average pooling as in "
+                "the book's second edition")
+    if len(pools) != 2:
+        return f"lenet_bn has {len(pools)} pooling layers; LeNet has one after each convolution block"
+    return None
+
+
 @check("lenet_bn", "LeNet's layers with a BatchNorm after each convolution and hidden linear "
        "layer, in order")
 def lenet_layers(ctx):
     h = _lenet(ctx)
     info = ctx.describe(h)
     got = leaf_types(info)
-    if got == LENET_LAYERS:
+    if any(got == lenet_layers_with(pool) for pool in POOLINGS):
         return
     if any(t in ("BatchNorm2d", "BatchNorm1d") for t in got):
         E.fail("lenet_bn uses nn.BatchNorm2d/nn.BatchNorm1d; this exercise builds LeNet with "
                "your own BatchNorm class (BatchNorm(6, num_dims=4), ..., "
                "BatchNorm(120, num_dims=2), ...).")
-    if [t for t in got if t != "BatchNorm"] == [t for t in LENET_LAYERS if t != "BatchNorm"] \
+    pooling = _pooling_problem(got)
+    if pooling:
+        E.fail(f"{pooling}. Found the layers {got}.")
+    want = lenet_layers_with(lenet_pooling(got))
+    if [t for t in got if t != "BatchNorm"] == [t for t in want if t != "BatchNorm"] \
             and got.count("BatchNorm") == 4:
         E.fail(f"The BatchNorm layers are in the wrong places: {got}. Batch normalisation goes "
                "between each convolution (or hidden linear layer) and its activation.")
     hints = []
     if "ReLU" in got:
         hints.append("the book's LeNet uses nn.Sigmoid activations")
-    if "MaxPool2d" in got:
-        hints.append("LeNet pools with nn.AvgPool2d(kernel_size=2, stride=2)")
     if got.count("BatchNorm") != 4:
         hints.append(f"there should be 4 BatchNorm layers, not {got.count('BatchNorm')}")
-    E.fail(f"lenet_bn's layers are {got}; expected {LENET_LAYERS}"
+    E.fail(f"lenet_bn's layers are {got}; expected {want}"
            + (f" ({'; '.join(hints)})" if hints else "") + ".")
 
 
@@ -618,7 +685,8 @@ def lenet_parameters(ctx):
        "and evaluation mode", weight=1.5)
 def lenet_outputs(ctx):
     h = _lenet(ctx)
-    ref = randomised_reference(lambda: ctx.ref.lenet_bn(), ctx.seed)
+    reference = reference_with_pooling(ctx.ref, lenet_pooling(leaf_types(ctx.describe(h))))
+    ref = randomised_reference(reference.lenet_bn, ctx.seed)
     X = torch.randn(6, 1, 28, 28, generator=ctx.generator(), dtype=torch.float64)
     compare_network(ctx, "batch_norm", h, ref, X, "lenet_bn")
 
@@ -640,5 +708,7 @@ LENET_FLOOR = {("fashion-mnist", "cpu"): 0.5, ("digits-fallback", "cpu"): 0.8,
        "budget", weight=2, kind="training", uses=("batch_norm", "BatchNorm", "lenet_bn"))
 def lenet_training(ctx):
     use = sorted((set(ctx.check.uses) & ctx.passed) | {"lenet_bn"})
+    pool = lenet_pooling(leaf_types(ctx.describe(network_handle(ctx, "batch_norm", "lenet_bn", use))))
     training_threshold(ctx, "batch_norm", "lenet_bn", use, cpu=LENET_CPU, cuda=LENET_CUDA,
-                       lr=1.0, floors=LENET_FLOOR, name="LeNet with batch normalisation")
+                       lr=1.0, floors=LENET_FLOOR, name="LeNet with batch normalisation",
+                       reference=reference_with_pooling(ctx.ref, pool))

@@ -113,11 +113,14 @@ class Ctx:
     def probe(self, name: str, *args, timeout=None, **kwargs) -> Any:
         return self.run(None, *args, probe=name, kwargs=kwargs, timeout=timeout).value
 
-    def reference_probe(self, name: str, *args, **kwargs) -> Any:
-        """Run a probe on the reference solution in the judge (cached): the baseline."""
+    def reference_probe(self, name: str, *args, reference: types.ModuleType | None = None,
+                        **kwargs) -> Any:
+        """Run a probe on the reference solution (or ``reference``, one derived from it) in
+        the judge (cached): the baseline."""
         from ..training import reference_run
 
-        return reference_run(name, self.reference, *args, device=self.device, **kwargs)
+        return reference_run(name, reference or self.reference, *args, device=self.device,
+                             **kwargs)
 
     def new(self, cls: str | None = None, *args, **kwargs) -> Handle:
         """Construct the student's class inside the worker; returns a handle to it."""

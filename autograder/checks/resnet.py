@@ -156,11 +156,12 @@ DEFAULT_MARGIN = 0.15
 
 
 def training_threshold(ctx, probe_module, stub, use, *, cpu, cuda, lr, resize_cpu=0,
-                       resize_cuda=0, floors, name):
+                       resize_cuda=0, floors, name, reference=None):
     """Train the student's network and the reference under the same seed and budget;
     pass when the best test accuracy of the budget is within a margin of the reference's
     and above the floor for the dataset (accuracy swings between epochs, so the best one
-    counts)."""
+    counts). ``reference`` replaces the reference module (one built like the student's where
+    the contract allows several right networks)."""
     data = images.load(ctx)
     budget = images.pick(ctx, cpu=cpu, cuda=cuda)
     on_gpu = ctx.device.startswith("cuda")
@@ -171,7 +172,7 @@ def training_threshold(ctx, probe_module, stub, use, *, cpu, cuda, lr, resize_cp
     student = ctx.probe(f"{probe_module}.train", stub, use, ctx.seed, *tensors,
                         timeout=290 if on_gpu else 120, **settings)
     reference = ctx.reference_probe(f"{probe_module}.train", stub, list(ctx.check.uses),
-                                    ctx.seed, *tensors, **settings)
+                                    ctx.seed, *tensors, reference=reference, **settings)
     E.that(isinstance(student, dict) and isinstance(student.get("acc"), list),
            f"The training run returned {E.describe(student)}.")
     accs = [E.number(a, "a test accuracy") for a in student["acc"]]

@@ -343,7 +343,7 @@ def lenet_bn():
         nn.Linear(120, 84), nn.Sigmoid(), BatchNorm(84, num_dims=2),
         nn.Linear(84, 10))
 ''', expect="wrong places", options=NO_TRAINING),
-    Variant("lenet_bn", "max pooling and ReLU", '''
+    Variant("lenet_bn", "ReLU activations (with the course notes' max pooling)", '''
 def lenet_bn():
     return nn.Sequential(
         nn.Conv2d(1, 6, kernel_size=5), BatchNorm(6, num_dims=4), nn.ReLU(),
@@ -365,6 +365,38 @@ def lenet_bn():
         nn.Linear(120, 84), BatchNorm(84, num_dims=2), nn.Sigmoid(),
         nn.Linear(84, 10))
 ''', expect="16 * 4 * 4 = 256", options=NO_TRAINING),
+    Variant("lenet_bn", "one max and one average pooling", '''
+def lenet_bn():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, kernel_size=5), BatchNorm(6, num_dims=4), nn.Sigmoid(),
+        nn.MaxPool2d(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5), BatchNorm(16, num_dims=4), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2), nn.Flatten(),
+        nn.Linear(256, 120), BatchNorm(120, num_dims=2), nn.Sigmoid(),
+        nn.Linear(120, 84), BatchNorm(84, num_dims=2), nn.Sigmoid(),
+        nn.Linear(84, 10))
+''', expect="mixes its pooling layers (MaxPool2d and AvgPool2d)", options=NO_TRAINING),
+    Variant("lenet_bn", "no pooling", '''
+def lenet_bn():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, kernel_size=5), BatchNorm(6, num_dims=4), nn.Sigmoid(),
+        nn.Conv2d(6, 16, kernel_size=5), BatchNorm(16, num_dims=4), nn.Sigmoid(),
+        nn.Flatten(),
+        nn.Linear(16 * 20 * 20, 120), BatchNorm(120, num_dims=2), nn.Sigmoid(),
+        nn.Linear(120, 84), BatchNorm(84, num_dims=2), nn.Sigmoid(),
+        nn.Linear(84, 10))
+''', expect="has no pooling layer", options=NO_TRAINING),
+    Variant("lenet_bn", "adaptive pooling to the right size", '''
+def lenet_bn():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, kernel_size=5), BatchNorm(6, num_dims=4), nn.Sigmoid(),
+        nn.AdaptiveMaxPool2d(12),
+        nn.Conv2d(6, 16, kernel_size=5), BatchNorm(16, num_dims=4), nn.Sigmoid(),
+        nn.AdaptiveMaxPool2d(4), nn.Flatten(),
+        nn.Linear(256, 120), BatchNorm(120, num_dims=2), nn.Sigmoid(),
+        nn.Linear(120, 84), BatchNorm(84, num_dims=2), nn.Sigmoid(),
+        nn.Linear(84, 10))
+''', expect="pools with AdaptiveMaxPool2d", options=NO_TRAINING),
     # A broken network must fail the training threshold, not only the unit checks.
     Variant("lenet_bn", "a frozen network", '''
 def lenet_bn():
@@ -471,6 +503,16 @@ class BatchNorm(nn.Module):
         self.moving_var.copy_(var)
         return Y
 '''),
+    # The course notes' LeNet pools by the maximum; trained against a max-pooling reference.
+    Variant("lenet_bn", "the course notes' max pooling, stride left to its default", '''
+def lenet_bn():
+    conv = lambda i, o: [nn.Conv2d(i, o, 5), BatchNorm(o, num_dims=4), nn.Sigmoid(), nn.MaxPool2d(2)]
+    return nn.Sequential(*conv(1, 6), *conv(6, 16), nn.Flatten(),
+                         nn.Linear(256, 120), BatchNorm(120, 2), nn.Sigmoid(),
+                         nn.Linear(120, 84), BatchNorm(84, 2), nn.Sigmoid(),
+                         nn.Linear(84, 10))
+'''),
+    # The book's second edition pools by the average, in both places.
     Variant("lenet_bn", "layers appended one by one", '''
 def lenet_bn():
     net = nn.Sequential()
