@@ -5,7 +5,7 @@
     nox -s tests        the whole test suite
     nox -s grade_stubs  grade the shipped stubs (all zero)
     nox -s verify       rustlings-style: every solution full marks, every stub zero
-    nox -s lint         ruff
+    nox -s lint         ruff check and ruff format --check
     nox -s bench        grading-time benchmarks
 """
 
@@ -38,11 +38,9 @@ def _env(session: nox.Session) -> dict[str, str]:
         session.log(f"installing divekit and its dependencies into {VENV}")
         session.run(sys.executable, "-m", "venv", "--clear", str(VENV), external=True)
         session.run(_bin("python"), "-m", "pip", "install", "-q", "--upgrade", "pip", external=True)
-        session.run(_bin("python"), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]",
-                    external=True)
+        session.run(_bin("python"), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]", external=True)
         stamp.write_text(want)
-    env = {"PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-           "VIRTUAL_ENV": str(VENV)}
+    env = {"PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(VENV)}
     if "DIVEKIT_DATA" not in os.environ and SHARED_DATA.is_dir():
         env["DIVEKIT_DATA"] = str(SHARED_DATA)  # the airfoil file, offline
     return env
@@ -57,8 +55,7 @@ def _bubblewrap(session: nox.Session) -> None:
         subprocess.run(["apt-get", "update", "-qq"], check=False)
         subprocess.run(["apt-get", "install", "-y", "-qq", "bubblewrap"], check=False)
     if not shutil.which("bwrap"):
-        session.warn("bubblewrap is not installed: sandbox tests will be skipped "
-                     "(apt-get install bubblewrap)")
+        session.warn("bubblewrap is not installed: sandbox tests will be skipped (apt-get install bubblewrap)")
 
 
 @nox.session(venv_backend="none")
@@ -67,18 +64,36 @@ def grade(session: nox.Session) -> None:
     env = _env(session)
     _bubblewrap(session)
     out = ROOT / "out" / "solutions.json"
-    session.run(_bin("divekit"), "grade", str(ROOT / "solutions"), "--format", "json",
-                "--out", str(out), *session.posargs, env=env, external=True)
-    session.run(_bin("divekit"), "grade", str(ROOT / "solutions"), "--format", "text",
-                "--no-training", *session.posargs, env=env, external=True)
+    session.run(
+        _bin("divekit"),
+        "grade",
+        str(ROOT / "solutions"),
+        "--format",
+        "json",
+        "--out",
+        str(out),
+        *session.posargs,
+        env=env,
+        external=True,
+    )
+    session.run(
+        _bin("divekit"),
+        "grade",
+        str(ROOT / "solutions"),
+        "--format",
+        "text",
+        "--no-training",
+        *session.posargs,
+        env=env,
+        external=True,
+    )
 
 
 @nox.session(venv_backend="none")
 def grade_stubs(session: nox.Session) -> None:
     """Grade the shipped exercises: every stub must score 0."""
     env = _env(session)
-    session.run(_bin("divekit"), "grade", str(ROOT / "exercises"), *session.posargs,
-                env=env, external=True)
+    session.run(_bin("divekit"), "grade", str(ROOT / "exercises"), *session.posargs, env=env, external=True)
 
 
 @nox.session(venv_backend="none")
@@ -96,15 +111,20 @@ def tests(session: nox.Session) -> None:
     _bubblewrap(session)
     env.setdefault("HYPOTHESIS_PROFILE", os.environ.get("HYPOTHESIS_PROFILE", "ci"))
     if not session.posargs:
-        session.run(_bin("ruff"), "check", str(ROOT), env=env, external=True)
+        _lint(session, env)
     args = session.posargs or ["-n", "auto", "--dist", "loadgroup"]
     session.run(_bin("python"), "-m", "pytest", *args, env=env, external=True)
 
 
+def _lint(session: nox.Session, env: dict[str, str]) -> None:
+    session.run(_bin("ruff"), "check", str(ROOT), env=env, external=True)
+    session.run(_bin("ruff"), "format", "--check", str(ROOT), env=env, external=True)
+
+
 @nox.session(venv_backend="none")
 def lint(session: nox.Session) -> None:
-    env = _env(session)
-    session.run(_bin("ruff"), "check", ".", env=env, external=True)
+    """ruff's lint rules and its formatter."""
+    _lint(session, _env(session))
 
 
 @nox.session(venv_backend="none")

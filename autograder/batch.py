@@ -75,14 +75,34 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def options_spec(*, only=None, rubric=None, solutions=None, sandbox="auto", device="cpu",
-                 training=True, data=None, examples=25, limits: Limits | None = None,
-                 mode=None, mode_reason="") -> dict:
+def options_spec(
+    *,
+    only=None,
+    rubric=None,
+    solutions=None,
+    sandbox="auto",
+    device="cpu",
+    training=True,
+    data=None,
+    examples=25,
+    limits: Limits | None = None,
+    mode=None,
+    mode_reason="",
+) -> dict:
     """What a judge process needs to rebuild the grading options (all plain data)."""
-    return {"only": list(only or []) or None, "rubric": rubric, "solutions": solutions,
-            "sandbox": sandbox, "device": device, "training": training, "data": data,
-            "examples": examples, "limits": asdict(limits or Limits()), "mode": mode,
-            "mode_reason": mode_reason}
+    return {
+        "only": list(only or []) or None,
+        "rubric": rubric,
+        "solutions": solutions,
+        "sandbox": sandbox,
+        "device": device,
+        "training": training,
+        "data": data,
+        "examples": examples,
+        "limits": asdict(limits or Limits()),
+        "mode": mode,
+        "mode_reason": mode_reason,
+    }
 
 
 def deadline_for(spec: dict) -> float:
@@ -104,22 +124,39 @@ def grade_one(submission: str, out: str, spec: dict) -> dict:
 
     start = time.monotonic()
     rubric = curriculum.load_rubric(spec["rubric"]) if spec.get("rubric") else None
-    options = GradeOptions(solutions=spec.get("solutions"), sandbox=spec["sandbox"],
-                           device=spec["device"], training=spec["training"],
-                           examples=spec["examples"], limits=Limits(**spec["limits"]),
-                           data=spec.get("data"), rubric=rubric, mode=spec.get("mode"),
-                           mode_reason=spec.get("mode_reason") or "")
+    options = GradeOptions(
+        solutions=spec.get("solutions"),
+        sandbox=spec["sandbox"],
+        device=spec["device"],
+        training=spec["training"],
+        examples=spec["examples"],
+        limits=Limits(**spec["limits"]),
+        data=spec.get("data"),
+        rubric=rubric,
+        mode=spec.get("mode"),
+        mode_reason=spec.get("mode_reason") or "",
+    )
     try:
         report = grade(submission, spec.get("only"), options)
     except intake.UnusableSubmission as exc:
         _write_json(Path(out), unusable_json(str(exc)))
-        return {"status": "unusable", "reason": str(exc), "score": 0.0, "max_score": 0.0,
-                "seconds": time.monotonic() - start}
+        return {
+            "status": "unusable",
+            "reason": str(exc),
+            "score": 0.0,
+            "max_score": 0.0,
+            "seconds": time.monotonic() - start,
+        }
     data = report.to_gradescope(include_attachments=True)
     data["extra_data"]["status"] = "graded"
     _write_json(Path(out), data)
-    return {"status": "graded", "reason": "", "score": report.score,
-            "max_score": report.max_score, "seconds": time.monotonic() - start}
+    return {
+        "status": "graded",
+        "reason": "",
+        "score": report.score,
+        "max_score": report.max_score,
+        "seconds": time.monotonic() - start,
+    }
 
 
 def _run_judge(name: str, path: Path, out_dir: Path, spec: dict, deadline: float) -> Row:
@@ -127,13 +164,16 @@ def _run_judge(name: str, path: Path, out_dir: Path, spec: dict, deadline: float
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="divekit-judge-") as scratch:
         spec_file = Path(scratch) / "spec.json"
-        spec_file.write_text(json.dumps({"submission": str(path), "out": str(out),
-                                         "spec": spec}))
+        spec_file.write_text(json.dumps({"submission": str(path), "out": str(out), "spec": spec}))
         log = Path(scratch) / "log"
         with open(log, "wb") as log_stream:
-            proc = subprocess.Popen([sys.executable, "-m", "autograder.batch", str(spec_file)],
-                                    stdin=subprocess.DEVNULL, stdout=log_stream,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "autograder.batch", str(spec_file)],
+                stdin=subprocess.DEVNULL,
+                stdout=log_stream,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             try:
                 code = proc.wait(timeout=deadline)
             except subprocess.TimeoutExpired:
@@ -154,9 +194,15 @@ def _run_judge(name: str, path: Path, out_dir: Path, spec: dict, deadline: float
                 summary = None
             break
     if summary is not None and code == 0 and out.exists():
-        return Row(name, summary["status"], round(float(summary["score"]), 6),
-                   round(float(summary["max_score"]), 6), round(seconds, 2),
-                   summary.get("reason", ""), str(path))
+        return Row(
+            name,
+            summary["status"],
+            round(float(summary["score"]), 6),
+            round(float(summary["max_score"]), 6),
+            round(seconds, 2),
+            summary.get("reason", ""),
+            str(path),
+        )
     if code is None:
         reason = f"grading did not finish within {deadline:.0f} s and was stopped"
     elif code < 0:
@@ -168,8 +214,7 @@ def _run_judge(name: str, path: Path, out_dir: Path, spec: dict, deadline: float
     return Row(name, "error", 0.0, 0.0, round(seconds, 2), reason, str(path))
 
 
-def grade_all(folder: str | Path, out_dir: str | Path, spec: dict, *, jobs: int = 1,
-              progress=None) -> list[Row]:
+def grade_all(folder: str | Path, out_dir: str | Path, spec: dict, *, jobs: int = 1, progress=None) -> list[Row]:
     """Grade every submission of ``folder`` into ``out_dir``; returns the summary rows."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -205,7 +250,7 @@ def _main(argv: list[str]) -> int:
     job = json.loads(Path(argv[0]).read_text())
     try:
         summary = grade_one(job["submission"], job["out"], job["spec"])
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which writes the JSON
+    except Exception as exc:
         print(f"DIVEKIT-ERROR {type(exc).__name__}: {exc}", flush=True)
         raise
     print("DIVEKIT-RESULT " + json.dumps(summary), flush=True)

@@ -25,8 +25,16 @@ def _options(rubric, solutions, sandbox, device, training, data, examples, timeo
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     limits = Limits() if timeout is None else replace(Limits(), call_seconds=timeout)
-    return GradeOptions(solutions=solutions, sandbox=sandbox, device=device, training=training,
-                        data=data, rubric=loaded, examples=examples, limits=limits)
+    return GradeOptions(
+        solutions=solutions,
+        sandbox=sandbox,
+        device=device,
+        training=training,
+        data=data,
+        rubric=loaded,
+        examples=examples,
+        limits=limits,
+    )
 
 
 def _unusable(reason: str) -> None:
@@ -36,24 +44,52 @@ def _unusable(reason: str) -> None:
 
 def grading_options(fn):
     decorators = [
-        click.option("--only", "only", multiple=True, metavar="MODULE_OR_STUB",
-                     help="Grade only these modules or stubs (e.g. mlp, mlp.relu, 'Task 1')."),
-        click.option("--rubric", type=click.Path(exists=True, dir_okay=False),
-                     help="Points per stub (default: the packaged rubric.toml)."),
-        click.option("--solutions", type=click.Path(exists=True, file_okay=False),
-                     help="Folder of reference solutions (default: the repo's solutions/)."),
-        click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto",
-                     show_default=True, help="Worker isolation; see `divekit doctor`."),
-        click.option("--device", default="auto", show_default=True,
-                     help="cpu, cuda or auto: where stubs and training thresholds run."),
-        click.option("--training/--no-training", default=True, show_default=True,
-                     help="Run the training thresholds."),
-        click.option("--data", type=click.Path(file_okay=False),
-                     help="Local dataset folder (default: $DIVEKIT_DATA or datasets/cache)."),
-        click.option("--examples", type=click.IntRange(1, 1000), default=25, show_default=True,
-                     help="Hypothesis examples per property check."),
-        click.option("--timeout", type=float, default=None,
-                     help="Seconds allowed for one call into student code (default 60)."),
+        click.option(
+            "--only",
+            "only",
+            multiple=True,
+            metavar="MODULE_OR_STUB",
+            help="Grade only these modules or stubs (e.g. mlp, mlp.relu, 'Task 1').",
+        ),
+        click.option(
+            "--rubric",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Points per stub (default: the packaged rubric.toml).",
+        ),
+        click.option(
+            "--solutions",
+            type=click.Path(exists=True, file_okay=False),
+            help="Folder of reference solutions (default: the repo's solutions/).",
+        ),
+        click.option(
+            "--sandbox",
+            type=click.Choice(["auto", "bwrap", "process"]),
+            default="auto",
+            show_default=True,
+            help="Worker isolation; see `divekit doctor`.",
+        ),
+        click.option(
+            "--device",
+            default="auto",
+            show_default=True,
+            help="cpu, cuda or auto: where stubs and training thresholds run.",
+        ),
+        click.option("--training/--no-training", default=True, show_default=True, help="Run the training thresholds."),
+        click.option(
+            "--data",
+            type=click.Path(file_okay=False),
+            help="Local dataset folder (default: $DIVEKIT_DATA or datasets/cache).",
+        ),
+        click.option(
+            "--examples",
+            type=click.IntRange(1, 1000),
+            default=25,
+            show_default=True,
+            help="Hypothesis examples per property check.",
+        ),
+        click.option(
+            "--timeout", type=float, default=None, help="Seconds allowed for one call into student code (default 60)."
+        ),
     ]
     for d in reversed(decorators):
         fn = d(fn)
@@ -69,11 +105,9 @@ def main() -> None:
 @main.command("grade")
 @click.argument("submission", type=click.Path())
 @grading_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report here.")
-def grade_cmd(submission, only, rubric, solutions, sandbox, device, training, data, examples,
-              timeout, fmt, out):
+def grade_cmd(submission, only, rubric, solutions, sandbox, device, training, data, examples, timeout, fmt, out):
     """Grade SUBMISSION (a folder laid out like exercises/, or a zip of one).
 
     Exits 0 whenever grading finished, whatever the score; 2 for unusable input.
@@ -85,8 +119,7 @@ def grade_cmd(submission, only, rubric, solutions, sandbox, device, training, da
     except intake.UnusableSubmission as exc:
         _unusable(str(exc))
     except KeyError as exc:
-        _unusable(f"--only {exc.args[0]!r} names no module, stub or task "
-                  "(see `divekit list`)")
+        _unusable(f"--only {exc.args[0]!r} names no module, stub or task (see `divekit list`)")
     except (ValueError, RuntimeError) as exc:
         _unusable(str(exc))
     if fmt == "json":
@@ -103,8 +136,13 @@ def grade_cmd(submission, only, rubric, solutions, sandbox, device, training, da
 
 @main.command("check")
 @click.argument("targets", nargs=-1)
-@click.option("--path", type=click.Path(exists=True), default=str(EXERCISES), show_default=True,
-              help="Your work: a folder laid out like exercises/.")
+@click.option(
+    "--path",
+    type=click.Path(exists=True),
+    default=str(EXERCISES),
+    show_default=True,
+    help="Your work: a folder laid out like exercises/.",
+)
 @click.option("--training/--no-training", default=True, show_default=True)
 @click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto")
 @click.option("--data", type=click.Path(file_okay=False))
@@ -117,8 +155,9 @@ def check_cmd(targets, path, training, sandbox, data, verbose):
     console = Console(stderr=True)
     options = _options(None, None, sandbox, "auto", training, data, 25, None)
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      console=console, transient=True) as progress:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+        ) as progress:
             task = progress.add_task("grading", total=None)
 
             def report_progress(label, done, total):
@@ -151,8 +190,7 @@ def _print_report(report, verbose: bool) -> None:
             mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
             console.print(f"  {mark} {t.name.split(': ', 1)[-1]}", highlight=False)
             if (not ok or verbose) and t.output:
-                console.print("    " + t.output.replace("\n", "\n    "), highlight=False,
-                              markup=False)
+                console.print("    " + t.output.replace("\n", "\n    "), highlight=False, markup=False)
             if not ok and not shown_hint and hints.get(stub) and "Not implemented" not in t.output:
                 console.print(f"    [cyan]hint:[/cyan] {hints[stub]}", highlight=False)
                 shown_hint = True
@@ -191,8 +229,9 @@ def list_cmd(path):
 
 
 @main.command("release")
-@click.option("--check", "check_only", is_flag=True,
-              help="Only report whether exercises/ is up to date (exit 1 if not).")
+@click.option(
+    "--check", "check_only", is_flag=True, help="Only report whether exercises/ is up to date (exit 1 if not)."
+)
 def release_cmd(check_only):
     """Regenerate exercises/ from solutions/ (solution blocks become stubs)."""
     from .release import ReleaseError, release
@@ -203,8 +242,7 @@ def release_cmd(check_only):
         _unusable(str(exc))
     if check_only:
         if stale:
-            click.echo("exercises/ is out of date for: " + ", ".join(stale) +
-                       " (run `divekit release`)", err=True)
+            click.echo("exercises/ is out of date for: " + ", ".join(stale) + " (run `divekit release`)", err=True)
             sys.exit(1)
         click.echo("exercises/ is up to date")
     else:
@@ -226,8 +264,7 @@ def verify_cmd(only, rubric, solutions, sandbox, device, training, data, example
                 problems.append(f"solution {stub}: {got:g}/{total:g}: {failing[0].output[:300]}")
             if not want_full and got > 0:
                 problems.append(f"exercise {stub}: scored {got:g} as shipped")
-        click.echo(f"{folder.name}: {report.score:g}/{report.max_score:g} "
-                   f"in {time.monotonic() - start:.1f} s")
+        click.echo(f"{folder.name}: {report.score:g}/{report.max_score:g} in {time.monotonic() - start:.1f} s")
     for p in problems:
         click.echo(f"  problem: {p}", err=True)
     sys.exit(1 if problems else 0)
@@ -235,13 +272,21 @@ def verify_cmd(only, rubric, solutions, sandbox, device, training, data, example
 
 @main.command("grade-all")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-@click.option("--out-dir", required=True, type=click.Path(file_okay=False),
-              help="Where DIR/<name>.json (Gradescope format) and DIR/summary.csv go.")
-@click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Submissions graded at the same time (one judge process each).")
+@click.option(
+    "--out-dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Where DIR/<name>.json (Gradescope format) and DIR/summary.csv go.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Submissions graded at the same time (one judge process each).",
+)
 @grading_options
-def grade_all_cmd(folder, out_dir, jobs, only, rubric, solutions, sandbox, device, training,
-                  data, examples, timeout):
+def grade_all_cmd(folder, out_dir, jobs, only, rubric, solutions, sandbox, device, training, data, examples, timeout):
     """Grade every submission in FOLDER (each sub-folder or zip) into --out-dir.
 
     One submission that misbehaves never stops the others; one that cannot be graded
@@ -251,9 +296,17 @@ def grade_all_cmd(folder, out_dir, jobs, only, rubric, solutions, sandbox, devic
 
     limits = Limits() if timeout is None else replace(Limits(), call_seconds=timeout)
     try:
-        spec = options_spec(only=only, rubric=rubric, solutions=solutions, sandbox=sandbox,
-                            device=device, training=training, data=data, examples=examples,
-                            limits=limits)
+        spec = options_spec(
+            only=only,
+            rubric=rubric,
+            solutions=solutions,
+            sandbox=sandbox,
+            device=device,
+            training=training,
+            data=data,
+            examples=examples,
+            limits=limits,
+        )
         curriculum.select(list(only) or None)
     except KeyError as exc:
         _unusable(f"--only {exc.args[0]!r} names no module, stub or task (see `divekit list`)")
@@ -261,8 +314,10 @@ def grade_all_cmd(folder, out_dir, jobs, only, rubric, solutions, sandbox, devic
         _unusable(str(exc))
 
     def show(row):
-        click.echo(f"{row.name}: {row.status} {row.score:g}/{row.max_score:g}"
-                   + (f" ({row.reason})" if row.reason else ""), err=True)
+        click.echo(
+            f"{row.name}: {row.status} {row.score:g}/{row.max_score:g}" + (f" ({row.reason})" if row.reason else ""),
+            err=True,
+        )
 
     try:
         rows = grade_all(folder, out_dir, spec, jobs=jobs, progress=show)
@@ -283,10 +338,10 @@ def doctor_cmd():
     click.echo(f"sandbox: {mode} ({why})")
     h = host()
     click.echo(f"  bubblewrap: {h.bwrap_why}" + (f" [{h.bwrap_variant}]" if h.bwrap_ok else ""))
-    click.echo(f"  workers under a uid of their own: "
-               f"{'yes' if (h.own_uid and (mode == 'bwrap' or h.process_uid)) else 'no'}")
-    click.echo(f"  Landlock (plain process mode): "
-               f"{f'ABI {h.landlock_abi}' if h.landlock_abi else 'unavailable'}")
+    click.echo(
+        f"  workers under a uid of their own: {'yes' if (h.own_uid and (mode == 'bwrap' or h.process_uid)) else 'no'}"
+    )
+    click.echo(f"  Landlock (plain process mode): {f'ABI {h.landlock_abi}' if h.landlock_abi else 'unavailable'}")
     click.echo(f"torch {torch.__version__}; CUDA available: {torch.cuda.is_available()}")
     click.echo(f"data root: {data.data_root()}")
 

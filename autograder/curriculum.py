@@ -43,9 +43,14 @@ def modules() -> tuple[Module, ...]:
     result = []
     for m in data["module"]:
         stubs = tuple(
-            Stub(module=m["name"], name=s["name"], signature=s.get("signature"),
-                 kind=s.get("kind", "callable"), hint=s.get("hint", ""),
-                 forbidden=tuple(s.get("forbidden", ())))
+            Stub(
+                module=m["name"],
+                name=s["name"],
+                signature=s.get("signature"),
+                kind=s.get("kind", "callable"),
+                hint=s.get("hint", ""),
+                forbidden=tuple(s.get("forbidden", ())),
+            )
             for s in m.get("stub", ())
         )
         result.append(Module(m["name"], m["task"], m["title"], m.get("book", ""), stubs))
@@ -72,9 +77,12 @@ def select(names: list[str] | tuple[str, ...] | None) -> dict[str, list[Stub]]:
     if not names:
         return {m.name: list(m.stubs) for m in modules()}
     for name in names:
-        hits = [s for s in all_stubs()
-                if name in (s.module, s.id) or name.lower().replace(" ", "") ==
-                module(s.module).task.lower().replace(" ", "")]
+        hits = [
+            s
+            for s in all_stubs()
+            if name in (s.module, s.id)
+            or name.lower().replace(" ", "") == module(s.module).task.lower().replace(" ", "")
+        ]
         if not hits:
             raise KeyError(name)
         for s in hits:
@@ -82,8 +90,10 @@ def select(names: list[str] | tuple[str, ...] | None) -> dict[str, list[Stub]]:
             if s not in bucket:
                 bucket.append(s)
     order = [m.name for m in modules()]
-    return {k: sorted(v, key=lambda s: list(module(k).stubs).index(s))
-            for k, v in sorted(chosen.items(), key=lambda kv: order.index(kv[0]))}
+    return {
+        k: sorted(v, key=lambda s: list(module(k).stubs).index(s))
+        for k, v in sorted(chosen.items(), key=lambda kv: order.index(kv[0]))
+    }
 
 
 @dataclass(frozen=True)
@@ -111,7 +121,9 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
         raise ValueError(f"the rubric {path} names stubs that do not exist: {', '.join(unknown)}")
     if any(v < 0 for v in points.values()):
         raise ValueError(f"the rubric {path} gives negative points")
-    return Rubric(points=points,
-                  default_points=float(policy.get("default_points", 1.0)),
-                  from_scratch_share=float(policy.get("from_scratch_share", 0.5)),
-                  visibility=str(policy.get("visibility", "visible")))
+    return Rubric(
+        points=points,
+        default_points=float(policy.get("default_points", 1.0)),
+        from_scratch_share=float(policy.get("from_scratch_share", 0.5)),
+        visibility=str(policy.get("visibility", "visible")),
+    )

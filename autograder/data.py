@@ -321,17 +321,12 @@ def _read_idx(path: Path, entry: dict[str, Any], image_shape: tuple[int, ...]) -
     kind = entry["kind"]
     compressed = path.suffix == ".gz"
     where = f"Fashion-MNIST file {path}"
-    advice = (
-        "Delete it and download again (or copy a good copy there); "
-        "an interrupted download is the usual cause."
-    )
+    advice = "Delete it and download again (or copy a good copy there); an interrupted download is the usual cause."
     try:
         blob = path.read_bytes()
         data = gzip.decompress(blob) if compressed else blob
     except EOFError as exc:
-        raise DatasetError(
-            f"{where} is truncated: its gzip stream ends early ({exc}). {advice}"
-        ) from exc
+        raise DatasetError(f"{where} is truncated: its gzip stream ends early ({exc}). {advice}") from exc
     except (gzip.BadGzipFile, zlib.error) as exc:
         raise DatasetError(f"{where} is not a valid gzip file ({exc}). {advice}") from exc
     except OSError as exc:
@@ -418,10 +413,7 @@ def _load_fashion_files(directory: Path, files: dict[str, Path], spec: dict[str,
         test_images=test_images,
         test_labels=test_labels,
         name=name,
-        note=(
-            f"Fashion-MNIST ({len(train_images)} training / {len(test_images)} test images) "
-            f"from {directory}."
-        ),
+        note=(f"Fashion-MNIST ({len(train_images)} training / {len(test_images)} test images) from {directory}."),
         fingerprint=_fingerprint(name, train_images, train_labels, test_images, test_labels),
     )
 
@@ -454,9 +446,7 @@ def _digits_fallback(note: str) -> ImageData:
 
     digits = load_digits()
     images = torch.from_numpy(digits.images.astype(np.float32)).unsqueeze(1)  # N x 1 x 8 x 8
-    images = torch.nn.functional.interpolate(
-        images, size=(28, 28), mode="bilinear", align_corners=False
-    )
+    images = torch.nn.functional.interpolate(images, size=(28, 28), mode="bilinear", align_corners=False)
     # Bilinear interpolation of values in [0, 16] stays in [0, 16]; clamp against rounding.
     images = (images.squeeze(1) * (255.0 / 16.0)).round().clamp(0, 255).to(torch.uint8)
     labels = torch.from_numpy(digits.target.astype(np.int64))
@@ -508,7 +498,7 @@ def load_fashion_mnist(
         if download:
             try:
                 _download_fashion_mnist(base)
-            except Exception as exc:  # any failure to download leads to the same choices
+            except Exception as exc:  # noqa: BLE001 - any failure to download leads to the same choices
                 failure = f"download failed: {_one_line(exc)}"
             directory, files = _locate_fashion_files(base, spec)
         else:

@@ -95,8 +95,9 @@ def plan(module: Module, stubs: list[Stub], options: GradeOptions, rubric: Rubri
 class ModuleGrader:
     """Grades the selected stubs of one module of one submission."""
 
-    def __init__(self, module: Module, stubs: list[Stub], source: intake.Source | None,
-                 options: GradeOptions, rubric: Rubric):
+    def __init__(
+        self, module: Module, stubs: list[Stub], source: intake.Source | None, options: GradeOptions, rubric: Rubric
+    ):
         self.module = module
         self.stubs = stubs
         self.source = source
@@ -115,9 +116,15 @@ class ModuleGrader:
     # -- worker lifecycle ----------------------------------------------------------------
     def _new_session(self) -> WorkerSession:
         session = WorkerSession(
-            self.module.name, self.module.filename, self.source.text,
-            [s.name for s in self.module.stubs], limits=self.options.limits,
-            mode=self.options.mode, seed=0, device=self.options.device)
+            self.module.name,
+            self.module.filename,
+            self.source.text,
+            [s.name for s in self.module.stubs],
+            limits=self.options.limits,
+            mode=self.options.mode,
+            seed=0,
+            device=self.options.device,
+        )
         self.workers_started += 1
         try:
             hello = session.start()
@@ -141,16 +148,25 @@ class ModuleGrader:
             self.session = None
 
     # -- results -------------------------------------------------------------------------
-    def _result(self, entry: Entry, passed: bool, output: str, seconds: float = 0.0,
-                score: float | None = None) -> None:
+    def _result(
+        self, entry: Entry, passed: bool, output: str, seconds: float = 0.0, score: float | None = None
+    ) -> None:
         if score is None:
             score = entry.max_score if passed else 0.0
-        self.results.append(TestResult(
-            name=f"{entry.stub.id}: {entry.title}", stub=entry.stub.id,
-            score=score, max_score=entry.max_score,
-            status="passed" if passed else "failed", output=output.strip(),
-            kind=entry.kind, seed=entry.check.seed if entry.check else None,
-            seconds=round(seconds, 4), visibility=self.rubric.visibility))
+        self.results.append(
+            TestResult(
+                name=f"{entry.stub.id}: {entry.title}",
+                stub=entry.stub.id,
+                score=score,
+                max_score=entry.max_score,
+                status="passed" if passed else "failed",
+                output=output.strip(),
+                kind=entry.kind,
+                seed=entry.check.seed if entry.check else None,
+                seconds=round(seconds, 4),
+                visibility=self.rubric.visibility,
+            )
+        )
 
     def fail_all(self, entries: list[Entry], message: str) -> None:
         for e in entries:
@@ -167,25 +183,30 @@ class ModuleGrader:
     def _grade(self) -> None:
         filename = self.module.filename
         if self.source is None:
-            return self.fail_all(self.entries, f"No {filename} in the submission, so none of its "
-                                 "stubs could be graded.")
+            return self.fail_all(
+                self.entries, f"No {filename} in the submission, so none of its stubs could be graded."
+            )
         tree = static.parse(self.source.text, filename)
         if isinstance(tree, static.SyntaxProblem):
-            return self.fail_all(self.entries, f"{filename} cannot be imported: {tree}. "
-                                 "Fix the syntax error first; nothing in the file can run until then.")
+            return self.fail_all(
+                self.entries,
+                f"{filename} cannot be imported: {tree}. "
+                "Fix the syntax error first; nothing in the file can run until then.",
+            )
         try:
             self.session_factory()
         except StudentError as err:
             if err.type_name == "NotImplementedError" and self.module.stubs[0].kind == "value":
-                return self.fail_all(self.entries, "Not answered yet: the file still raises "
-                                     "NotImplementedError.")
-            return self.fail_all(self.entries, f"Importing {filename} raised {err.type_name}: "
-                                 f"{err.message}\n{err.traceback}\nCode at the top level of the "
-                                 "file runs on import; keep it to definitions.")
+                return self.fail_all(self.entries, "Not answered yet: the file still raises NotImplementedError.")
+            return self.fail_all(
+                self.entries,
+                f"Importing {filename} raised {err.type_name}: "
+                f"{err.message}\n{err.traceback}\nCode at the top level of the "
+                "file runs on import; keep it to definitions.",
+            )
         except WorkerLost as lost:
             out = self.session.output() if self.session else ""
-            return self.fail_all(self.entries, f"Importing {filename} failed: {lost.detail}."
-                                 + _printed(out))
+            return self.fail_all(self.entries, f"Importing {filename} failed: {lost.detail}." + _printed(out))
         assert self.hello is not None
         found = self.hello.get("stubs", {})
         broken: dict[str, str] = {}  # stub -> why its remaining checks cannot run
@@ -210,8 +231,9 @@ class ModuleGrader:
                 passed_units[stub.name] = False
                 continue
             if time.monotonic() - self.started > self.options.limits.module_seconds:
-                self._result(entry, False, f"Not run: grading {filename} used up its "
-                             f"{self.options.limits.module_seconds:.0f} s.")
+                self._result(
+                    entry, False, f"Not run: grading {filename} used up its {self.options.limits.module_seconds:.0f} s."
+                )
                 continue
             ok = self._run(entry, broken, passed_units)
             if entry.kind == "unit":
@@ -223,14 +245,20 @@ class ModuleGrader:
         problems = static.signature_differences(stub.signature, info.get("signature"))
         others = [r for r in self.results if r.stub == stub.id and r.kind == "unit"]
         if problems:
-            self._result(entry, False, f"{stub.name}: " + "; ".join(problems) +
-                         ". The curriculum fixes the signature so that course material and "
-                         "the autograder can call it.")
+            self._result(
+                entry,
+                False,
+                f"{stub.name}: "
+                + "; ".join(problems)
+                + ". The curriculum fixes the signature so that course material and "
+                "the autograder can call it.",
+            )
         elif broken:
             self._result(entry, False, f"Not awarded: {broken}")
         elif others and not any(r.status == "passed" for r in others):
-            self._result(entry, False, f"Not awarded: the signature is right, but none of the "
-                         f"checks of {stub.name} passed yet.")
+            self._result(
+                entry, False, f"Not awarded: the signature is right, but none of the checks of {stub.name} passed yet."
+            )
         else:
             self._result(entry, True, f"{stub.name}{info.get('signature') or ''}")
 
@@ -249,23 +277,37 @@ class ModuleGrader:
                 parts.append("the source calls " + ", ".join(hits))
             if runtime:
                 parts.append("while running it called " + ", ".join(runtime))
-            return self._result(entry, False, f"{stub.name} must be written from scratch, but "
-                                + "; ".join(parts) + ". Those routines do the whole job; "
-                                "write the computation with elementary tensor operations.")
+            return self._result(
+                entry,
+                False,
+                f"{stub.name} must be written from scratch, but "
+                + "; ".join(parts)
+                + ". Those routines do the whole job; "
+                "write the computation with elementary tensor operations.",
+            )
         fraction = earned / possible
-        self._result(entry, fraction >= 1 - 1e-9,
-                     "No forbidden routine is called." if fraction >= 1 - 1e-9 else
-                     f"No forbidden routine is called; awarded in proportion to the other checks "
-                     f"of {stub.name} passed ({fraction:.0%}).", score=entry.max_score * fraction)
+        self._result(
+            entry,
+            fraction >= 1 - 1e-9,
+            "No forbidden routine is called."
+            if fraction >= 1 - 1e-9
+            else f"No forbidden routine is called; awarded in proportion to the other checks "
+            f"of {stub.name} passed ({fraction:.0%}).",
+            score=entry.max_score * fraction,
+        )
 
     def _run(self, entry: Entry, broken: dict, passed_units: dict) -> bool:
         check = entry.check
-        ctx = Ctx(check=check, session_factory=self.session_factory,
-                  reference=reference.load(self.module.name, self.options.solutions),
-                  device=self.options.device, examples=self.options.examples,
-                  passed=frozenset(k for k, v in passed_units.items() if v),
-                  options={"data": self.options.data, "training": self.options.training},
-                  recorded=self.recorded)
+        ctx = Ctx(
+            check=check,
+            session_factory=self.session_factory,
+            reference=reference.load(self.module.name, self.options.solutions),
+            device=self.options.device,
+            examples=self.options.examples,
+            passed=frozenset(k for k, v in passed_units.items() if v),
+            options={"data": self.options.data, "training": self.options.training},
+            recorded=self.recorded,
+        )
         start = time.monotonic()
         try:
             check.fn(ctx)
@@ -274,31 +316,40 @@ class ModuleGrader:
             self._result(entry, False, _with_notes(str(exc), exc), time.monotonic() - start)
             return False
         except StubNotImplemented:
-            why = (f"Not implemented yet: {entry.stub.name} still raises NotImplementedError.")
+            why = f"Not implemented yet: {entry.stub.name} still raises NotImplementedError."
             broken[entry.stub.name] = why
             self._result(entry, False, why, time.monotonic() - start)
             return False
         except StudentError as err:
-            self._result(entry, False, _with_notes(
-                f"{err.type_name} raised by your code: {err.message}\n{err.traceback}", err),
-                time.monotonic() - start)
+            self._result(
+                entry,
+                False,
+                _with_notes(f"{err.type_name} raised by your code: {err.message}\n{err.traceback}", err),
+                time.monotonic() - start,
+            )
             return False
         except WorkerLost as lost:
             out = self.session.output() if self.session else ""
-            self._result(entry, False, f"The worker running your code stopped: {lost.detail}. "
-                         "Only this check is affected; the next one starts a fresh worker."
-                         + _printed(out), time.monotonic() - start)
+            self._result(
+                entry,
+                False,
+                f"The worker running your code stopped: {lost.detail}. "
+                "Only this check is affected; the next one starts a fresh worker." + _printed(out),
+                time.monotonic() - start,
+            )
             return False
         except Exception as exc:  # noqa: BLE001 - a bug in a check must not stop grading
-            self._result(entry, False, "Internal grader error (not your fault; tell your "
-                         f"instructor): {type(exc).__name__}: {exc}\n"
-                         + "".join(traceback.format_exception(exc)[-3:]),
-                         time.monotonic() - start)
+            self._result(
+                entry,
+                False,
+                "Internal grader error (not your fault; tell your "
+                f"instructor): {type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(exc)[-3:]),
+                time.monotonic() - start,
+            )
             return False
         self._collect(ctx, entry)
         self._result(entry, True, getattr(ctx, "summary", "") or "", time.monotonic() - start)
         return True
-
 
     def _collect(self, ctx: Ctx, entry: Entry) -> None:
         """Keep what a check produced besides its verdict: pictures and report notes."""
@@ -323,8 +374,7 @@ def _printed(output: str) -> str:
     return "\nYour code printed (last lines):\n" + output[-1500:]
 
 
-def grade(submission: str, only: list[str] | None = None,
-          options: GradeOptions | None = None) -> Report:
+def grade(submission: str, only: list[str] | None = None, options: GradeOptions | None = None) -> Report:
     """Grade a submission folder/zip; raises intake.UnusableSubmission for unusable input."""
     options = options or GradeOptions()
     rubric = options.rubric or curriculum.load_rubric()
@@ -336,15 +386,17 @@ def grade(submission: str, only: list[str] | None = None,
     sources = intake.read_submission(submission)
     report = Report(submission=str(submission))
     report.meta = {
-        "sandbox": options.mode, "sandbox_reason": options.mode_reason,
-        "device": options.device, "torch": torch.__version__,
-        "training": options.training, "hypothesis_examples": options.examples,
+        "sandbox": options.mode,
+        "sandbox_reason": options.mode_reason,
+        "device": options.device,
+        "torch": torch.__version__,
+        "training": options.training,
+        "hypothesis_examples": options.examples,
         "deterministic": "hypothesis derandomized, no example database; per-check seeds in each test",
     }
     if options.mode == "process":
         # Weaker isolation is stated plainly; the reason says what this host still enforces.
-        report.notes.append(f"Isolation: plain processes, weaker than the bubblewrap sandbox: "
-                            f"{options.mode_reason}.")
+        report.notes.append(f"Isolation: plain processes, weaker than the bubblewrap sandbox: {options.mode_reason}.")
     for name, stubs in selection.items():
         module = curriculum.module(name)
         source = sources.get(name)
@@ -353,6 +405,5 @@ def grade(submission: str, only: list[str] | None = None,
         grader = ModuleGrader(module, stubs, source, options, rubric)
         report.tests += grader.grade()
         report.attachments += grader.attachments
-        report.notes += [n for n in grader.notes
-                         if "worker(s)" not in n and n not in report.notes]
+        report.notes += [n for n in grader.notes if "worker(s)" not in n and n not in report.notes]
     return report

@@ -61,8 +61,9 @@ def _from_entries(entries: dict[str, bytes], origin: str) -> dict[str, Source]:
     found: dict[str, Source] = {}
     for m in curriculum.modules():
         for suffix, kind in ((".py", origin), (".ipynb", "notebook")):
-            candidates = sorted((p for p in entries if Path(p).name == m.name + suffix),
-                                key=lambda p: (p.count("/"), p))
+            candidates = sorted(
+                (p for p in entries if Path(p).name == m.name + suffix), key=lambda p: (p.count("/"), p)
+            )
             if not candidates:
                 continue
             path = candidates[0]
@@ -86,8 +87,13 @@ def read_submission(path: str | Path) -> dict[str, Source]:
         entries = {}
         for p in sorted(path.rglob("*")):
             rel = p.relative_to(path).as_posix()
-            if p.is_file() and p.suffix in (".py", ".ipynb") and "__pycache__" not in rel \
-                    and rel.count("/") <= 2 and p.stat().st_size <= MAX_FILE_BYTES * 2:
+            if (
+                p.is_file()
+                and p.suffix in (".py", ".ipynb")
+                and "__pycache__" not in rel
+                and rel.count("/") <= 2
+                and p.stat().st_size <= MAX_FILE_BYTES * 2
+            ):
                 entries[rel] = p.read_bytes()
         return _from_entries(entries, "file")
     if zipfile.is_zipfile(path):

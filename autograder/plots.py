@@ -39,12 +39,10 @@ def _png(fig) -> bytes:
 
 
 def _finite(values: Sequence[float], limit: float = 1e6) -> list[float]:
-    return [v for v in values
-            if isinstance(v, (int, float)) and math.isfinite(v) and abs(v) < limit]
+    return [v for v in values if isinstance(v, (int, float)) and math.isfinite(v) and abs(v) < limit]
 
 
-def trace_1d(f: Callable[[float], float], student: Sequence[float], reference: Sequence[float],
-             title: str) -> bytes:
+def trace_1d(f: Callable[[float], float], student: Sequence[float], reference: Sequence[float], title: str) -> bytes:
     """The book's show_trace: f's curve and the iterates on it, yours against the reference."""
     fig, ax = _figure()
     pts = _finite(list(student) + list(reference))
@@ -63,13 +61,12 @@ def trace_1d(f: Callable[[float], float], student: Sequence[float], reference: S
     return _png(fig)
 
 
-def trace_2d(student: Sequence[Sequence[float]], reference: Sequence[Sequence[float]],
-             title: str) -> bytes:
+def trace_2d(student: Sequence[Sequence[float]], reference: Sequence[Sequence[float]], title: str) -> bytes:
     """The book's show_trace_2d on the contours of x1**2 + 2 * x2**2."""
     fig, ax = _figure()
     grid = [-5.5 + 0.1 * i for i in range(111)]
     grid2 = [-3.0 + 0.1 * i for i in range(61)]
-    z = [[x1 ** 2 + 2 * x2 ** 2 for x1 in grid] for x2 in grid2]
+    z = [[x1**2 + 2 * x2**2 for x1 in grid] for x2 in grid2]
     ax.contour(grid, grid2, z, levels=12, colors="0.75", linewidths=0.7)
 
     def xy(points):
@@ -87,18 +84,14 @@ def trace_2d(student: Sequence[Sequence[float]], reference: Sequence[Sequence[fl
     return _png(fig)
 
 
-def loss_curves(student: Sequence[float], reference: Sequence[float], title: str,
-                per_epoch: int = 15) -> bytes:
+def loss_curves(student: Sequence[float], reference: Sequence[float], title: str, per_epoch: int = 15) -> bytes:
     """Training loss against epochs, as train_ch11 draws it."""
     fig, ax = _figure()
-    for values, color, style, label in ((reference, REFERENCE, "-", "reference"),
-                                        (student, STUDENT, "--", "yours")):
+    for values, color, style, label in ((reference, REFERENCE, "-", "reference"), (student, STUDENT, "--", "yours")):
         xs = [i / per_epoch for i in range(len(values))]
-        keep = [(x, v) for x, v in zip(xs, values)
-                if isinstance(v, (int, float)) and math.isfinite(v)]
+        keep = [(x, v) for x, v in zip(xs, values) if isinstance(v, (int, float)) and math.isfinite(v)]
         if keep:
-            ax.plot([k[0] for k in keep], [k[1] for k in keep], style, color=color, lw=1.2,
-                    label=label)
+            ax.plot([k[0] for k in keep], [k[1] for k in keep], style, color=color, lw=1.2, label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     finite = _finite(list(reference) + list(student), 1e9)

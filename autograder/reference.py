@@ -23,7 +23,8 @@ def load(module: str, solutions_dir: str | None = None) -> types.ModuleType:
     if not path.exists():
         raise ReferenceMissing(
             f"the reference solution {path} is not here: grading needs the instructor's "
-            "solutions/ folder (pass --solutions DIR)")
+            "solutions/ folder (pass --solutions DIR)"
+        )
     name = f"divekit_reference_{module}"
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)

@@ -81,8 +81,7 @@ class Report:
         }
         if include_attachments and self.attachments:
             data["extra_data"]["attachments"] = [
-                {"name": a.name, "stub": a.stub, "base64": base64.b64encode(a.data).decode()}
-                for a in self.attachments
+                {"name": a.name, "stub": a.stub, "base64": base64.b64encode(a.data).decode()} for a in self.attachments
             ]
         return data
 

@@ -96,6 +96,7 @@ class Launch:
 
 # -- what this host offers -----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Host:
     bwrap: str | None
@@ -173,8 +174,7 @@ def _landlock_abi() -> int:
 
 def _quick(argv: list[str], **kw) -> subprocess.CompletedProcess | None:
     try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=30,
-                              stdin=subprocess.DEVNULL, **kw)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL, **kw)
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -182,8 +182,18 @@ def _quick(argv: list[str], **kw) -> subprocess.CompletedProcess | None:
 def _bwrap_probe(path: str, variant: str, uid: int | None) -> tuple[bool, str]:
     """Start Python under bubblewrap the way a worker will; (works, stderr)."""
     binds = _python_binds()
-    argv = [path, *_bwrap_flags(variant), *_ro_binds(binds), *_system_binds(),
-            "--proc", "/proc", "--dev", "/dev", "--chdir", "/"]
+    argv = [
+        path,
+        *_bwrap_flags(variant),
+        *_ro_binds(binds),
+        *_system_binds(),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--chdir",
+        "/",
+    ]
     code = "import os, sys"
     if uid is not None:
         code += f"; os.setgroups([]); os.setgid({uid}); os.setuid({uid})"
@@ -223,14 +233,18 @@ def host() -> Host:
         if ok:
             why = f"{version} at {path} can create namespaces"
         else:
-            why = ("bubblewrap is installed but cannot create namespaces here ("
-                   + "; ".join(t for t in tried if t)[:300] + ")")
+            why = (
+                "bubblewrap is installed but cannot create namespaces here ("
+                + "; ".join(t for t in tried if t)[:300]
+                + ")"
+            )
     process_uid = False
     if own_uid:
-        check = ("import sys, os, importlib.util; [os.listdir(p) for p in sys.path if "
-                 "os.path.isdir(p)]; assert importlib.util.find_spec('torch')")
-        done = _quick([sys.executable, "-I", "-c", check], user=probe_uid, group=probe_uid,
-                      extra_groups=[], cwd="/")
+        check = (
+            "import sys, os, importlib.util; [os.listdir(p) for p in sys.path if "
+            "os.path.isdir(p)]; assert importlib.util.find_spec('torch')"
+        )
+        done = _quick([sys.executable, "-I", "-c", check], user=probe_uid, group=probe_uid, extra_groups=[], cwd="/")
         process_uid = done is not None and done.returncode == 0
     release_uid(probe_uid)
     landlock = 0 if os.environ.get("DIVEKIT_LANDLOCK") == "0" else _landlock_abi()
@@ -247,18 +261,18 @@ def describe_isolation(mode: str) -> str:
     """What a worker in ``mode`` can and cannot do on this host, in a sentence or two."""
     h = host()
     if mode == "bwrap":
-        text = ("bubblewrap: no network, own PID, IPC and UTS namespaces, only the Python "
-                "installation (read-only) and the worker's own copy of the submission visible")
+        text = (
+            "bubblewrap: no network, own PID, IPC and UTS namespaces, only the Python "
+            "installation (read-only) and the worker's own copy of the submission visible"
+        )
         if h.bwrap_variant == "root-drop":
-            text += ("; each worker runs under a uid of its own (kernel process limit, "
-                     "no signals to the judge)")
+            text += "; each worker runs under a uid of its own (kernel process limit, no signals to the judge)"
         else:
             text += "; processes counted by the judge's supervisor"
         return text
     parts = ["plain processes with resource limits"]
     if h.process_uid:
-        parts.append("each under a uid of its own (kernel process limit; it cannot signal "
-                     "the judge or other workers)")
+        parts.append("each under a uid of its own (kernel process limit; it cannot signal the judge or other workers)")
     if h.landlock_abi >= 1:
         what = "Landlock confines each to the Python installation and its own folder"
         if h.landlock_abi >= 4:
@@ -267,8 +281,7 @@ def describe_isolation(mode: str) -> str:
             what += ", and forbids signals to processes outside it"
         parts.append(what)
     else:
-        parts.append("no Landlock: a worker can read every file this user can read, "
-                     "and open network connections")
+        parts.append("no Landlock: a worker can read every file this user can read, and open network connections")
     if not h.process_uid and h.landlock_abi < 6:
         parts.append("it could signal this user's processes, the judge included")
     return "; ".join(parts)
@@ -287,6 +300,7 @@ def choose_mode(requested: str = "auto") -> tuple[str, str]:
 
 
 # -- the worker's folder ---------------------------------------------------------------------
+
 
 def prepare_workdir(workdir: Path, student_files: dict[str, str]) -> tuple[Path, Path]:
     """Copy the harness and the student's files into a private folder."""
@@ -335,6 +349,7 @@ def _hand_over(workdir: Path, uid: int | None) -> None:
 
 # -- command lines -----------------------------------------------------------------------------
 
+
 def _python_roots() -> list[str]:
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
@@ -357,8 +372,9 @@ def _python_binds() -> list[tuple[str, str]]:
     A virtual environment inside the judge's checkout (``.venv``, ``.nox/...``) is bound
     at ``/opt/divekit/...`` so that the checkout's path does not exist in the sandbox.
     """
-    return [(root, f"{REMAP_ROOT}/python{i}" if _inside(root, REPO) else root)
-            for i, root in enumerate(_python_roots())]
+    return [
+        (root, f"{REMAP_ROOT}/python{i}" if _inside(root, REPO) else root) for i, root in enumerate(_python_roots())
+    ]
 
 
 def _mapped_python(binds: list[tuple[str, str]]) -> str:
@@ -368,7 +384,7 @@ def _mapped_python(binds: list[tuple[str, str]]) -> str:
     for src, dest in binds:
         for candidate in (exe, os.path.join(real_dir, os.path.basename(exe))):
             if _inside(candidate, Path(src)):
-                return dest + candidate[len(src):]
+                return dest + candidate[len(src) :]
     return os.path.realpath(exe)
 
 
@@ -379,8 +395,15 @@ def _system_binds() -> list[str]:
             args += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
-    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
-                 "/etc/localtime", "/usr/share/zoneinfo", "/etc/nsswitch.conf"):
+    for path in (
+        "/etc/ld.so.cache",
+        "/etc/ld.so.conf",
+        "/etc/ld.so.conf.d",
+        "/etc/alternatives",
+        "/etc/localtime",
+        "/usr/share/zoneinfo",
+        "/etc/nsswitch.conf",
+    ):
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
     if os.path.isdir("/sys/devices/system/cpu"):
@@ -412,9 +435,20 @@ def _bwrap_flags(variant: str) -> list[str]:
     if variant == "root-drop":
         # No user namespace: the worker drops from root to its own uid at boot, which
         # needs CAP_SETUID/CAP_SETGID until then and no capability after.
-        return ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-                "--unshare-cgroup-try", *common, "--cap-drop", "ALL",
-                "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        return [
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            *common,
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+        ]
     return ["--unshare-all", "--unshare-user", "--disable-userns", *common, "--cap-drop", "ALL"]
 
 
@@ -457,8 +491,7 @@ def _user_tasks(uid: int) -> int:
     return total
 
 
-def _confinement(limits: Limits, cuda: bool, uid: int | None, drop_in_worker: bool,
-                 landlock: dict | None) -> dict:
+def _confinement(limits: Limits, cuda: bool, uid: int | None, drop_in_worker: bool, landlock: dict | None) -> dict:
     address = limits.address_space_bytes or limits.memory_bytes
     if uid is not None:
         nproc = limits.processes
@@ -481,8 +514,7 @@ def _confinement(limits: Limits, cuda: bool, uid: int | None, drop_in_worker: bo
     }
 
 
-def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits,
-                 mode: str, cuda: bool) -> Launch:
+def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits, mode: str, cuda: bool) -> Launch:
     h = host()
     token = os.urandom(12).hex()
     uid = None
@@ -495,50 +527,88 @@ def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits,
     if mode == "process":
         landlock = None
         if h.landlock_abi >= 1:
-            system = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
-                      "/proc", "/sys", str(harness)]
+            system = [
+                "/usr",
+                "/bin",
+                "/sbin",
+                "/lib",
+                "/lib32",
+                "/lib64",
+                "/libx32",
+                "/etc",
+                "/proc",
+                "/sys",
+                str(harness),
+            ]
             system += [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p]
             # The Python installation even where it lies in the checkout (a .venv); nothing
             # else of the checkout.
-            read = _python_roots() + [p for p in system if os.path.exists(p)
-                                      and not _inside(os.path.realpath(p), REPO)]
+            read = _python_roots() + [p for p in system if os.path.exists(p) and not _inside(os.path.realpath(p), REPO)]
             landlock = {"read": read, "write": list(watched), "dev": "/dev"}
         env = worker_env(str(workdir / "home"), str(workdir / "tmp"))
         env[TOKEN_VAR] = token
         return Launch(
             argv=[sys.executable, "-I", "-B", "-c", BOOT.format(harness=str(harness))],
-            cwd=str(submission), env=env, mode=mode, submission_dir=str(submission),
+            cwd=str(submission),
+            env=env,
+            mode=mode,
+            submission_dir=str(submission),
             note="plain process: " + describe_isolation("process"),
-            uid=uid, popen_user=uid,
+            uid=uid,
+            popen_user=uid,
             confine=_confinement(limits, cuda, uid, False, landlock),
-            token=token, watched_dirs=watched)
+            token=token,
+            watched_dirs=watched,
+        )
     if not h.bwrap_ok:
         raise RuntimeError(f"sandbox mode 'bwrap' was requested but {h.bwrap_why}")
     binds = _python_binds()
-    libs = [(lib, lib) for lib in os.environ.get("LD_LIBRARY_PATH", "").split(":")
-            if lib and os.path.isdir(lib) and not _inside(os.path.realpath(lib), REPO)]
-    argv = [h.bwrap, *_bwrap_flags(h.bwrap_variant), *_ro_binds(binds), *_system_binds(),
-            *_ro_binds(libs)]
+    libs = [
+        (lib, lib)
+        for lib in os.environ.get("LD_LIBRARY_PATH", "").split(":")
+        if lib and os.path.isdir(lib) and not _inside(os.path.realpath(lib), REPO)
+    ]
+    argv = [h.bwrap, *_bwrap_flags(h.bwrap_variant), *_ro_binds(binds), *_system_binds(), *_ro_binds(libs)]
     # A checkout inside a bound folder (under /usr, or holding the venv it lives in)
     # is covered by an empty folder.
     repo = os.path.realpath(REPO)
     mounted = binds + libs + [(p, p) for p in ("/usr", "/etc", "/sys/devices/system/cpu")]
     for src, dest in mounted:
         if _inside(repo, Path(src)):
-            argv += ["--tmpfs", dest + repo[len(os.path.realpath(src)):]]
+            argv += ["--tmpfs", dest + repo[len(os.path.realpath(src)) :]]
             break
     passwd = workdir / "passwd"
-    passwd.write_text(f"root:x:0:0::/:/bin/false\nworker:x:{uid or os.getuid()}:"
-                      f"{uid or os.getgid()}::/home/worker:/bin/false\n")
+    passwd.write_text(
+        f"root:x:0:0::/:/bin/false\nworker:x:{uid or os.getuid()}:{uid or os.getgid()}::/home/worker:/bin/false\n"
+    )
     group = workdir / "group"
     group.write_text(f"root:x:0:\nworker:x:{uid or os.getgid()}:\n")
-    argv += ["--ro-bind", str(passwd), "/etc/passwd", "--ro-bind", str(group), "/etc/group",
-             "--proc", "/proc", "--dev", "/dev",
-             "--bind", str(workdir / "tmp"), "/tmp",
-             "--bind", str(workdir / "home"), "/home/worker",
-             "--ro-bind", str(harness), "/harness",
-             "--bind", str(submission), "/submission",
-             "--chdir", "/submission"]
+    argv += [
+        "--ro-bind",
+        str(passwd),
+        "/etc/passwd",
+        "--ro-bind",
+        str(group),
+        "/etc/group",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--bind",
+        str(workdir / "tmp"),
+        "/tmp",
+        "--bind",
+        str(workdir / "home"),
+        "/home/worker",
+        "--ro-bind",
+        str(harness),
+        "/harness",
+        "--bind",
+        str(submission),
+        "/submission",
+        "--chdir",
+        "/submission",
+    ]
     if cuda:
         for dev in sorted(Path("/dev").glob("nvidia*")):
             argv += ["--dev-bind", str(dev), str(dev)]
@@ -546,15 +616,23 @@ def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits,
     argv += [_mapped_python(binds), "-I", "-B", "-c", BOOT.format(harness="/harness")]
     env = worker_env("/home/worker", "/tmp")
     env[TOKEN_VAR] = token
-    return Launch(argv=argv, cwd=str(submission), env=env, mode=mode,
-                  submission_dir="/submission",
-                  note="bubblewrap sandbox: " + describe_isolation("bwrap"),
-                  uid=uid, popen_user=None,
-                  confine=_confinement(limits, cuda, uid, uid is not None, None),
-                  token=token, watched_dirs=watched)
+    return Launch(
+        argv=argv,
+        cwd=str(submission),
+        env=env,
+        mode=mode,
+        submission_dir="/submission",
+        note="bubblewrap sandbox: " + describe_isolation("bwrap"),
+        uid=uid,
+        popen_user=None,
+        confine=_confinement(limits, cuda, uid, uid is not None, None),
+        token=token,
+        watched_dirs=watched,
+    )
 
 
 # -- processes: finding and killing every one a worker made ------------------------------------
+
 
 @dataclass
 class Proc:
@@ -575,12 +653,11 @@ def _read_stat(pid: int) -> Proc | None:
     except OSError:
         return None
     try:
-        rest = raw[raw.rindex(")") + 2:].split()
+        rest = raw[raw.rindex(")") + 2 :].split()
         # rest[0] is field 3 (state); ppid is field 4, utime 14, stime 15, starttime 22, rss 24
         if rest[0] in ("Z", "X"):
             return None
-        return Proc(pid, int(rest[1]), int(rest[19]),
-                    (int(rest[11]) + int(rest[12])) / _TICKS, int(rest[21]) * _PAGE)
+        return Proc(pid, int(rest[1]), int(rest[19]), (int(rest[11]) + int(rest[12])) / _TICKS, int(rest[21]) * _PAGE)
     except (ValueError, IndexError):
         return None
 
@@ -645,9 +722,17 @@ def _kill_uid(uid: int) -> None:
     kill = shutil.which("kill", path="/usr/bin:/bin")
     if kill:
         try:
-            subprocess.run([kill, "-9", "-1"], user=uid, group=uid, extra_groups=[],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10,
-                           cwd="/", check=False)
+            subprocess.run(
+                [kill, "-9", "-1"],
+                user=uid,
+                group=uid,
+                extra_groups=[],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=10,
+                cwd="/",
+                check=False,
+            )
             if not _uid_has_processes(uid):
                 return
         except (OSError, subprocess.SubprocessError):
@@ -677,8 +762,15 @@ class Supervisor:
     uid, every process of that uid, plus any process carrying the worker's token.
     """
 
-    def __init__(self, launch: Launch, limits: Limits, popen: subprocess.Popen,
-                 *, interval: float = 0.1, extra_processes: int = 0):
+    def __init__(
+        self,
+        launch: Launch,
+        limits: Limits,
+        popen: subprocess.Popen,
+        *,
+        interval: float = 0.1,
+        extra_processes: int = 0,
+    ):
         self.launch = launch
         self.limits = limits
         self.popen = popen
@@ -694,15 +786,15 @@ class Supervisor:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._last_disk = 0.0
-        self.thread = threading.Thread(target=self._run, daemon=True,
-                                       name=f"divekit-supervisor-{popen.pid}")
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"divekit-supervisor-{popen.pid}")
         self.thread.start()
 
     # -- membership ------------------------------------------------------------------------
     def members(self, procs: dict[int, Proc] | None = None) -> dict[int, Proc]:
         procs = scan_processes() if procs is None else procs
-        roots = {self.popen.pid} | {pid for pid, start in self._known.items()
-                                    if pid in procs and procs[pid].start == start}
+        roots = {self.popen.pid} | {
+            pid for pid, start in self._known.items() if pid in procs and procs[pid].start == start
+        }
         children: dict[int, list[int]] = {}
         for p in procs.values():
             children.setdefault(p.ppid, []).append(p.pid)
@@ -736,13 +828,17 @@ class Supervisor:
         count = max(len(members) - self.extra, 0)
         self.peak_processes = max(self.peak_processes, count)
         if count > self.limits.processes:
-            return self._violate("processes", f"it started {count} processes, more than the "
-                                 f"limit of {self.limits.processes}")
+            return self._violate(
+                "processes", f"it started {count} processes, more than the limit of {self.limits.processes}"
+            )
         memory = sum(_pss(p.pid, p.rss) for p in members.values())
         self.peak_memory = max(self.peak_memory, memory)
         if memory > self.limits.memory_bytes:
-            return self._violate("memory", f"its processes used {_fmt_bytes(memory)} of memory, "
-                                 f"more than the limit of {_fmt_bytes(self.limits.memory_bytes)}")
+            return self._violate(
+                "memory",
+                f"its processes used {_fmt_bytes(memory)} of memory, "
+                f"more than the limit of {_fmt_bytes(self.limits.memory_bytes)}",
+            )
         cpu = 0.0
         for p in members.values():
             self._cpu_seen[(p.pid, p.start)] = p.cpu
@@ -751,15 +847,21 @@ class Supervisor:
         for k in gone:
             self._cpu_dead += self._cpu_seen.pop(k)
         if cpu + self._cpu_dead > self.limits.cpu_seconds:
-            return self._violate("cpu", f"its processes used {cpu + self._cpu_dead:.0f} s of CPU "
-                                 f"time, more than the limit of {self.limits.cpu_seconds} s")
+            return self._violate(
+                "cpu",
+                f"its processes used {cpu + self._cpu_dead:.0f} s of CPU "
+                f"time, more than the limit of {self.limits.cpu_seconds} s",
+            )
         now = time.monotonic()
         if now - self._last_disk > 1.0:
             self._last_disk = now
             used, entries = self._disk()
             if used > self.limits.disk_bytes or entries > 100_000:
-                return self._violate("disk", f"it wrote {_fmt_bytes(used)} in {entries} files, "
-                                     f"more than the limit of {_fmt_bytes(self.limits.disk_bytes)}")
+                return self._violate(
+                    "disk",
+                    f"it wrote {_fmt_bytes(used)} in {entries} files, "
+                    f"more than the limit of {_fmt_bytes(self.limits.disk_bytes)}",
+                )
 
     def _disk(self) -> tuple[int, int]:
         total, entries = 0, 0
@@ -797,8 +899,7 @@ class Supervisor:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             members = self.members()
-            members.update({pid: None for pid in processes_with(self.launch.token)}
-                           if self.launch.token else {})
+            members.update({pid: None for pid in processes_with(self.launch.token)} if self.launch.token else {})
             members.pop(os.getpid(), None)
             alive = [pid for pid in members if pid != self.popen.pid or self.popen.poll() is None]
             if not alive:

@@ -42,7 +42,7 @@ from .worker.protocol import (
 BOOT_SECONDS = 180.0  # the worker's own start-up (Python and torch), before student code
 
 
-class WorkerLost(BaseException):  # noqa: N818
+class WorkerLost(BaseException):
     """The worker can answer no more. A BaseException so hypothesis does not shrink on it."""
 
     def __init__(self, reason: str, detail: str):
@@ -89,9 +89,19 @@ class _Capture:
 
 
 class WorkerSession:
-    def __init__(self, module_name: str, module_file: str, source: str, stubs: list[str],
-                 *, limits: Limits, mode: str, seed: int = 0, device: str = "cpu",
-                 extra_files: dict[str, str] | None = None):
+    def __init__(
+        self,
+        module_name: str,
+        module_file: str,
+        source: str,
+        stubs: list[str],
+        *,
+        limits: Limits,
+        mode: str,
+        seed: int = 0,
+        device: str = "cpu",
+        extra_files: dict[str, str] | None = None,
+    ):
         self.module_name = module_name
         self.module_file = module_file
         self.limits = limits
@@ -108,8 +118,9 @@ class WorkerSession:
         files = dict(extra_files or {})
         files[module_file] = source
         harness, submission = prepare_workdir(Path(self._tmp.name), files)
-        self.launch: Launch = build_launch(Path(self._tmp.name), harness, submission, limits,
-                                           mode, cuda=device.startswith("cuda"))
+        self.launch: Launch = build_launch(
+            Path(self._tmp.name), harness, submission, limits, mode, cuda=device.startswith("cuda")
+        )
         self.config = {
             "module_path": f"{self.launch.submission_dir}/{module_file}",
             "module_name": module_name,
@@ -143,8 +154,9 @@ class WorkerSession:
         os.close(req_r)
         os.close(ans_w)
         os.close(out_w)
-        self.supervisor = Supervisor(self.launch, self.limits, self.process,
-                                     extra_processes=2 if self.launch.mode == "bwrap" else 0)
+        self.supervisor = Supervisor(
+            self.launch, self.limits, self.process, extra_processes=2 if self.launch.mode == "bwrap" else 0
+        )
         self._requests = os.fdopen(req_w, "wb")
         self._answers = ans_r
         self._output = _Capture(out_r, self.limits.output_bytes)
@@ -162,8 +174,11 @@ class WorkerSession:
         self.started = time.monotonic()
         header, tensors = self._receive(self.limits.call_seconds * 2)
         hello = self.decode(header, tensors)
-        if not (isinstance(hello, dict) and isinstance(hello.get("stubs"), dict)
-                and all(isinstance(v, dict) for v in hello["stubs"].values())):
+        if not (
+            isinstance(hello, dict)
+            and isinstance(hello.get("stubs"), dict)
+            and all(isinstance(v, dict) for v in hello["stubs"].values())
+        ):
             self._lose("protocol", "the worker sent a malformed greeting")
         return header, tensors
 
@@ -219,14 +234,12 @@ class WorkerSession:
         self.close()
 
     # -- requests ------------------------------------------------------------------------
-    def request(self, header: dict, tensors: dict | None = None,
-                timeout: float | None = None) -> tuple[dict, dict]:
+    def request(self, header: dict, tensors: dict | None = None, timeout: float | None = None) -> tuple[dict, dict]:
         if self.lost is not None:
             raise self.lost
         remaining = self.limits.module_seconds - (time.monotonic() - self.started)
         if remaining <= 0:
-            self._lose("module-timeout",
-                       f"the module used up its {self.limits.module_seconds:.0f} s")
+            self._lose("module-timeout", f"the module used up its {self.limits.module_seconds:.0f} s")
         limit = min(timeout or self.limits.call_seconds, remaining)
         try:
             self._send(header, tensors or {})
@@ -240,8 +253,9 @@ class WorkerSession:
         if isinstance(target, dict) and "probe" in target:
             self._send_probe(str(target["probe"]).partition(".")[0])
         tensors: dict = {}
-        header = dict(header, op=header.get("op", "call"),
-                      args=encode(list(args), tensors), kwargs=encode(kwargs or {}, tensors))
+        header = dict(
+            header, op=header.get("op", "call"), args=encode(list(args), tensors), kwargs=encode(kwargs or {}, tensors)
+        )
         return self.request(header, tensors, timeout)
 
     def _send_probe(self, module: str) -> None:
@@ -273,8 +287,9 @@ class WorkerSession:
             n_json, n_payload = HEADER.unpack(head)
             if n_json > MAX_JSON or n_payload > MAX_PAYLOAD:
                 raise ProtocolError(f"answer too large ({n_json} + {n_payload} bytes)")
-            header, tensors = parse_message(self._read_exact(n_json, deadline, limit),
-                                            self._read_exact(n_payload, deadline, limit))
+            header, tensors = parse_message(
+                self._read_exact(n_json, deadline, limit), self._read_exact(n_payload, deadline, limit)
+            )
         except ProtocolError as exc:
             self._lose("protocol", f"the worker sent a malformed answer ({exc})")
         if "error" in header and not header.get("ok"):
@@ -282,8 +297,7 @@ class WorkerSession:
             if not isinstance(err, dict):
                 self._lose("protocol", "the worker sent a malformed error")
             type_name, message = str(err.get("type")), str(err.get("message"))
-            raise StudentError(type_name, message + self._limit_note(type_name, message),
-                               str(err.get("traceback")))
+            raise StudentError(type_name, message + self._limit_note(type_name, message), str(err.get("traceback")))
         if not header.get("ok"):
             self._lose("protocol", "the worker sent an answer without status")
         calls = header.get("calls", [])
@@ -298,17 +312,16 @@ class WorkerSession:
         lim = self.limits
         low = message.lower()
         if "cuda out of memory" in low or "outofmemoryerror" in type_name.lower():
-            return (f" [limit: this worker may use {lim.gpu_memory_fraction:.0%} of the GPU's "
-                    "memory]")
-        if type_name == "MemoryError" or "can't allocate memory" in low or \
-                "cannot allocate memory" in low:
+            return f" [limit: this worker may use {lim.gpu_memory_fraction:.0%} of the GPU's memory]"
+        if type_name == "MemoryError" or "can't allocate memory" in low or "cannot allocate memory" in low:
             per = lim.address_space_bytes or lim.memory_bytes
-            return (f" [limit: the worker's memory is limited to {per / 2**30:.1f} GiB of "
-                    "address space per process]")
-        if type_name == "BlockingIOError" or "resource temporarily unavailable" in low or \
-                "can't start new thread" in low:
-            return (f" [limit: the worker may run at most {lim.processes} processes and "
-                    "threads]")
+            return f" [limit: the worker's memory is limited to {per / 2**30:.1f} GiB of address space per process]"
+        if (
+            type_name == "BlockingIOError"
+            or "resource temporarily unavailable" in low
+            or "can't start new thread" in low
+        ):
+            return f" [limit: the worker may run at most {lim.processes} processes and threads]"
         if "file too large" in low:
             return f" [limit: a file may be at most {lim.file_bytes / 2**20:.0f} MiB]"
         return ""
@@ -324,18 +337,23 @@ class WorkerSession:
         while n:
             left = deadline - time.monotonic()
             if left <= 0 and booting:
-                self._lose("timeout", f"the worker did not start within {limit:.0f} s, before "
-                           "any of your code ran (the grading machine is overloaded: not your "
-                           "fault; tell your instructor)")
+                self._lose(
+                    "timeout",
+                    f"the worker did not start within {limit:.0f} s, before "
+                    "any of your code ran (the grading machine is overloaded: not your "
+                    "fault; tell your instructor)",
+                )
             if left <= 0:
-                self._lose("timeout", f"no answer within the {limit:.0f} s time limit "
-                           "(an infinite loop, a very slow implementation, or waiting on input)")
+                self._lose(
+                    "timeout",
+                    f"no answer within the {limit:.0f} s time limit "
+                    "(an infinite loop, a very slow implementation, or waiting on input)",
+                )
             ready, _, _ = select.select([self._answers], [], [], min(left, 0.25))
             if not ready:
                 # A child the student forked may hold the answer pipe open after the
                 # worker itself died: a dead worker is a dead worker.
-                if self.process.poll() is not None and \
-                        not select.select([self._answers], [], [], 0)[0]:
+                if self.process.poll() is not None and not select.select([self._answers], [], [], 0)[0]:
                     self._lose("died", self._death_detail())
                 continue
             chunk = os.read(self._answers, min(n, 1 << 20))
@@ -367,8 +385,10 @@ class WorkerSession:
                 "SIGSEGV": "a segmentation fault",
             }.get(sig, "killed by a signal")
             return f"the worker process died with {sig}: {why}"
-        return (f"the worker process exited with code {code} in the middle of grading "
-                "(sys.exit() or os._exit() in the submission?)")
+        return (
+            f"the worker process exited with code {code} in the middle of grading "
+            "(sys.exit() or os._exit() in the submission?)"
+        )
 
     def _lose(self, reason: str, detail: str):
         if self.supervisor is not None and self.supervisor.violation and reason == "died":

@@ -46,8 +46,7 @@ def _aliases(tree: ast.Module) -> dict[str, str]:
             for a in node.names:
                 names[a.asname or a.name] = f"{node.module}.{a.name}"
     for node in tree.body:  # sm = torch.softmax
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
-                isinstance(node.targets[0], ast.Name):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             dotted = _dotted(node.value, names)
             if dotted:
                 names[node.targets[0].id] = dotted
@@ -73,11 +72,12 @@ def _canonical(name: str) -> str:
 
 def _reachable_defs(tree: ast.Module, stub: str) -> list[ast.AST]:
     """The stub's definition plus every module-level function or class it refers to."""
-    defs = {n.name: n for n in tree.body
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    assigned = {n.targets[0].id: n for n in tree.body
-                if isinstance(n, ast.Assign) and len(n.targets) == 1
-                and isinstance(n.targets[0], ast.Name)}
+    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    assigned = {
+        n.targets[0].id: n
+        for n in tree.body
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
+    }
     seen: list[ast.AST] = []
     todo = [stub]
     names_seen = set()
@@ -110,8 +110,11 @@ def forbidden_calls(tree: ast.Module, stub: str, forbidden: tuple[str, ...]) -> 
                 dotted = _dotted(sub, aliases)
                 if dotted and _canonical(dotted) in wanted:
                     hits.append(f"{_canonical(dotted)} (line {sub.lineno})")
-                elif isinstance(sub, ast.Attribute) and sub.attr in methods and \
-                        isinstance(getattr(sub, "ctx", None), ast.Load):
+                elif (
+                    isinstance(sub, ast.Attribute)
+                    and sub.attr in methods
+                    and isinstance(getattr(sub, "ctx", None), ast.Load)
+                ):
                     root = _dotted(sub.value, aliases) or ""
                     if not root.startswith("torch"):
                         hits.append(f"Tensor.{sub.attr} (line {sub.lineno})")
@@ -127,8 +130,9 @@ def forbidden_at_runtime(recorded: set[str], forbidden: tuple[str, ...]) -> list
         last = full.rsplit(".", 1)[-1]
         for f in wanted:
             f_last = f.rsplit(".", 1)[-1]
-            if full == f or (f.startswith("torch.") and f.count(".") == 1 and last == f_last
-                             and not full.startswith("Tensor.")):
+            if full == f or (
+                f.startswith("torch.") and f.count(".") == 1 and last == f_last and not full.startswith("Tensor.")
+            ):
                 found.add(f)
     return sorted(found)
 
@@ -156,7 +160,7 @@ def signature_differences(expected: str | None, actual: str | None) -> list[str]
         for (name, dw), (_, dg) in zip(w, g):
             if dw != dg:
                 problems.append(f"parameter {name!r} should default to {dw}, found {dg}")
-        extra = g[len(w):]
+        extra = g[len(w) :]
         if any(d is None for _, d in extra):
             problems.append(f"extra required parameters {[n for n, d in extra if d is None]}")
     return problems

@@ -26,12 +26,16 @@ from .worker.protocol import decode, encode
 
 def _key(probe: str, reference: types.ModuleType, args, kwargs, device: str) -> str:
     tensors: dict = {}
-    spec = json.dumps([probe, encode(list(args), tensors), encode(kwargs, tensors), device,
-                       torch.__version__], sort_keys=True)
+    spec = json.dumps(
+        [probe, encode(list(args), tensors), encode(kwargs, tensors), device, torch.__version__], sort_keys=True
+    )
     h = hashlib.sha256(spec.encode())
     for name in sorted(tensors):
-        h.update(tensors[name].numpy().tobytes() if tensors[name].dtype != torch.bfloat16
-                 else tensors[name].float().numpy().tobytes())
+        h.update(
+            tensors[name].numpy().tobytes()
+            if tensors[name].dtype != torch.bfloat16
+            else tensors[name].float().numpy().tobytes()
+        )
     # A reference derived from the solution (another right network) is named for what
     # differs; its source file is the solution's.
     h.update(reference.__name__.encode())
@@ -51,8 +55,9 @@ def cache_dir() -> Path:
     return home / "divekit" / "reference-cache"
 
 
-def reference_run(probe: str, reference: types.ModuleType, *args, device: str = "cpu",
-                  use_cache: bool = True, **kwargs):
+def reference_run(
+    probe: str, reference: types.ModuleType, *args, device: str = "cpu", use_cache: bool = True, **kwargs
+):
     """Run ``probe`` on the reference module (cached); returns the probe's value."""
     key = _key(probe, reference, args, kwargs, device)
     folder = cache_dir()

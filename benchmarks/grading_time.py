@@ -41,8 +41,11 @@ def main() -> None:
     args = parser.parse_args()
     mode, why = choose_mode(args.sandbox)
     modules = list(curriculum.select(args.only))
-    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else \
-        ("cpu" if args.device == "auto" else args.device)
+    device = (
+        "cuda"
+        if args.device == "auto" and torch.cuda.is_available()
+        else ("cpu" if args.device == "auto" else args.device)
+    )
     print(f"grading time of the reference solutions on {device}; sandbox: {mode}")
     base = statistics.median(bare_worker_seconds(mode) for _ in range(3))
     print(f"  baseline: one bare worker start (imports torch): {base:.2f} s")

@@ -36,19 +36,23 @@ def existing_modules(only: list[str] | None) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", action="append", default=None,
-                        help="modules to grade (default: every module with a solution)")
+    parser.add_argument(
+        "--only", action="append", default=None, help="modules to grade (default: every module with a solution)"
+    )
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--training", action="store_true",
-                        help="include the training thresholds (default: --no-training)")
+    parser.add_argument(
+        "--training", action="store_true", help="include the training thresholds (default: --no-training)"
+    )
     args = parser.parse_args()
     ok, why = bubblewrap_works()
     if not ok:
         raise SystemExit(f"bubblewrap is not usable here ({why}): nothing to compare")
     modules = existing_modules(args.only)
     modes = ["process", "bwrap"]
-    print(f"isolation cost, reference solutions of {', '.join(modules)}, "
-          f"{'with' if args.training else 'without'} training, median of {args.repeat}")
+    print(
+        f"isolation cost, reference solutions of {', '.join(modules)}, "
+        f"{'with' if args.training else 'without'} training, median of {args.repeat}"
+    )
     for mode in modes:
         print(f"  {mode}: {describe_isolation(mode)}")
     options = {m: GradeOptions(sandbox=m, training=args.training) for m in modes}
@@ -66,20 +70,17 @@ def main() -> None:
                 report = grade(str(REPO / "solutions"), [module], options[mode])
                 per_module.setdefault((mode, module), []).append(time.perf_counter() - t)
                 if report.score < report.max_score - 1e-9:
-                    print(f"    note: {module} scored {report.score:g}/{report.max_score:g} "
-                          f"under {mode}")
+                    print(f"    note: {module} scored {report.score:g}/{report.max_score:g} under {mode}")
             totals[mode].append(time.perf_counter() - t0)
     med = {m: statistics.median(v) for m, v in totals.items()}
     print(f"  {'':<22}{'process':>10}{'bwrap':>10}{'ratio':>8}")
     s = {m: statistics.median(starts[m]) for m in modes}
-    print(f"  {'bare worker start':<22}{s['process']:>9.2f}s{s['bwrap']:>9.2f}s"
-          f"{s['bwrap'] / s['process']:>8.2f}")
+    print(f"  {'bare worker start':<22}{s['process']:>9.2f}s{s['bwrap']:>9.2f}s{s['bwrap'] / s['process']:>8.2f}")
     for module in modules:
         p = statistics.median(per_module[("process", module)])
         b = statistics.median(per_module[("bwrap", module)])
         print(f"  {module:<22}{p:>9.2f}s{b:>9.2f}s{b / p:>8.2f}")
-    print(f"  {'total':<22}{med['process']:>9.2f}s{med['bwrap']:>9.2f}s"
-          f"{med['bwrap'] / med['process']:>8.2f}")
+    print(f"  {'total':<22}{med['process']:>9.2f}s{med['bwrap']:>9.2f}s{med['bwrap'] / med['process']:>8.2f}")
     print(f"  sandbox chosen by default here: {choose_mode('auto')[0]}")
 
 

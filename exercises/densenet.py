@@ -53,8 +53,7 @@ def transition_block(in_channels, out_channels):
     raise NotImplementedError()
 
 
-def densenet(num_classes=10, in_channels=1, growth_rate=32,
-             num_convs_in_dense_blocks=(4, 4, 4, 4)):
+def densenet(num_classes=10, in_channels=1, growth_rate=32, num_convs_in_dense_blocks=(4, 4, 4, 4)):
     """DenseNet as in the book.
 
     The same first module as ResNet (``Conv2d(in_channels, 64, 7, stride=2, padding=3)``,

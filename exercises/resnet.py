@@ -65,4 +65,3 @@ def resnet18(num_classes=10, in_channels=1):
     """
     # YOUR CODE HERE
     raise NotImplementedError()
-

@@ -99,8 +99,8 @@ class BatchNorm(nn.Module):
     def forward(self, X):
         ### BEGIN SOLUTION
         Y, self.moving_mean, self.moving_var = batch_norm(
-            self.training, X, self.gamma, self.beta, self.moving_mean, self.moving_var,
-            eps=1e-5, momentum=0.9)
+            self.training, X, self.gamma, self.beta, self.moving_mean, self.moving_var, eps=1e-5, momentum=0.9
+        )
         return Y
         ### END SOLUTION
 
@@ -120,11 +120,21 @@ def lenet_bn():
     """
     ### BEGIN SOLUTION
     return nn.Sequential(
-        nn.Conv2d(1, 6, kernel_size=5), BatchNorm(6, num_dims=4), nn.Sigmoid(),
+        nn.Conv2d(1, 6, kernel_size=5),
+        BatchNorm(6, num_dims=4),
+        nn.Sigmoid(),
         nn.MaxPool2d(kernel_size=2, stride=2),
-        nn.Conv2d(6, 16, kernel_size=5), BatchNorm(16, num_dims=4), nn.Sigmoid(),
-        nn.MaxPool2d(kernel_size=2, stride=2), nn.Flatten(),
-        nn.Linear(16 * 4 * 4, 120), BatchNorm(120, num_dims=2), nn.Sigmoid(),
-        nn.Linear(120, 84), BatchNorm(84, num_dims=2), nn.Sigmoid(),
-        nn.Linear(84, 10))
+        nn.Conv2d(6, 16, kernel_size=5),
+        BatchNorm(16, num_dims=4),
+        nn.Sigmoid(),
+        nn.MaxPool2d(kernel_size=2, stride=2),
+        nn.Flatten(),
+        nn.Linear(16 * 4 * 4, 120),
+        BatchNorm(120, num_dims=2),
+        nn.Sigmoid(),
+        nn.Linear(120, 84),
+        BatchNorm(84, num_dims=2),
+        nn.Sigmoid(),
+        nn.Linear(84, 10),
+    )
     ### END SOLUTION

@@ -21,8 +21,8 @@ def conv_block(in_channels, out_channels):
     """
     ### BEGIN SOLUTION
     return nn.Sequential(
-        nn.BatchNorm2d(in_channels), nn.ReLU(),
-        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1))
+        nn.BatchNorm2d(in_channels), nn.ReLU(), nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+    )
     ### END SOLUTION
 
 
@@ -63,14 +63,15 @@ def transition_block(in_channels, out_channels):
     """
     ### BEGIN SOLUTION
     return nn.Sequential(
-        nn.BatchNorm2d(in_channels), nn.ReLU(),
+        nn.BatchNorm2d(in_channels),
+        nn.ReLU(),
         nn.Conv2d(in_channels, out_channels, kernel_size=1),
-        nn.AvgPool2d(kernel_size=2, stride=2))
+        nn.AvgPool2d(kernel_size=2, stride=2),
+    )
     ### END SOLUTION
 
 
-def densenet(num_classes=10, in_channels=1, growth_rate=32,
-             num_convs_in_dense_blocks=(4, 4, 4, 4)):
+def densenet(num_classes=10, in_channels=1, growth_rate=32, num_convs_in_dense_blocks=(4, 4, 4, 4)):
     """DenseNet as in the book.
 
     The same first module as ResNet (``Conv2d(in_channels, 64, 7, stride=2, padding=3)``,
@@ -85,8 +86,10 @@ def densenet(num_classes=10, in_channels=1, growth_rate=32,
     ### BEGIN SOLUTION
     b1 = nn.Sequential(
         nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
-        nn.BatchNorm2d(64), nn.ReLU(),
-        nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+    )
     num_channels = 64  # the current number of channels
     blks = []
     for i, num_convs in enumerate(num_convs_in_dense_blocks):
@@ -98,8 +101,12 @@ def densenet(num_classes=10, in_channels=1, growth_rate=32,
             blks.append(transition_block(num_channels, num_channels // 2))
             num_channels = num_channels // 2
     return nn.Sequential(
-        b1, *blks,
-        nn.BatchNorm2d(num_channels), nn.ReLU(),
-        nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
-        nn.Linear(num_channels, num_classes))
+        b1,
+        *blks,
+        nn.BatchNorm2d(num_channels),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d((1, 1)),
+        nn.Flatten(),
+        nn.Linear(num_channels, num_classes),
+    )
     ### END SOLUTION

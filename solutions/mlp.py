@@ -62,11 +62,9 @@ def init_params(num_inputs, num_hiddens, num_outputs, generator=None):
     All four are leaf tensors with ``requires_grad=True``.
     """
     ### BEGIN SOLUTION
-    W1 = torch.normal(0, 0.01, size=(num_inputs, num_hiddens), generator=generator,
-                      requires_grad=True)
+    W1 = torch.normal(0, 0.01, size=(num_inputs, num_hiddens), generator=generator, requires_grad=True)
     b1 = torch.zeros(num_hiddens, requires_grad=True)
-    W2 = torch.normal(0, 0.01, size=(num_hiddens, num_outputs), generator=generator,
-                      requires_grad=True)
+    W2 = torch.normal(0, 0.01, size=(num_hiddens, num_outputs), generator=generator, requires_grad=True)
     b2 = torch.zeros(num_outputs, requires_grad=True)
     return [W1, b1, W2, b2]
     ### END SOLUTION

@@ -22,7 +22,7 @@ def sgd(params, states, hyperparams):
     ### BEGIN SOLUTION
     with torch.no_grad():
         for p in params:
-            p -= hyperparams['lr'] * p.grad
+            p -= hyperparams["lr"] * p.grad
     ### END SOLUTION
 
 
@@ -38,7 +38,7 @@ def sgd_momentum(params, states, hyperparams):
     ### BEGIN SOLUTION
     with torch.no_grad():
         for p, v in zip(params, states):
-            v[:] = hyperparams['momentum'] * v + hyperparams['lr'] * p.grad
+            v[:] = hyperparams["momentum"] * v + hyperparams["lr"] * p.grad
             p -= v
     ### END SOLUTION
 
@@ -56,8 +56,8 @@ def adagrad(params, states, hyperparams):
     eps = 1e-6
     with torch.no_grad():
         for p, s in zip(params, states):
-            s[:] += p.grad ** 2
-            p -= hyperparams['lr'] * p.grad / torch.sqrt(s + eps)
+            s[:] += p.grad**2
+            p -= hyperparams["lr"] * p.grad / torch.sqrt(s + eps)
     ### END SOLUTION
 
 
@@ -71,11 +71,11 @@ def init_rmsprop_states(params):
 def rmsprop(params, states, hyperparams):
     """RMSProp: ``s = beta * s + (1 - beta) * g**2; p -= lr * g / sqrt(s + 1e-6)``."""
     ### BEGIN SOLUTION
-    beta, eps = hyperparams['beta'], 1e-6
+    beta, eps = hyperparams["beta"], 1e-6
     with torch.no_grad():
         for p, s in zip(params, states):
-            s[:] = beta * s + (1 - beta) * p.grad ** 2
-            p -= hyperparams['lr'] * p.grad / torch.sqrt(s + eps)
+            s[:] = beta * s + (1 - beta) * p.grad**2
+            p -= hyperparams["lr"] * p.grad / torch.sqrt(s + eps)
     ### END SOLUTION
 
 
@@ -94,13 +94,13 @@ def adadelta(params, states, hyperparams):
     ``p -= g'``; then ``delta = rho * delta + (1 - rho) * g'**2``.
     """
     ### BEGIN SOLUTION
-    rho, eps = hyperparams['rho'], 1e-5
+    rho, eps = hyperparams["rho"], 1e-5
     with torch.no_grad():
         for p, (s, delta) in zip(params, states):
-            s[:] = rho * s + (1 - rho) * p.grad ** 2
+            s[:] = rho * s + (1 - rho) * p.grad**2
             g = p.grad * torch.sqrt((delta + eps) / (s + eps))
             p -= g
-            delta[:] = rho * delta + (1 - rho) * g ** 2
+            delta[:] = rho * delta + (1 - rho) * g**2
     ### END SOLUTION
 
 
@@ -125,9 +125,9 @@ def adam(params, states, hyperparams):
     with torch.no_grad():
         for p, (v, s) in zip(params, states):
             v[:] = beta1 * v + (1 - beta1) * p.grad
-            s[:] = beta2 * s + (1 - beta2) * p.grad ** 2
-            v_bias_corr = v / (1 - beta1 ** hyperparams['t'])
-            s_bias_corr = s / (1 - beta2 ** hyperparams['t'])
-            p -= hyperparams['lr'] * v_bias_corr / (torch.sqrt(s_bias_corr) + eps)
-    hyperparams['t'] += 1
+            s[:] = beta2 * s + (1 - beta2) * p.grad**2
+            v_bias_corr = v / (1 - beta1 ** hyperparams["t"])
+            s_bias_corr = s / (1 - beta2 ** hyperparams["t"])
+            p -= hyperparams["lr"] * v_bias_corr / (torch.sqrt(s_bias_corr) + eps)
+    hyperparams["t"] += 1
     ### END SOLUTION

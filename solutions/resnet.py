@@ -33,8 +33,7 @@ class Residual(nn.Module):
     def __init__(self, in_channels, out_channels, use_1x1conv=False, stride=1):
         super().__init__()
         ### BEGIN SOLUTION
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1,
-                               stride=stride)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, stride=stride)
         self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
         if use_1x1conv:
             self.conv3 = nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride)
@@ -85,14 +84,15 @@ def resnet18(num_classes=10, in_channels=1):
     256x14x14, 512x7x7, 512x1x1 and finally ``(1, num_classes)``.
     """
     ### BEGIN SOLUTION
-    b1 = nn.Sequential(nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
-                       nn.BatchNorm2d(64), nn.ReLU(),
-                       nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+    b1 = nn.Sequential(
+        nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+    )
     b2 = resnet_block(64, 64, 2, first_block=True)
     b3 = resnet_block(64, 128, 2)
     b4 = resnet_block(128, 256, 2)
     b5 = resnet_block(256, 512, 2)
-    return nn.Sequential(b1, b2, b3, b4, b5, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
-                         nn.Linear(512, num_classes))
+    return nn.Sequential(b1, b2, b3, b4, b5, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(512, num_classes))
     ### END SOLUTION
-

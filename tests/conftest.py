@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, settings
 
 # "ci" keeps the suite quick and reproducible; "thorough" is for a long run before a
 # release (HYPOTHESIS_PROFILE=thorough nox -s tests).
-settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None,
-                          database=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", max_examples=500, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", max_examples=25, derandomize=True, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=10, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

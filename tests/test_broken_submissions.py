@@ -13,8 +13,7 @@ from .variants.harness import replace_stub
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = (REPO / "solutions" / "linear_regression.py").read_text(encoding="utf-8")
-FAST = GradeOptions(sandbox="process", examples=5, training=False,
-                    limits=Limits(call_seconds=5, module_seconds=120))
+FAST = GradeOptions(sandbox="process", examples=5, training=False, limits=Limits(call_seconds=5, module_seconds=120))
 
 
 def _grade(tmp_path, text, only=("linear_regression",)):
@@ -29,16 +28,17 @@ def _stub_scores(report):
 
 
 BROKEN_STUB = {
-    "exception": ("def squared_loss(y_hat, y):\n    return y_hat.no_such_method()\n",
-                  "AttributeError"),
-    "nan": ("def squared_loss(y_hat, y):\n    return (y_hat - y.reshape(y_hat.shape)) * float('nan')\n",
-            "NaN"),
-    "wrong shape": ("def squared_loss(y_hat, y):\n    return (y_hat - y.reshape(y_hat.shape)).sum() ** 2 / 2\n",
-                    "expected shape"),
-    "wrong dtype": ("def squared_loss(y_hat, y):\n    return ((y_hat - y.reshape(y_hat.shape)) ** 2 / 2).float()\n",
-                    "dtype"),
-    "infinite loop": ("def squared_loss(y_hat, y):\n    while True:\n        pass\n",
-                      "time limit"),
+    "exception": ("def squared_loss(y_hat, y):\n    return y_hat.no_such_method()\n", "AttributeError"),
+    "nan": ("def squared_loss(y_hat, y):\n    return (y_hat - y.reshape(y_hat.shape)) * float('nan')\n", "NaN"),
+    "wrong shape": (
+        "def squared_loss(y_hat, y):\n    return (y_hat - y.reshape(y_hat.shape)).sum() ** 2 / 2\n",
+        "expected shape",
+    ),
+    "wrong dtype": (
+        "def squared_loss(y_hat, y):\n    return ((y_hat - y.reshape(y_hat.shape)) ** 2 / 2).float()\n",
+        "dtype",
+    ),
+    "infinite loop": ("def squared_loss(y_hat, y):\n    while True:\n        pass\n", "time limit"),
     "returns None": ("def squared_loss(y_hat, y):\n    (y_hat - y) ** 2 / 2\n", "forget to return"),
 }
 

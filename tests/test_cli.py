@@ -20,8 +20,9 @@ def _run(*args):
 
 def test_json_is_gradescope_results_with_a_stub_per_test(tmp_path):
     out = tmp_path / "results.json"
-    result = _run("grade", str(REPO / "solutions"), "--only", "linear_regression", *FAST,
-                  "--format", "json", "--out", str(out))
+    result = _run(
+        "grade", str(REPO / "solutions"), "--only", "linear_regression", *FAST, "--format", "json", "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert data["score"] == data["max_score"] > 0
@@ -32,8 +33,7 @@ def test_json_is_gradescope_results_with_a_stub_per_test(tmp_path):
 
 
 def test_the_shipped_exercises_score_zero_and_still_exit_zero():
-    result = _run("grade", str(REPO / "exercises"), "--only", "linear_regression", *FAST,
-                  "--format", "json")
+    result = _run("grade", str(REPO / "exercises"), "--only", "linear_regression", *FAST, "--format", "json")
     assert result.exit_code == 0
     data = json.loads(result.output)
     assert data["score"] == 0 and data["max_score"] > 0
@@ -60,10 +60,16 @@ def test_a_zip_of_the_folder_grades_like_the_folder(tmp_path):
 
 def test_a_notebook_submission_is_graded_from_its_code_cells(tmp_path):
     source = (REPO / "solutions" / "linear_regression.py").read_text()
-    nb = {"cells": [{"cell_type": "markdown", "source": "# Linear regression"},
-                    {"cell_type": "code", "source": "%matplotlib inline"},
-                    {"cell_type": "code", "source": source.splitlines(keepends=True)}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": "# Linear regression"},
+            {"cell_type": "code", "source": "%matplotlib inline"},
+            {"cell_type": "code", "source": source.splitlines(keepends=True)},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     folder = tmp_path / "nb"
     folder.mkdir()
     (folder / "linear_regression.ipynb").write_text(json.dumps(nb))

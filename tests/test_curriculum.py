@@ -32,7 +32,7 @@ def contract_stubs() -> dict[str, dict[str, str | None]]:
                     stubs[name] = "(params)" if name.startswith("init_") else "(params, states, hyperparams)"
             else:
                 sig = cells[1].strip("`")
-                sig = sig[len("nn.Module"):] if sig.startswith("nn.Module") else sig
+                sig = sig[len("nn.Module") :] if sig.startswith("nn.Module") else sig
                 stubs[cells[0]] = sig
         if module == "quiz":
             stubs = {"ANSWERS": None}
@@ -56,8 +56,8 @@ def test_every_stub_has_points_checks_and_a_solution():
         registered = {c.stub for c in checks.load(m.name)}
         tree = ast.parse((REPO / "solutions" / m.filename).read_text(encoding="utf-8"))
         defined = {getattr(n, "name", None) for n in tree.body} | {
-            t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
-            if isinstance(t, ast.Name)}
+            t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
+        }
         for s in m.stubs:
             assert s.id in rubric.points, f"{s.id} has no points in rubric.toml"
             assert s.name in registered, f"{s.id} has no checks"
@@ -96,12 +96,14 @@ def test_lenet_bn_layers_follow_the_contract():
     allows average pooling in both places; the check accepts exactly those two lists."""
     from autograder.checks.batch_norm import POOLINGS, lenet_layers_with
 
-    row = next(r for r in CONTRACT.read_text(encoding="utf-8").splitlines()
-               if r.startswith("| lenet_bn "))
+    row = next(r for r in CONTRACT.read_text(encoding="utf-8").splitlines() if r.startswith("| lenet_bn "))
     meaning = row.strip("|").split("|")[2]
     spelled = meaning.split("one `nn.Sequential`:")[1].split(". Average")[0]
-    layers = [part.strip().strip("`").split("(")[0] for part in spelled.split(",")
-              if part.strip() and not part.strip()[0].isdigit()]
+    layers = [
+        part.strip().strip("`").split("(")[0]
+        for part in spelled.split(",")
+        if part.strip() and not part.strip()[0].isdigit()
+    ]
     assert layers == lenet_layers_with("MaxPool2d")
     assert "Average pooling (`AvgPool2d(2, 2)`" in meaning and "in both pooling places" in meaning
     assert POOLINGS == ("MaxPool2d", "AvgPool2d")

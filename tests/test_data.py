@@ -255,25 +255,19 @@ def test_full_size_file_with_wrong_md5_raises(tmp_path: Path) -> None:
 
 def test_image_and_label_counts_must_agree(tmp_path: Path) -> None:
     write_fashion(tmp_path, compressed=False)
-    (raw_dir(tmp_path) / FILES["train", "labels"]).write_bytes(
-        idx_bytes("labels", np.zeros(19, np.uint8))
-    )
+    (raw_dir(tmp_path) / FILES["train", "labels"]).write_bytes(idx_bytes("labels", np.zeros(19, np.uint8)))
     with pytest.raises(DatasetError, match="20 images but 19 labels"):
         load_fashion_mnist(tmp_path, download=False)
 
 
 def test_labels_out_of_range_raise(tmp_path: Path) -> None:
     write_fashion(tmp_path, compressed=False)
-    (raw_dir(tmp_path) / FILES["test", "labels"]).write_bytes(
-        idx_bytes("labels", np.full(10, 12, np.uint8))
-    )
+    (raw_dir(tmp_path) / FILES["test", "labels"]).write_bytes(idx_bytes("labels", np.full(10, 12, np.uint8)))
     with pytest.raises(DatasetError, match="0..9"):
         load_fashion_mnist(tmp_path, download=False)
 
 
-def test_incomplete_set_raises_instead_of_falling_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_incomplete_set_raises_instead_of_falling_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(data, "_download_fashion_mnist", fail_download)
     write_fashion(tmp_path)
     (raw_dir(tmp_path) / (FILES["test", "images"] + ".gz")).unlink()
@@ -298,9 +292,7 @@ def test_absent_data_falls_back_to_digits(tmp_path: Path, monkeypatch: pytest.Mo
     assert ds.classes == tuple("0123456789")
 
 
-def test_fallback_without_download_does_not_try(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fallback_without_download_does_not_try(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def must_not_download(root: Path) -> None:
         raise AssertionError("download attempted although download=False")
 
@@ -318,9 +310,7 @@ def test_no_fallback_when_disallowed(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert str(raw_dir(tmp_path)) in message
 
 
-def test_real_download_path_fails_fast_offline(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_real_download_path_fails_fast_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Drive torchvision's own downloader, offline: it must fail fast and tidy up."""
     import torchvision.datasets.utils as tv_utils
 
@@ -346,9 +336,7 @@ def test_real_download_path_fails_fast_offline(
 # ----------------------------------------------------------------------------- fingerprint
 
 
-def test_fingerprint_is_stable_and_content_sensitive(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fingerprint_is_stable_and_content_sensitive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_fashion(tmp_path / "a")
     write_fashion(tmp_path / "b")  # same seed, same content, different place
     write_fashion(tmp_path / "c", seed=1)

@@ -41,9 +41,12 @@ def _run_book(name, hp, init, grads):
         for p, g in zip(params, grads):
             p.grad = g[k].clone()
         getattr(OPT, name)(params, states, hp)
-        out.append(([p.detach().clone() for p in params],
-                    [tuple(t.clone() for t in s) if isinstance(s, tuple) else s.clone()
-                     for s in (states or [])]))
+        out.append(
+            (
+                [p.detach().clone() for p in params],
+                [tuple(t.clone() for t in s) if isinstance(s, tuple) else s.clone() for s in (states or [])],
+            )
+        )
     return out, hp
 
 
@@ -55,9 +58,15 @@ def _run_torch(cls, kwargs, init, grads):
         for p, g in zip(params, grads):
             p.grad = g[k].clone()
         opt.step()
-        out.append(([p.detach().clone() for p in params],
-                    [dict((key, v.clone()) for key, v in opt.state[p].items()
-                          if isinstance(v, torch.Tensor)) for p in params]))
+        out.append(
+            (
+                [p.detach().clone() for p in params],
+                [
+                    dict((key, v.clone()) for key, v in opt.state[p].items() if isinstance(v, torch.Tensor))
+                    for p in params
+                ],
+            )
+        )
     return out
 
 
@@ -109,8 +118,7 @@ def test_adam_reference_is_torch_adam_with_eps_1e_6(case, lr):
     # with tiny gradients (scale 1e-8) that placement decides the step.
     init, grads = case
     mine, hp = _run_book("adam", {"lr": lr, "t": 1}, init, grads)
-    theirs = _run_torch(torch.optim.Adam, {"lr": lr, "betas": (0.9, 0.999), "eps": 1e-6},
-                        init, grads)
+    theirs = _run_torch(torch.optim.Adam, {"lr": lr, "betas": (0.9, 0.999), "eps": 1e-6}, init, grads)
     assert hp["t"] == 1 + grads[0].shape[0]
     for (p1, s1), (p2, s2) in zip(mine, theirs):
         for a, b, (v, s), state in zip(p1, p2, s1, s2):
@@ -132,10 +140,13 @@ def test_adadelta_reference_is_torch_adadelta_with_lr_1(case, rho):
             _close(delta, state["acc_delta"], rtol=1e-9, atol=1e-14)
 
 
-@pytest.mark.parametrize("name, cls, kwargs", [
-    ("adagrad", torch.optim.Adagrad, {"lr": 0.1, "eps": 1e-10}),
-    ("rmsprop", torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9, "eps": 1e-10}),
-])
+@pytest.mark.parametrize(
+    "name, cls, kwargs",
+    [
+        ("adagrad", torch.optim.Adagrad, {"lr": 0.1, "eps": 1e-10}),
+        ("rmsprop", torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9, "eps": 1e-10}),
+    ],
+)
 def test_adagrad_rmsprop_reference_near_torch_where_eps_is_negligible(name, cls, kwargs):
     # torch adds eps outside the root, the book inside: with gradients of order 1 the two
     # agree to about eps / s; the tests below pin the book's placement.
@@ -151,28 +162,28 @@ def test_adagrad_rmsprop_reference_near_torch_where_eps_is_negligible(name, cls,
 
 def test_eps_inside_the_root_for_adagrad_and_rmsprop():
     g = torch.tensor([1e-5, -1e-3, 2.0], dtype=torch.float64)
-    for name, hp, s in (("adagrad", {"lr": 0.1}, g ** 2),
-                        ("rmsprop", {"lr": 0.1, "beta": 0.9}, 0.1 * g ** 2)):
-        (params, states), = _run_book(name, hp, [torch.zeros(3, dtype=torch.float64)], [g[None]])[0]
+    for name, hp, s in (("adagrad", {"lr": 0.1}, g**2), ("rmsprop", {"lr": 0.1, "beta": 0.9}, 0.1 * g**2)):
+        ((params, states),) = _run_book(name, hp, [torch.zeros(3, dtype=torch.float64)], [g[None]])[0]
         _close(params[0], -0.1 * g / torch.sqrt(s + 1e-6))
         _close(states[0], s)
 
 
 def test_adam_first_step_by_hand():
     g = torch.tensor([1e-8, 1e-4, -3.0], dtype=torch.float64)
-    (params, _), = _run_book("adam", {"lr": 0.01, "t": 1}, [torch.zeros(3, dtype=torch.float64)],
-                             [g[None]])[0]
+    ((params, _),) = _run_book("adam", {"lr": 0.01, "t": 1}, [torch.zeros(3, dtype=torch.float64)], [g[None]])[0]
     # After one step v_hat = g and s_hat = g**2: the step is lr * g / (|g| + eps).
     _close(params[0], -0.01 * g / (g.abs() + 1e-6))
 
 
 def test_probe_trajectory_matches_a_plain_loop():
     g = torch.Generator().manual_seed(1)
-    init = [torch.randn(4, generator=g, dtype=torch.float64), torch.randn(2, 3, generator=g,
-                                                                         dtype=torch.float64)]
+    init = [torch.randn(4, generator=g, dtype=torch.float64), torch.randn(2, 3, generator=g, dtype=torch.float64)]
     grads = [torch.randn(6, *p.shape, generator=g, dtype=torch.float64) for p in init]
-    for name, hp in (("adam", {"lr": 0.01, "t": 1}), ("adadelta", {"rho": 0.9}),
-                     ("sgd_momentum", {"lr": 0.1, "momentum": 0.5})):
+    for name, hp in (
+        ("adam", {"lr": 0.01, "t": 1}),
+        ("adadelta", {"rho": 0.9}),
+        ("sgd_momentum", {"lr": 0.1, "momentum": 0.5}),
+    ):
         rec = PO.trajectory(OPT, name, init, hp, 6, grads)
         assert rec["problem"] is None
         plain, _ = _run_book(name, hp, init, grads)
@@ -199,11 +210,12 @@ def test_airfoil_reference_runs_end_where_the_book_says():
 
 # -- gradient descent: the numbers the book prints --------------------------------------------
 
+
 def test_gradient_descent_reference_prints_the_books_numbers():
     F = PG.FUNCTIONS
     assert GD.gd(0.2, F["x**2"].grad) == pytest.approx(
-        [10.0, 6.0, 3.6, 2.16, 1.296, 0.7776, 0.46656, 0.279936, 0.1679616, 0.10077696,
-         0.060466176], rel=1e-12)
+        [10.0, 6.0, 3.6, 2.16, 1.296, 0.7776, 0.46656, 0.279936, 0.1679616, 0.10077696, 0.060466176], rel=1e-12
+    )
     assert GD.gd(0.05, F["x**2"].grad)[-1] == pytest.approx(3.486784, rel=1e-6)
     assert GD.gd(1.1, F["x**2"].grad)[-1] == pytest.approx(61.917364, rel=1e-6)
     assert GD.gd(2, F["x cos(0.15 pi x)"].grad)[-1] == pytest.approx(-1.528166, rel=1e-6)
@@ -213,9 +225,10 @@ def test_gradient_descent_reference_prints_the_books_numbers():
     assert GD.newton(0.5, xcos.grad, xcos.hess)[-1] == pytest.approx(7.2699, rel=1e-5)
     assert len(GD.train_2d(PG.make_trainer(("gd", 0.1)))) == 21
     assert GD.train_2d(PG.make_trainer(("gd", 0.1)))[-1] == pytest.approx(
-        (-0.057646, -0.000073), abs=1e-6)  # the book: epoch 20, x1: -0.057646, x2: -0.000073
+        (-0.057646, -0.000073), abs=1e-6
+    )  # the book: epoch 20, x1: -0.057646, x2: -0.000073
     assert GD.exponential_lr(10) == pytest.approx(math.exp(-1))
-    assert GD.polynomial_lr(10) == pytest.approx(2 ** -0.5)
+    assert GD.polynomial_lr(10) == pytest.approx(2**-0.5)
 
 
 @pytest.mark.parametrize("name", sorted(PG.FUNCTIONS))
@@ -223,13 +236,12 @@ def test_gradient_descent_reference_derivatives(name):
     fn = PG.FUNCTIONS[name]
     for x in (-3.0, -0.7, 0.4, 2.5):
         h = 1e-5
-        assert fn.grad(x) == pytest.approx((fn.f(x + h) - fn.f(x - h)) / (2 * h),
-                                           rel=1e-6, abs=1e-6)
-        assert fn.hess(x) == pytest.approx((fn.grad(x + h) - fn.grad(x - h)) / (2 * h),
-                                           rel=1e-6, abs=1e-6)
+        assert fn.grad(x) == pytest.approx((fn.f(x + h) - fn.f(x - h)) / (2 * h), rel=1e-6, abs=1e-6)
+        assert fn.hess(x) == pytest.approx((fn.grad(x + h) - fn.grad(x - h)) / (2 * h), rel=1e-6, abs=1e-6)
 
 
 # -- convexity: the analytic derivatives the checks compare with -----------------------------
+
 
 @pytest.mark.parametrize("name", sorted(PC.FUNCTIONS_1D))
 def test_convexity_reference_first_and_second_derivatives(name):
@@ -263,10 +275,13 @@ def test_convexity_reference_on_named_matrices():
     assert CVX.is_convex_quadratic(torch.tensor([[2.0, 0.0], [0.0, -1e-7]])) is True
     assert CVX.is_convex_quadratic(torch.tensor([[2.0, 0.0], [0.0, -2e-6]])) is False
     c = torch.zeros(2, dtype=torch.float64)
-    assert torch.equal(CVX.project_onto_ball(torch.tensor([0.3, 0.4], dtype=torch.float64), c, 1.0),
-                       torch.tensor([0.3, 0.4], dtype=torch.float64))
-    _close(CVX.project_onto_ball(torch.tensor([3.0, 4.0], dtype=torch.float64), c, 1.0),
-           torch.tensor([0.6, 0.8], dtype=torch.float64))
-    gap = CVX.jensen_gap(PC.FUNCTIONS_1D["x**2"].f, torch.tensor([-1.0, 1.0]),
-                         torch.tensor([0.5, 0.5]))
+    assert torch.equal(
+        CVX.project_onto_ball(torch.tensor([0.3, 0.4], dtype=torch.float64), c, 1.0),
+        torch.tensor([0.3, 0.4], dtype=torch.float64),
+    )
+    _close(
+        CVX.project_onto_ball(torch.tensor([3.0, 4.0], dtype=torch.float64), c, 1.0),
+        torch.tensor([0.6, 0.8], dtype=torch.float64),
+    )
+    gap = CVX.jensen_gap(PC.FUNCTIONS_1D["x**2"].f, torch.tensor([-1.0, 1.0]), torch.tensor([0.5, 0.5]))
     assert isinstance(gap, float) and gap == 1.0

@@ -47,12 +47,15 @@ def test_stub_block_replaces_a_module_level_answer():
     assert '"B"' not in out and "STUB" not in out
 
 
-@pytest.mark.parametrize("broken", [
-    "### BEGIN SOLUTION\nx = 1\n",
-    "x = 1\n### END SOLUTION\n",
-    "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n",
-    "### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n### BEGIN STUB\nx = None\n### END STUB\n",
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "### BEGIN SOLUTION\nx = 1\n",
+        "x = 1\n### END SOLUTION\n",
+        "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n",
+        "### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n### BEGIN STUB\nx = None\n### END STUB\n",
+    ],
+)
 def test_malformed_markers_are_errors(broken):
     with pytest.raises(ReleaseError):
         strip_solutions(broken)

@@ -43,7 +43,7 @@ from .hostile.support import (
     with_stub,
 )
 
-FACTS = r'''
+FACTS = r"""
 import os, socket, sys
 
 def facts(judge_pid, repo, port):
@@ -79,17 +79,15 @@ def facts(judge_pid, repo, port):
     out["probes"] = sorted(os.listdir(probes))
     out["channels_in_env"] = "DIVEKIT_WORKER_FDS" in os.environ
     return out
-'''
+"""
 
 
 def _facts(mode: str) -> tuple[dict, list[str]]:
     listener = socket.create_server(("127.0.0.1", 0))
     try:
-        with WorkerSession("facts", "facts.py", FACTS, ["facts"], limits=FAST_LIMITS,
-                           mode=mode) as s:
+        with WorkerSession("facts", "facts.py", FACTS, ["facts"], limits=FAST_LIMITS, mode=mode) as s:
             s.start()
-            header, tensors = s.call({"target": {"stub": "facts"}},
-                                     (os.getpid(), str(REPO), listener.getsockname()[1]))
+            header, tensors = s.call({"target": {"stub": "facts"}}, (os.getpid(), str(REPO), listener.getsockname()[1]))
             return s.decode(header, tensors), s.confined
     finally:
         listener.close()
@@ -112,11 +110,26 @@ def test_what_a_worker_sees_from_inside(mode):
         assert facts["pid"] == 2 and facts["ppid"] == 1
         assert facts["hostname"] == "divekit-worker"
         assert facts["cwd"] == "/submission"
-        allowed = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev",
-                   "proc", "sys", "tmp", "home", "harness", "submission", "opt"}
+        allowed = {
+            "bin",
+            "sbin",
+            "lib",
+            "lib32",
+            "lib64",
+            "libx32",
+            "usr",
+            "etc",
+            "dev",
+            "proc",
+            "sys",
+            "tmp",
+            "home",
+            "harness",
+            "submission",
+            "opt",
+        }
         allowed |= {dest.strip("/").split("/")[0] for _, dest in sandbox._python_binds()}
-        allowed |= {p.strip("/").split("/")[0] for p in os.environ.get(
-            "LD_LIBRARY_PATH", "").split(":") if p}
+        allowed |= {p.strip("/").split("/")[0] for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p}
         assert set(facts["root_listing"]) <= allowed, facts["root_listing"]
         if host.bwrap_variant == "root-drop":
             assert facts["uid"] not in (0, os.getuid())
@@ -162,6 +175,7 @@ def test_process_mode_reports_say_isolation_is_weaker(tmp_path):
 
 # -- the wire ---------------------------------------------------------------------------------
 
+
 class Liar(torch.Tensor):
     def __eq__(self, other):
         return True
@@ -169,26 +183,164 @@ class Liar(torch.Tensor):
 
 def test_decode_builds_only_plain_values():
     tensors: dict = {}
-    data = encode({"t": torch.ones(3).as_subclass(Liar), "n": float("nan"), "o": object()},
-                  tensors)
+    data = encode({"t": torch.ones(3).as_subclass(Liar), "n": float("nan"), "o": object()}, tensors)
     back = decode(data, tensors)
     assert type(back["t"]) is torch.Tensor
     assert back["n"] != back["n"]
     assert isinstance(back["o"], Unencodable)
 
 
-@pytest.mark.parametrize("junk", [
-    {"__tensor__": ["t0"]},
-    {"__tensor__": "missing"},
-    {"__float__": "1e999"},
-    {"__handle__": "1"},
-    {"__generator__": [1]},
-    {"__tuple__": {"a": 1}},
-    {"__dict__": [1, 2]},
-    {"__pickle__": "gASV"},
-    {},
-    [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],  # noqa: E501
-])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        {"__tensor__": ["t0"]},
+        {"__tensor__": "missing"},
+        {"__float__": "1e999"},
+        {"__handle__": "1"},
+        {"__generator__": [1]},
+        {"__tuple__": {"a": 1}},
+        {"__dict__": [1, 2]},
+        {"__pickle__": "gASV"},
+        {},
+        [
+            [
+                [
+                    [
+                        [
+                            [
+                                [
+                                    [
+                                        [
+                                            [
+                                                [
+                                                    [
+                                                        [
+                                                            [
+                                                                [
+                                                                    [
+                                                                        [
+                                                                            [
+                                                                                [
+                                                                                    [
+                                                                                        [
+                                                                                            [
+                                                                                                [
+                                                                                                    [
+                                                                                                        [
+                                                                                                            [
+                                                                                                                [
+                                                                                                                    [
+                                                                                                                        [
+                                                                                                                            [
+                                                                                                                                [
+                                                                                                                                    [
+                                                                                                                                        [
+                                                                                                                                            [
+                                                                                                                                                [
+                                                                                                                                                    [
+                                                                                                                                                        [
+                                                                                                                                                            [
+                                                                                                                                                                [
+                                                                                                                                                                    [
+                                                                                                                                                                        [
+                                                                                                                                                                            [
+                                                                                                                                                                                [
+                                                                                                                                                                                    [
+                                                                                                                                                                                        [
+                                                                                                                                                                                            [
+                                                                                                                                                                                                [
+                                                                                                                                                                                                    [
+                                                                                                                                                                                                        [
+                                                                                                                                                                                                            [
+                                                                                                                                                                                                                [
+                                                                                                                                                                                                                    [
+                                                                                                                                                                                                                        [
+                                                                                                                                                                                                                            [
+                                                                                                                                                                                                                                [
+                                                                                                                                                                                                                                    [
+                                                                                                                                                                                                                                        [
+                                                                                                                                                                                                                                            [
+                                                                                                                                                                                                                                                [
+                                                                                                                                                                                                                                                    [
+                                                                                                                                                                                                                                                        [
+                                                                                                                                                                                                                                                            [
+                                                                                                                                                                                                                                                                [
+                                                                                                                                                                                                                                                                    [
+                                                                                                                                                                                                                                                                        [
+                                                                                                                                                                                                                                                                            [
+                                                                                                                                                                                                                                                                                [
+                                                                                                                                                                                                                                                                                    [
+                                                                                                                                                                                                                                                                                        1
+                                                                                                                                                                                                                                                                                    ]
+                                                                                                                                                                                                                                                                                ]
+                                                                                                                                                                                                                                                                            ]
+                                                                                                                                                                                                                                                                        ]
+                                                                                                                                                                                                                                                                    ]
+                                                                                                                                                                                                                                                                ]
+                                                                                                                                                                                                                                                            ]
+                                                                                                                                                                                                                                                        ]
+                                                                                                                                                                                                                                                    ]
+                                                                                                                                                                                                                                                ]
+                                                                                                                                                                                                                                            ]
+                                                                                                                                                                                                                                        ]
+                                                                                                                                                                                                                                    ]
+                                                                                                                                                                                                                                ]
+                                                                                                                                                                                                                            ]
+                                                                                                                                                                                                                        ]
+                                                                                                                                                                                                                    ]
+                                                                                                                                                                                                                ]
+                                                                                                                                                                                                            ]
+                                                                                                                                                                                                        ]
+                                                                                                                                                                                                    ]
+                                                                                                                                                                                                ]
+                                                                                                                                                                                            ]
+                                                                                                                                                                                        ]
+                                                                                                                                                                                    ]
+                                                                                                                                                                                ]
+                                                                                                                                                                            ]
+                                                                                                                                                                        ]
+                                                                                                                                                                    ]
+                                                                                                                                                                ]
+                                                                                                                                                            ]
+                                                                                                                                                        ]
+                                                                                                                                                    ]
+                                                                                                                                                ]
+                                                                                                                                            ]
+                                                                                                                                        ]
+                                                                                                                                    ]
+                                                                                                                                ]
+                                                                                                                            ]
+                                                                                                                        ]
+                                                                                                                    ]
+                                                                                                                ]
+                                                                                                            ]
+                                                                                                        ]
+                                                                                                    ]
+                                                                                                ]
+                                                                                            ]
+                                                                                        ]
+                                                                                    ]
+                                                                                ]
+                                                                            ]
+                                                                        ]
+                                                                    ]
+                                                                ]
+                                                            ]
+                                                        ]
+                                                    ]
+                                                ]
+                                            ]
+                                        ]
+                                    ]
+                                ]
+                            ]
+                        ]
+                    ]
+                ]
+            ]
+        ],
+    ],
+)
 def test_decode_rejects_malformed_values(junk):
     with pytest.raises(ProtocolError):
         decode(junk, {"t0": torch.zeros(1)})
@@ -201,7 +353,7 @@ def test_parse_rejects_bombs():
         parse_message(b"{}", b"not safetensors")
 
 
-GARBAGE = r'''
+GARBAGE = r"""
 import os, struct
 message = struct.pack(">IQ", 2, 0) + b"[]"
 for fd in range(3, 256):  # whichever descriptor is the answer channel
@@ -209,13 +361,12 @@ for fd in range(3, 256):  # whichever descriptor is the answer channel
         os.write(fd, message)
     except OSError:
         pass
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_what_student_code_writes_on_the_answer_channel_is_not_a_result(mode):
-    with WorkerSession("garbage", "garbage.py", GARBAGE, [], limits=FAST_LIMITS,
-                       mode=mode) as s:
+    with WorkerSession("garbage", "garbage.py", GARBAGE, [], limits=FAST_LIMITS, mode=mode) as s:
         with pytest.raises(WorkerLost) as lost:
             s.start()
     assert lost.value.reason == "protocol"
@@ -223,10 +374,9 @@ def test_what_student_code_writes_on_the_answer_channel_is_not_a_result(mode):
 
 # -- forbidden routines -----------------------------------------------------------------------
 
-SOFTMAX_FORBIDDEN = next(s for s in curriculum.all_stubs()
-                         if s.id == "softmax_regression.softmax").forbidden
+SOFTMAX_FORBIDDEN = next(s for s in curriculum.all_stubs() if s.id == "softmax_regression.softmax").forbidden
 
-SOFTMAXES = r'''
+SOFTMAXES = r"""
 import torch
 import torch.nn.functional as F
 from torch import softmax as imported
@@ -261,9 +411,17 @@ def without_torch_function(X):
 def from_scratch(X):
     e = torch.exp(X - X.max(1, keepdim=True).values)
     return e / e.sum(1, keepdim=True)
-'''
-CHEATS = ["direct", "aliased", "imported_alias", "by_getattr", "method", "functional",
-          "special", "without_torch_function"]
+"""
+CHEATS = [
+    "direct",
+    "aliased",
+    "imported_alias",
+    "by_getattr",
+    "method",
+    "functional",
+    "special",
+    "without_torch_function",
+]
 
 
 def test_static_detection_resolves_aliases():
@@ -276,8 +434,9 @@ def test_static_detection_resolves_aliases():
 @pytest.mark.parametrize("mode", MODES)
 def test_runtime_detection_sees_every_route_to_softmax(mode):
     X = torch.randn(4, 5)
-    with WorkerSession("softmaxes", "softmaxes.py", SOFTMAXES, CHEATS + ["from_scratch"],
-                       limits=FAST_LIMITS, mode=mode) as s:
+    with WorkerSession(
+        "softmaxes", "softmaxes.py", SOFTMAXES, CHEATS + ["from_scratch"], limits=FAST_LIMITS, mode=mode
+    ) as s:
         s.start()
         for name in CHEATS + ["from_scratch"]:
             header, tensors = s.call({"target": {"stub": name}}, (X,))
@@ -307,23 +466,23 @@ def sgd(params, lr, batch_size):
 @pytest.mark.parametrize("mode", MODES)
 def test_an_optimizer_reached_by_getattr_is_reported(tmp_path, mode):
     # The first optimizer imports torch._dynamo, slowly under the recorder: a longer limit.
-    report = grade_text(tmp_path, with_stub(SGD_GETATTR, "sgd"), mode,
-                        only=["linear_regression.sgd"], limits=limits(call_seconds=60))
+    report = grade_text(
+        tmp_path, with_stub(SGD_GETATTR, "sgd"), mode, only=["linear_regression.sgd"], limits=limits(call_seconds=60)
+    )
     scratch = next(t for t in report.tests if t.kind == "scratch")
     assert scratch.score == 0
     assert "while running it called torch.optim.SGD" in scratch.output
 
 
 def test_switching_the_recorder_off_is_caught(tmp_path):
-    report = grade_text(tmp_path, with_stub(SGD_TAMPER, "sgd"), "process",
-                        only=["linear_regression.sgd"])
+    report = grade_text(tmp_path, with_stub(SGD_TAMPER, "sgd"), "process", only=["linear_regression.sgd"])
     assert stub_fraction(report, "linear_regression.sgd") == 0
     assert "TamperingDetected" in feedback(report, "linear_regression.sgd")
 
 
 # -- processes --------------------------------------------------------------------------------
 
-DAEMON = r'''
+DAEMON = r"""
 import os, sys
 pid = os.fork()
 if pid == 0:
@@ -336,14 +495,15 @@ os.waitpid(pid, 0)
 
 def nothing():
     return 1
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_closing_a_session_kills_setsid_daemons(mode):
     mark = marker()
-    with WorkerSession("daemon", "daemon.py", DAEMON.replace("MARKER", mark), ["nothing"],
-                       limits=FAST_LIMITS, mode=mode) as s:
+    with WorkerSession(
+        "daemon", "daemon.py", DAEMON.replace("MARKER", mark), ["nothing"], limits=FAST_LIMITS, mode=mode
+    ) as s:
         s.start()
         deadline = time.monotonic() + 5
         while not leftovers(mark) and time.monotonic() < deadline:
@@ -354,8 +514,7 @@ def test_closing_a_session_kills_setsid_daemons(mode):
 
 def test_a_dead_worker_does_not_take_the_judge_with_it():
     # The judge is this process: it is still here, and the next session works.
-    with WorkerSession("m", "m.py", "import os\nos._exit(0)\n", [], limits=FAST_LIMITS,
-                       mode="process") as s:
+    with WorkerSession("m", "m.py", "import os\nos._exit(0)\n", [], limits=FAST_LIMITS, mode="process") as s:
         with pytest.raises(WorkerLost, match="exited with code 0"):
             s.start()
     with WorkerSession("m", "m.py", "x = 1\n", [], limits=FAST_LIMITS, mode="process") as s:
@@ -378,14 +537,16 @@ def test_grading_twice_gives_the_same_report(tmp_path, mode):
     first = grade(str(folder), only, opts).to_gradescope()
     second = grade(str(folder), only, opts).to_gradescope()
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
-    assert all(t["extra_data"]["seed"] is not None for t in first["tests"]
-               if t["extra_data"]["kind"] == "unit")
+    assert all(t["extra_data"]["seed"] is not None for t in first["tests"] if t["extra_data"]["kind"] == "unit")
     assert "missing 1/2" in feedback(grade(str(folder), only, opts))
 
 
 def test_property_checks_are_derandomised_without_a_database():
-    ctx = Ctx(check=Check("linear_regression", "linreg", "t", lambda c: None),
-              session_factory=lambda: None, reference=sys.modules[__name__])
+    ctx = Ctx(
+        check=Check("linear_regression", "linreg", "t", lambda c: None),
+        session_factory=lambda: None,
+        reference=sys.modules[__name__],
+    )
 
     @ctx.given(st.integers())
     def prop(i):

@@ -11,25 +11,31 @@ from autograder import static
 FORBIDDEN = ("torch.softmax", "torch.nn.functional.softmax", "Tensor.softmax")
 
 
-@pytest.mark.parametrize("source", [
-    "import torch\ndef softmax(X):\n    return torch.softmax(X, 1)\n",
-    "import torch.nn.functional as F\ndef softmax(X):\n    return F.softmax(X, dim=1)\n",
-    "from torch.nn import functional as F\ndef softmax(X):\n    return F.softmax(X, 1)\n",
-    "from torch import softmax as sm\ndef softmax(X):\n    return sm(X, 1)\n",
-    "import torch\nsm = torch.softmax\ndef softmax(X):\n    return sm(X, 1)\n",
-    "def softmax(X):\n    return X.softmax(1)\n",
-    "import torch\ndef helper(X):\n    return torch.softmax(X, 1)\ndef softmax(X):\n    return helper(X)\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import torch\ndef softmax(X):\n    return torch.softmax(X, 1)\n",
+        "import torch.nn.functional as F\ndef softmax(X):\n    return F.softmax(X, dim=1)\n",
+        "from torch.nn import functional as F\ndef softmax(X):\n    return F.softmax(X, 1)\n",
+        "from torch import softmax as sm\ndef softmax(X):\n    return sm(X, 1)\n",
+        "import torch\nsm = torch.softmax\ndef softmax(X):\n    return sm(X, 1)\n",
+        "def softmax(X):\n    return X.softmax(1)\n",
+        "import torch\ndef helper(X):\n    return torch.softmax(X, 1)\ndef softmax(X):\n    return helper(X)\n",
+    ],
+)
 def test_forbidden_calls_are_found_through_aliases_and_helpers(source):
     assert static.forbidden_calls(ast.parse(source), "softmax", FORBIDDEN)
 
 
-@pytest.mark.parametrize("source", [
-    "import torch\ndef softmax(X):\n    e = torch.exp(X - X.max(1, keepdim=True).values)\n"
-    "    return e / e.sum(1, keepdim=True)\n",
-    # Using torch.softmax elsewhere in the file is not the stub's business.
-    "import torch\ndef other(X):\n    return torch.softmax(X, 1)\ndef softmax(X):\n    return X\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import torch\ndef softmax(X):\n    e = torch.exp(X - X.max(1, keepdim=True).values)\n"
+        "    return e / e.sum(1, keepdim=True)\n",
+        # Using torch.softmax elsewhere in the file is not the stub's business.
+        "import torch\ndef other(X):\n    return torch.softmax(X, 1)\ndef softmax(X):\n    return X\n",
+    ],
+)
 def test_from_scratch_code_is_not_flagged(source):
     assert static.forbidden_calls(ast.parse(source), "softmax", FORBIDDEN) == []
 

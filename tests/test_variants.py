@@ -18,18 +18,17 @@ TASK = {"linear_regression": "task1", "softmax_regression": "task1", "mlp": "tas
 def _cases(kind: str):
     for module in MODULES:
         for v in getattr(importlib.import_module(f"{variants.__name__}.{module}"), kind, []):
-            yield pytest.param(module, v, id=f"{module}-{v}",
-                               marks=getattr(pytest.mark, TASK.get(module, "task6")))
+            yield pytest.param(module, v, id=f"{module}-{v}", marks=getattr(pytest.mark, TASK.get(module, "task6")))
 
 
 @pytest.mark.parametrize(("module", "variant"), list(_cases("WRONG")))
 def test_wrong_variant_is_caught(tmp_path, module, variant):
     report = grade_variant(tmp_path, module, variant)
-    assert report.score < report.max_score, (
-        f"{variant.name} got full marks on {module}.{variant.stub}")
+    assert report.score < report.max_score, f"{variant.name} got full marks on {module}.{variant.stub}"
     text = feedback(report)
     assert variant.expect.lower() in text.lower(), (
-        f"the feedback for {variant.name} does not say {variant.expect!r}:\n{text}")
+        f"the feedback for {variant.name} does not say {variant.expect!r}:\n{text}"
+    )
 
 
 @pytest.mark.parametrize(("module", "variant"), list(_cases("RIGHT")))

@@ -35,7 +35,8 @@ def test_divekit_check_prints_a_readable_report(monkeypatch, capsys):
 
     from autograder.cli import main
 
-    result = CliRunner().invoke(main, ["check", "linear_regression.linreg", "--path",
-                                       str(REPO / "solutions"), "--sandbox", "process"])
+    result = CliRunner().invoke(
+        main, ["check", "linear_regression.linreg", "--path", str(REPO / "solutions"), "--sandbox", "process"]
+    )
     assert result.exit_code == 0, result.output
     assert "linear_regression.linreg" in result.output and "Total:" in result.output

@@ -47,8 +47,7 @@ class Check:
 def checks_for(module: str):
     """Make the ``@check(stub, title)`` decorator for one module's file."""
 
-    def check(stub: str, title: str, *, weight: float = 1.0, kind: str = "unit",
-              uses: tuple[str, ...] = ()):
+    def check(stub: str, title: str, *, weight: float = 1.0, kind: str = "unit", uses: tuple[str, ...] = ()):
         def register(fn):
             bucket = _REGISTRY.setdefault(module, [])
             if any(c.stub == stub and c.title == title for c in bucket):

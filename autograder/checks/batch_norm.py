@@ -30,6 +30,7 @@ EPS, MOMENTUM = 1e-5, 0.9
 
 # -- inputs -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class BNInput:
     """A minibatch whose channels have different means and spreads (so statistics taken
@@ -55,13 +56,17 @@ class BNInput:
         C = self.shape[1]
         view = (1, C) + (1,) * (len(self.shape) - 2)
         if kind == "identity":
-            return (torch.ones(view, dtype=self.dtype), torch.zeros(view, dtype=self.dtype),
-                    torch.zeros(view, dtype=self.dtype), torch.ones(view, dtype=self.dtype))
+            return (
+                torch.ones(view, dtype=self.dtype),
+                torch.zeros(view, dtype=self.dtype),
+                torch.zeros(view, dtype=self.dtype),
+                torch.ones(view, dtype=self.dtype),
+            )
         g = torch.Generator().manual_seed(self.seed + 1)
         r = lambda: torch.randn(view, generator=g, dtype=torch.float64)  # noqa: E731
         gamma, beta = 1 + 0.5 * r(), r()
         mm = self.offset + r() * max(self.scale, 1.0)
-        mv = (self.scale ** 2) * (0.5 + torch.rand(view, generator=g, dtype=torch.float64))
+        mv = (self.scale**2) * (0.5 + torch.rand(view, generator=g, dtype=torch.float64))
         return tuple(t.to(self.dtype) for t in (gamma, beta, mm, mv))
 
     @property
@@ -69,19 +74,22 @@ class BNInput:
         return abs(self.offset) >= 1e4 * self.scale
 
     def __str__(self) -> str:
-        text = (f"an input of shape {self.shape}, {str(self.dtype).replace('torch.', '')}, "
-                f"channel spreads from {self.scale:g}")
+        text = (
+            f"an input of shape {self.shape}, {str(self.dtype).replace('torch.', '')}, "
+            f"channel spreads from {self.scale:g}"
+        )
         if self.offset:
             text += f", channel means near {self.offset:g}"
         if self.ill_conditioned:
-            text += (" (large means, small spread: the variance must be computed as the "
-                     "mean of (X - mean)**2; E[X^2] - E[X]^2 cancels catastrophically here)")
+            text += (
+                " (large means, small spread: the variance must be computed as the "
+                "mean of (X - mean)**2; E[X^2] - E[X]^2 cancels catastrophically here)"
+            )
         return text
 
 
 @st.composite
-def bn_inputs(draw, dtype=torch.float64, scales=(1e-2, 1.0, 10.0),
-              offsets=(0.0, 3.0, -100.0, 1e4)):
+def bn_inputs(draw, dtype=torch.float64, scales=(1e-2, 1.0, 10.0), offsets=(0.0, 3.0, -100.0, 1e4)):
     four = draw(st.booleans())
     if four:
         n, h, w = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
@@ -90,11 +98,13 @@ def bn_inputs(draw, dtype=torch.float64, scales=(1e-2, 1.0, 10.0),
         shape = (n, draw(st.integers(1, 4)), h, w)
     else:
         shape = (draw(st.integers(2, 12)), draw(st.integers(1, 6)))
-    return BNInput(shape, draw(st.sampled_from(scales)), draw(st.sampled_from(offsets)),
-                   draw(st.integers(0, 2**31 - 1)), dtype)
+    return BNInput(
+        shape, draw(st.sampled_from(scales)), draw(st.sampled_from(offsets)), draw(st.integers(0, 2**31 - 1)), dtype
+    )
 
 
 # -- the formula and its usual mistakes, computed in float64 ------------------------------
+
 
 def _axes(X, over="channel"):
     if over == "channel":  # the right ones: every axis but 1
@@ -106,8 +116,7 @@ def _axes(X, over="channel"):
     return tuple(range(1, X.dim()))  # "example": per example, over the channels
 
 
-def formula(X, gamma, beta, eps=EPS, *, over="channel", ddof=0, eps_outside=False,
-            detach=False):
+def formula(X, gamma, beta, eps=EPS, *, over="channel", ddof=0, eps_outside=False, detach=False):
     """``(Y, mean, var)`` of batch normalisation in training mode, or of a mistake."""
     X = X.double()
     dims = _axes(X, over)
@@ -123,42 +132,62 @@ def formula(X, gamma, beta, eps=EPS, *, over="channel", ddof=0, eps_outside=Fals
 def training_mistakes(X, gamma, beta, eps=EPS):
     """Known wrong outputs for training mode."""
     out = [
-        Mistake("the unbiased (n - 1) variance", "Batch normalisation uses the biased "
-                "variance: divide by the number of values, ((X - mean) ** 2).mean(...), not "
-                "by one less (torch.var's default).",
-                lambda: formula(X, gamma, beta, eps, ddof=1)[0]),
-        Mistake("eps outside the square root", "Normalise with (X - mean) / "
-                "torch.sqrt(var + eps): eps goes inside the square root.",
-                lambda: formula(X, gamma, beta, eps, eps_outside=True)[0]),
-        Mistake("statistics over every axis, the channel axis included", "Each channel has "
-                "its own mean and variance: leave axis 1 out of the mean.",
-                lambda: formula(X, gamma, beta, eps, over="all")[0]),
-        Mistake("statistics per example instead of per channel", "Average over the batch "
-                "(axis 0) and, for images, the positions (axes 2 and 3), not over axis 1.",
-                lambda: formula(X, gamma, beta, eps, over="example")[0]),
-        Mistake("gamma and beta swapped", "Y = gamma * X_hat + beta: gamma scales, beta "
-                "shifts.", lambda: formula(X, beta, gamma, eps)[0]),
-        Mistake("the normalised input without gamma and beta", "Scale and shift the "
-                "normalised input: Y = gamma * X_hat + beta.",
-                lambda: formula(X, torch.ones_like(gamma), torch.zeros_like(beta), eps)[0]),
+        Mistake(
+            "the unbiased (n - 1) variance",
+            "Batch normalisation uses the biased "
+            "variance: divide by the number of values, ((X - mean) ** 2).mean(...), not "
+            "by one less (torch.var's default).",
+            lambda: formula(X, gamma, beta, eps, ddof=1)[0],
+        ),
+        Mistake(
+            "eps outside the square root",
+            "Normalise with (X - mean) / torch.sqrt(var + eps): eps goes inside the square root.",
+            lambda: formula(X, gamma, beta, eps, eps_outside=True)[0],
+        ),
+        Mistake(
+            "statistics over every axis, the channel axis included",
+            "Each channel has its own mean and variance: leave axis 1 out of the mean.",
+            lambda: formula(X, gamma, beta, eps, over="all")[0],
+        ),
+        Mistake(
+            "statistics per example instead of per channel",
+            "Average over the batch (axis 0) and, for images, the positions (axes 2 and 3), not over axis 1.",
+            lambda: formula(X, gamma, beta, eps, over="example")[0],
+        ),
+        Mistake(
+            "gamma and beta swapped",
+            "Y = gamma * X_hat + beta: gamma scales, beta shifts.",
+            lambda: formula(X, beta, gamma, eps)[0],
+        ),
+        Mistake(
+            "the normalised input without gamma and beta",
+            "Scale and shift the normalised input: Y = gamma * X_hat + beta.",
+            lambda: formula(X, torch.ones_like(gamma), torch.zeros_like(beta), eps)[0],
+        ),
     ]
     if X.dim() == 4:
-        out.insert(0, Mistake(
-            "statistics over the batch axis only for 4-D input", "For (N, C, H, W) input "
-            "each channel's statistics are taken over the batch AND every position: "
-            "X.mean(dim=(0, 2, 3), keepdim=True), and likewise for the variance.",
-            lambda: formula(X, gamma, beta, eps, over="batch")[0]))
+        out.insert(
+            0,
+            Mistake(
+                "statistics over the batch axis only for 4-D input",
+                "For (N, C, H, W) input "
+                "each channel's statistics are taken over the batch AND every position: "
+                "X.mean(dim=(0, 2, 3), keepdim=True), and likewise for the variance.",
+                lambda: formula(X, gamma, beta, eps, over="batch")[0],
+            ),
+        )
     return out
 
 
 def moving(mm, mv, mean, var, momentum=MOMENTUM):
-    return (momentum * mm.double() + (1 - momentum) * mean,
-            momentum * mv.double() + (1 - momentum) * var)
+    return (momentum * mm.double() + (1 - momentum) * mean, momentum * mv.double() + (1 - momentum) * var)
 
 
 def _triple(out, what):
-    E.that(isinstance(out, tuple | list) and len(out) == 3,
-           f"{what} should return a triple (Y, moving_mean, moving_var), got {E.describe(out)}.")
+    E.that(
+        isinstance(out, tuple | list) and len(out) == 3,
+        f"{what} should return a triple (Y, moving_mean, moving_var), got {E.describe(out)}.",
+    )
     for i, name in enumerate(("Y", "moving_mean", "moving_var")):
         E.tensor(out[i], f"{name} returned by {what}")
     return out
@@ -166,79 +195,101 @@ def _triple(out, what):
 
 # -- batch_norm ---------------------------------------------------------------------------
 
-@check("batch_norm", "training: every channel of the output has mean 0 and variance 1 "
-       "(gamma = 1, beta = 0)", weight=2)
+
+@check("batch_norm", "training: every channel of the output has mean 0 and variance 1 (gamma = 1, beta = 0)", weight=2)
 def batch_norm_normalises(ctx):
     @ctx.given(bn_inputs())
     def prop(spec):
         X = spec.make()
         gamma, beta, mm, mv = spec.params()
-        Y, _, _ = _triple(ctx.call("batch_norm", True, X, gamma, beta, mm, mv, EPS, MOMENTUM),
-                          "batch_norm")
+        Y, _, _ = _triple(ctx.call("batch_norm", True, X, gamma, beta, mm, mv, EPS, MOMENTUM), "batch_norm")
         want, _, var = formula(X, gamma, beta)
-        E.close(Y, want, "the normalised output Y", inputs=str(spec),
-                mistakes=training_mistakes(X, gamma, beta))
+        E.close(Y, want, "the normalised output Y", inputs=str(spec), mistakes=training_mistakes(X, gamma, beta))
         # The property itself: per channel, mean 0 and variance var / (var + eps).
         dims = _axes(X)
         got_mean = Y.double().mean(dim=dims)
         got_var = ((Y.double() - Y.double().mean(dim=dims, keepdim=True)) ** 2).mean(dim=dims)
         expected_var = (var / (var + EPS)).reshape(-1)
-        E.that(bool((got_mean.abs() <= 1e-6).all()),
-               f"Each channel of Y should have mean 0; the channel means are "
-               f"{got_mean.tolist()} for {spec}.")
-        E.that(bool(torch.allclose(got_var, expected_var, rtol=1e-6, atol=1e-9)),
-               f"Each channel of Y should have (biased) variance var / (var + eps), close to 1; "
-               f"it is {got_var.tolist()} for {spec}.")
+        E.that(
+            bool((got_mean.abs() <= 1e-6).all()),
+            f"Each channel of Y should have mean 0; the channel means are {got_mean.tolist()} for {spec}.",
+        )
+        E.that(
+            bool(torch.allclose(got_var, expected_var, rtol=1e-6, atol=1e-9)),
+            f"Each channel of Y should have (biased) variance var / (var + eps), close to 1; "
+            f"it is {got_var.tolist()} for {spec}.",
+        )
 
     prop()
 
 
 @check("batch_norm", "training: gamma and beta scale and shift each channel")
 def batch_norm_affine(ctx):
-    @ctx.given(bn_inputs(scales=(1.0, 10.0), offsets=(0.0, 5.0)),
-               examples=max(ctx.examples // 2, 5))
+    @ctx.given(bn_inputs(scales=(1.0, 10.0), offsets=(0.0, 5.0)), examples=max(ctx.examples // 2, 5))
     def prop(spec):
         X = spec.make()
         gamma, beta, mm, mv = spec.params("random")
-        Y, _, _ = _triple(ctx.call("batch_norm", True, X, gamma, beta, mm, mv, EPS, MOMENTUM),
-                          "batch_norm")
-        E.close(Y, formula(X, gamma, beta)[0], "Y = gamma * X_hat + beta",
-                inputs=f"{spec} and random per-channel gamma and beta",
-                mistakes=training_mistakes(X, gamma, beta))
+        Y, _, _ = _triple(ctx.call("batch_norm", True, X, gamma, beta, mm, mv, EPS, MOMENTUM), "batch_norm")
+        E.close(
+            Y,
+            formula(X, gamma, beta)[0],
+            "Y = gamma * X_hat + beta",
+            inputs=f"{spec} and random per-channel gamma and beta",
+            mistakes=training_mistakes(X, gamma, beta),
+        )
 
     prop()
 
 
-@check("batch_norm", "training: returns momentum * moving + (1 - momentum) * batch "
-       "statistic, with the biased variance")
+@check("batch_norm", "training: returns momentum * moving + (1 - momentum) * batch statistic, with the biased variance")
 def batch_norm_moving(ctx):
-    @ctx.given(bn_inputs(scales=(1.0, 10.0), offsets=(0.0, 5.0)), st.sampled_from([0.9, 0.5]),
-               examples=max(ctx.examples // 2, 5))
+    @ctx.given(
+        bn_inputs(scales=(1.0, 10.0), offsets=(0.0, 5.0)),
+        st.sampled_from([0.9, 0.5]),
+        examples=max(ctx.examples // 2, 5),
+    )
     def prop(spec, momentum):
         X = spec.make()
         gamma, beta, mm, mv = spec.params("random")
-        result = ctx.run("batch_norm", True, X, gamma, beta, mm, mv, EPS, momentum,
-                         return_args=True)
+        result = ctx.run("batch_norm", True, X, gamma, beta, mm, mv, EPS, momentum, return_args=True)
         _, new_mm, new_mv = _triple(result.value, "batch_norm")
         _, mean, var = formula(X, gamma, beta)
         want_mm, want_mv = moving(mm, mv, mean, var, momentum)
         what = f"for {spec} and momentum={momentum}"
-        unchanged = "The moving statistics came back unchanged: in training mode return the " \
-                    "updated ones."
-        E.close(new_mm, want_mm.to(X.dtype), f"the returned moving_mean {what}", mistakes=[
-            Mistake("momentum weighing the new value", "moving = momentum * moving + "
+        unchanged = "The moving statistics came back unchanged: in training mode return the updated ones."
+        E.close(
+            new_mm,
+            want_mm.to(X.dtype),
+            f"the returned moving_mean {what}",
+            mistakes=[
+                Mistake(
+                    "momentum weighing the new value",
+                    "moving = momentum * moving + "
                     "(1 - momentum) * batch statistic: momentum weighs the OLD value "
                     "(PyTorch's own momentum argument means the opposite).",
-                    lambda: moving(mm, mv, mean, var, 1 - momentum)[0]),
-            Mistake("the moving mean not updated", unchanged, mm)])
-        E.close(new_mv, want_mv.to(X.dtype), f"the returned moving_var {what}", mistakes=[
-            Mistake("momentum weighing the new value", "moving = momentum * moving + "
-                    "(1 - momentum) * batch statistic: momentum weighs the OLD value.",
-                    lambda: moving(mm, mv, mean, var, 1 - momentum)[1]),
-            Mistake("the unbiased (n - 1) variance", "The moving variance averages the same "
-                    "biased batch variance that normalises X.",
-                    lambda: moving(mm, mv, mean, formula(X, gamma, beta, ddof=1)[2], momentum)[1]),
-            Mistake("the moving variance not updated", unchanged, mv)])
+                    lambda: moving(mm, mv, mean, var, 1 - momentum)[0],
+                ),
+                Mistake("the moving mean not updated", unchanged, mm),
+            ],
+        )
+        E.close(
+            new_mv,
+            want_mv.to(X.dtype),
+            f"the returned moving_var {what}",
+            mistakes=[
+                Mistake(
+                    "momentum weighing the new value",
+                    "moving = momentum * moving + (1 - momentum) * batch statistic: momentum weighs the OLD value.",
+                    lambda: moving(mm, mv, mean, var, 1 - momentum)[1],
+                ),
+                Mistake(
+                    "the unbiased (n - 1) variance",
+                    "The moving variance averages the same biased batch variance that normalises X.",
+                    lambda: moving(mm, mv, mean, formula(X, gamma, beta, ddof=1)[2], momentum)[1],
+                ),
+                Mistake("the moving variance not updated", unchanged, mv),
+            ],
+        )
         after = result.args
         for i, name in ((1, "X"), (4, "moving_mean"), (5, "moving_var")):
             E.unchanged((X, gamma, beta, mm, mv)[i - 1], after[i], f"The argument {name}")
@@ -246,34 +297,49 @@ def batch_norm_moving(ctx):
     prop()
 
 
-@check("batch_norm", "prediction: normalises with the moving statistics and returns them "
-       "unchanged")
+@check("batch_norm", "prediction: normalises with the moving statistics and returns them unchanged")
 def batch_norm_prediction(ctx):
-    @ctx.given(bn_inputs(scales=(1e-2, 1.0, 10.0), offsets=(0.0, 5.0)),
-               examples=max(ctx.examples // 2, 5))
+    @ctx.given(bn_inputs(scales=(1e-2, 1.0, 10.0), offsets=(0.0, 5.0)), examples=max(ctx.examples // 2, 5))
     def prop(spec):
         X = spec.make()
         gamma, beta, mm, mv = spec.params("random")
-        Y, out_mm, out_mv = _triple(ctx.call("batch_norm", False, X, gamma, beta, mm, mv, EPS,
-                                             MOMENTUM), "batch_norm in prediction mode")
+        Y, out_mm, out_mv = _triple(
+            ctx.call("batch_norm", False, X, gamma, beta, mm, mv, EPS, MOMENTUM), "batch_norm in prediction mode"
+        )
         want = gamma * (X - mm) / torch.sqrt(mv + EPS) + beta
-        E.close(Y, want, "Y in prediction mode (is_training=False)", inputs=str(spec), mistakes=[
-            Mistake("the batch statistics in prediction mode", "In prediction mode normalise "
+        E.close(
+            Y,
+            want,
+            "Y in prediction mode (is_training=False)",
+            inputs=str(spec),
+            mistakes=[
+                Mistake(
+                    "the batch statistics in prediction mode",
+                    "In prediction mode normalise "
                     "with moving_mean and moving_var, not with the minibatch's statistics: a "
                     "prediction must not depend on the other examples of the batch.",
-                    lambda: formula(X, gamma, beta)[0]),
-            Mistake("eps outside the square root", "Divide by torch.sqrt(moving_var + eps).",
-                    lambda: gamma * (X - mm) / (mv.sqrt() + EPS) + beta),
-            Mistake("the moving variance used as a standard deviation", "moving_var is a "
-                    "variance: divide by its square root.",
-                    lambda: gamma * (X - mm) / (mv + EPS) + beta)])
+                    lambda: formula(X, gamma, beta)[0],
+                ),
+                Mistake(
+                    "eps outside the square root",
+                    "Divide by torch.sqrt(moving_var + eps).",
+                    lambda: gamma * (X - mm) / (mv.sqrt() + EPS) + beta,
+                ),
+                Mistake(
+                    "the moving variance used as a standard deviation",
+                    "moving_var is a variance: divide by its square root.",
+                    lambda: gamma * (X - mm) / (mv + EPS) + beta,
+                ),
+            ],
+        )
         for got, given, name in ((out_mm, mm, "moving_mean"), (out_mv, mv, "moving_var")):
-            same = tuple(got.shape) == tuple(given.shape) and torch.equal(got.to(given.dtype),
-                                                                          given)
-            E.that(same,
-                   f"In prediction mode batch_norm must return {name} unchanged, but it came back "
-                   "different: prediction mode updated the moving statistics (only training "
-                   "updates them).")
+            same = tuple(got.shape) == tuple(given.shape) and torch.equal(got.to(given.dtype), given)
+            E.that(
+                same,
+                f"In prediction mode batch_norm must return {name} unchanged, but it came back "
+                "different: prediction mode updated the moving statistics (only training "
+                "updates them).",
+            )
 
     prop()
 
@@ -284,31 +350,40 @@ def batch_norm_gradients(ctx):
     def prop(spec):
         X = spec.make()
         gamma, beta, mm, mv = spec.params("random")
-        result = ctx.run("batch_norm", True, X, gamma, beta, mm, mv, EPS, MOMENTUM,
-                         grad_inputs=(1, 2, 3))
-        E.that("error" not in result.grads, lambda: f"batch_norm in training mode: "
-               f"{result.grads['error']}.")
+        result = ctx.run("batch_norm", True, X, gamma, beta, mm, mv, EPS, MOMENTUM, grad_inputs=(1, 2, 3))
+        E.that("error" not in result.grads, lambda: f"batch_norm in training mode: {result.grads['error']}.")
         g = result.grads["output_grad"]
 
         def grads(detach=False, ddof=0):
-            leaves = [t.clone().requires_grad_(True) for t in (X.double(), gamma.double(),
-                                                               beta.double())]
+            leaves = [t.clone().requires_grad_(True) for t in (X.double(), gamma.double(), beta.double())]
             Y = formula(leaves[0], leaves[1], leaves[2], detach=detach, ddof=ddof)[0]
             return torch.autograd.grad(Y, leaves, g.double())
 
         want = grads()
         for i, name in enumerate(("X", "gamma", "beta")):
             got = result.grads["inputs"][i]
-            E.that(got is not None, f"No gradient reached {name}: Y does not depend on it "
-                   "through autograd.")
-            E.close(got, want[i].to(got.dtype), f"the gradient with respect to {name}",
-                    inputs=str(spec), check_dtype=False, mistakes=[
-                        Mistake("the batch statistics detached", "Gradients flow through the "
-                                "batch mean and variance too: do not detach them (only the "
-                                "moving statistics are detached).",
-                                lambda i=i: grads(detach=True)[i]),
-                        Mistake("the unbiased (n - 1) variance", "Batch normalisation uses the "
-                                "biased variance.", lambda i=i: grads(ddof=1)[i])])
+            E.that(got is not None, f"No gradient reached {name}: Y does not depend on it through autograd.")
+            E.close(
+                got,
+                want[i].to(got.dtype),
+                f"the gradient with respect to {name}",
+                inputs=str(spec),
+                check_dtype=False,
+                mistakes=[
+                    Mistake(
+                        "the batch statistics detached",
+                        "Gradients flow through the "
+                        "batch mean and variance too: do not detach them (only the "
+                        "moving statistics are detached).",
+                        lambda i=i: grads(detach=True)[i],
+                    ),
+                    Mistake(
+                        "the unbiased (n - 1) variance",
+                        "Batch normalisation uses the biased variance.",
+                        lambda i=i: grads(ddof=1)[i],
+                    ),
+                ],
+            )
 
     prop()
 
@@ -326,32 +401,43 @@ def batch_norm_rank(ctx):
             except StudentError as err:
                 if err.type_name == "ValueError":
                     continue
-                hint = (" The book's assert becomes an AssertionError (and disappears under "
-                        "python -O): raise ValueError(...) instead." if err.type_name ==
-                        "AssertionError" else " Check X.dim() first and raise ValueError.")
-                E.fail(f"A {len(shape)}-D input (shape {shape}, is_training={training}) should "
-                       f"raise ValueError, but batch_norm raised {err.type_name}: "
-                       f"{err.message[:200]}.{hint}")
-            E.fail(f"A {len(shape)}-D input (shape {shape}, is_training={training}) should raise "
-                   f"ValueError, but batch_norm returned {E.describe(out)}: only (N, C) and "
-                   "(N, C, H, W) inputs have a channel axis it knows how to normalise.")
+                hint = (
+                    " The book's assert becomes an AssertionError (and disappears under "
+                    "python -O): raise ValueError(...) instead."
+                    if err.type_name == "AssertionError"
+                    else " Check X.dim() first and raise ValueError."
+                )
+                E.fail(
+                    f"A {len(shape)}-D input (shape {shape}, is_training={training}) should "
+                    f"raise ValueError, but batch_norm raised {err.type_name}: "
+                    f"{err.message[:200]}.{hint}"
+                )
+            E.fail(
+                f"A {len(shape)}-D input (shape {shape}, is_training={training}) should raise "
+                f"ValueError, but batch_norm returned {E.describe(out)}: only (N, C) and "
+                "(N, C, H, W) inputs have a channel axis it knows how to normalise."
+            )
 
 
 @check("batch_norm", "keeps the dtype: float32 in, float32 out", weight=0.5)
 def batch_norm_float32(ctx):
-    @ctx.given(bn_inputs(dtype=torch.float32, scales=(1.0, 10.0), offsets=(0.0, 2.0)),
-               st.booleans(), examples=max(ctx.examples // 3, 4))
+    @ctx.given(
+        bn_inputs(dtype=torch.float32, scales=(1.0, 10.0), offsets=(0.0, 2.0)),
+        st.booleans(),
+        examples=max(ctx.examples // 3, 4),
+    )
     def prop(spec, training):
         X = spec.make()
         gamma, beta, mm, mv = spec.params("random")
-        Y, out_mm, out_mv = _triple(ctx.call("batch_norm", training, X, gamma, beta, mm, mv,
-                                             EPS, MOMENTUM), "batch_norm")
+        Y, out_mm, out_mv = _triple(
+            ctx.call("batch_norm", training, X, gamma, beta, mm, mv, EPS, MOMENTUM), "batch_norm"
+        )
         for t, name in ((Y, "Y"), (out_mm, "moving_mean"), (out_mv, "moving_var")):
             E.dtype(t, torch.float32, f"{name} for float32 inputs")
-        want = ctx.ref.batch_norm(training, X.double(), gamma.double(), beta.double(),
-                                  mm.double(), mv.double(), EPS, MOMENTUM)
-        E.close(Y, want[0].float(), f"Y (is_training={training}) for {spec}",
-                rtol=1e-3, atol=1e-4)
+        want = ctx.ref.batch_norm(
+            training, X.double(), gamma.double(), beta.double(), mm.double(), mv.double(), EPS, MOMENTUM
+        )
+        E.close(Y, want[0].float(), f"Y (is_training={training}) for {spec}", rtol=1e-3, atol=1e-4)
 
     prop()
 
@@ -365,24 +451,32 @@ def batch_norm_detached(ctx):
         X = spec.make()
         gamma, beta, mm, mv = spec.params("random")
         facts = ctx.probe("batch_norm.history", X, gamma, beta, mm, mv, EPS, MOMENTUM)
-        E.that(isinstance(facts, dict) and "error" not in facts,
-               f"batch_norm: {facts.get('error') if isinstance(facts, dict) else facts}.")
+        E.that(
+            isinstance(facts, dict) and "error" not in facts,
+            f"batch_norm: {facts.get('error') if isinstance(facts, dict) else facts}.",
+        )
         for name in ("moving_mean", "moving_var"):
             f = facts.get(name) or {}
-            E.that(not f.get("requires_grad") and not f.get("grad_fn"),
-                   f"The returned {name} carries autograd history (requires_grad="
-                   f"{f.get('requires_grad')}, grad_fn {'set' if f.get('grad_fn') else 'None'}) "
-                   "when X requires grad: the moving statistics are not detached. They are "
-                   "bookkeeping, not part of the model: compute them under torch.no_grad() or "
-                   "return moving_mean.detach() (the book returns .data). Otherwise every "
-                   "training step keeps the graph of all the previous ones alive.")
+            E.that(
+                not f.get("requires_grad") and not f.get("grad_fn"),
+                f"The returned {name} carries autograd history (requires_grad="
+                f"{f.get('requires_grad')}, grad_fn {'set' if f.get('grad_fn') else 'None'}) "
+                "when X requires grad: the moving statistics are not detached. They are "
+                "bookkeeping, not part of the model: compute them under torch.no_grad() or "
+                "return moving_mean.detach() (the book returns .data). Otherwise every "
+                "training step keeps the graph of all the previous ones alive.",
+            )
         f = facts.get("Y") or {}
-        E.that(bool(f.get("grad_fn")), "Y has no autograd history although X, gamma and beta "
-               "require grad: gradients cannot flow through batch_norm (look for .detach(), "
-               ".data or torch.no_grad() around the computation of Y).")
+        E.that(
+            bool(f.get("grad_fn")),
+            "Y has no autograd history although X, gamma and beta "
+            "require grad: gradients cannot flow through batch_norm (look for .detach(), "
+            ".data or torch.no_grad() around the computation of Y).",
+        )
 
 
 # -- BatchNorm ----------------------------------------------------------------------------
+
 
 def _bn_use(ctx):
     return ["batch_norm"] if "batch_norm" in ctx.passed else []
@@ -392,8 +486,12 @@ def _layer_shape(C, num_dims):
     return (1, C) if num_dims == 2 else (1, C, 1, 1)
 
 
-@check("BatchNorm", "parameters gamma (ones) and beta (zeros), buffers moving_mean (zeros) "
-       "and moving_var (ones), shaped (1, C) or (1, C, 1, 1)", weight=2)
+@check(
+    "BatchNorm",
+    "parameters gamma (ones) and beta (zeros), buffers moving_mean (zeros) "
+    "and moving_var (ones), shaped (1, C) or (1, C, 1, 1)",
+    weight=2,
+)
 def batchnorm_state(ctx):
     for C, num_dims in ((3, 2), (5, 4)):
         shape = _layer_shape(C, num_dims)
@@ -404,55 +502,68 @@ def batchnorm_state(ctx):
             if name in params:
                 continue
             if name in buffers:
-                E.fail(f"{what}: {name} is a buffer, but it is learned: make it a parameter, "
-                       f"self.{name} = nn.Parameter(...), so that the optimiser updates it. "
-                       "gamma and beta are parameters, not hyperparameters or buffers.")
+                E.fail(
+                    f"{what}: {name} is a buffer, but it is learned: make it a parameter, "
+                    f"self.{name} = nn.Parameter(...), so that the optimiser updates it. "
+                    "gamma and beta are parameters, not hyperparameters or buffers."
+                )
             kind = s.get("kinds", {}).get(name, "NoneType")
             if kind in ("float", "int"):
-                E.fail(f"{what}: {name} is the fixed number {kind}, as if it were a "
-                       "hyperparameter. gamma and beta are learned per channel: make them "
-                       f"parameters of shape {shape}, self.{name} = nn.Parameter(...).")
+                E.fail(
+                    f"{what}: {name} is the fixed number {kind}, as if it were a "
+                    "hyperparameter. gamma and beta are learned per channel: make them "
+                    f"parameters of shape {shape}, self.{name} = nn.Parameter(...)."
+                )
             if attrs.get(name):
-                E.fail(f"{what}: {name} is a plain tensor attribute, not a parameter: "
-                       f"wrap it in nn.Parameter(...) so that net.parameters() (and so the "
-                       "optimiser) sees it and training learns it.")
-            E.fail(f"{what}: no parameter named {name} (its parameters: "
-                   f"{sorted(params) or 'none'}).")
+                E.fail(
+                    f"{what}: {name} is a plain tensor attribute, not a parameter: "
+                    f"wrap it in nn.Parameter(...) so that net.parameters() (and so the "
+                    "optimiser) sees it and training learns it."
+                )
+            E.fail(f"{what}: no parameter named {name} (its parameters: {sorted(params) or 'none'}).")
         for name in ("moving_mean", "moving_var"):
             if name in buffers:
                 continue
             if name in params:
-                E.fail(f"{what}: {name} is a parameter, so the optimiser would change it. "
-                       f"Register it as a buffer: self.register_buffer('{name}', ...).")
+                E.fail(
+                    f"{what}: {name} is a parameter, so the optimiser would change it. "
+                    f"Register it as a buffer: self.register_buffer('{name}', ...)."
+                )
             if attrs.get(name):
-                E.fail(f"{what}: {name} is a plain tensor attribute, not a buffer: it is "
-                       "left out of state_dict() and not moved by .to(device). Register it "
-                       f"with self.register_buffer('{name}', torch.zeros(shape)).")
+                E.fail(
+                    f"{what}: {name} is a plain tensor attribute, not a buffer: it is "
+                    "left out of state_dict() and not moved by .to(device). Register it "
+                    f"with self.register_buffer('{name}', torch.zeros(shape))."
+                )
             E.fail(f"{what}: no buffer named {name} (its buffers: {sorted(buffers) or 'none'}).")
         extra = sorted(set(params) - {"gamma", "beta"})
-        E.that(not extra, f"{what}: unexpected parameters {extra}; the layer learns gamma and "
-               "beta only.")
+        E.that(not extra, f"{what}: unexpected parameters {extra}; the layer learns gamma and beta only.")
         init = {"gamma": 1.0, "beta": 0.0, "moving_mean": 0.0, "moving_var": 1.0}
         for name, value in init.items():
             t = (params if name in params else buffers)[name]
             E.shape(t, shape, f"{what}.{name}")
             if name == "moving_var" and torch.equal(t, torch.zeros(shape, dtype=t.dtype)):
-                E.fail(f"{what}: moving_var starts at zeros (the zero-initialised moving "
-                       "variance). Before any training the best guess of the variance is 1, and "
-                       "a zero variance divides by sqrt(eps) in prediction mode: start it at "
-                       "torch.ones(shape).")
-            E.that(torch.equal(t, torch.full(shape, value, dtype=t.dtype)),
-                   f"{what}.{name} should start as all {value:g} "
-                   f"({'torch.ones' if value else 'torch.zeros'}(shape)).")
+                E.fail(
+                    f"{what}: moving_var starts at zeros (the zero-initialised moving "
+                    "variance). Before any training the best guess of the variance is 1, and "
+                    "a zero variance divides by sqrt(eps) in prediction mode: start it at "
+                    "torch.ones(shape)."
+                )
+            E.that(
+                torch.equal(t, torch.full(shape, value, dtype=t.dtype)),
+                f"{what}.{name} should start as all {value:g} ({'torch.ones' if value else 'torch.zeros'}(shape)).",
+            )
 
 
 def _layer_values(C, num_dims, seed):
     g = torch.Generator().manual_seed(seed)
     shape = _layer_shape(C, num_dims)
-    values = {"gamma": 1 + 0.5 * torch.randn(shape, generator=g),
-              "beta": torch.randn(shape, generator=g),
-              "moving_mean": torch.randn(shape, generator=g),
-              "moving_var": 0.5 + torch.rand(shape, generator=g)}
+    values = {
+        "gamma": 1 + 0.5 * torch.randn(shape, generator=g),
+        "beta": torch.randn(shape, generator=g),
+        "moving_mean": torch.randn(shape, generator=g),
+        "moving_var": 0.5 + torch.rand(shape, generator=g),
+    }
     return {k: v.double() for k, v in values.items()}
 
 
@@ -462,14 +573,16 @@ def _layer_inputs(C, num_dims, seed, count=2):
     return [torch.randn(shape, generator=g, dtype=torch.float64) * 2 + 1 for _ in range(count)]
 
 
-@check("BatchNorm", "training mode: normalises with the batch statistics and stores the "
-       "moving statistics (eps=1e-5, momentum=0.9)", weight=2)
+@check(
+    "BatchNorm",
+    "training mode: normalises with the batch statistics and stores the moving statistics (eps=1e-5, momentum=0.9)",
+    weight=2,
+)
 def batchnorm_training(ctx):
     for C, num_dims in ((3, 2), (4, 4)):
         values = _layer_values(C, num_dims, ctx.seed)
         inputs = _layer_inputs(C, num_dims, ctx.seed + 1)
-        steps = ctx.probe("batch_norm.layer_steps", _bn_use(ctx), C, num_dims, values, inputs,
-                          True, "float64")
+        steps = ctx.probe("batch_norm.layer_steps", _bn_use(ctx), C, num_dims, values, inputs, True, "float64")
         mm, mv = values["moving_mean"].double(), values["moving_var"].double()
         gamma, beta = values["gamma"].double(), values["beta"].double()
         what = f"BatchNorm({C}, num_dims={num_dims}) in training mode"
@@ -478,87 +591,127 @@ def batchnorm_training(ctx):
             Y, mean, var = formula(X, gamma, beta)
             old_mm, old_mv = mm, mv
             mm, mv = moving(mm, mv, mean, var)
-            E.close(step["Y"], Y, f"the output of {what}, call {k + 1}", mistakes=[
-                Mistake("prediction mode while training", "forward should call batch_norm "
-                        "with is_training=self.training (True after net.train()).",
-                        gamma * (X - old_mm) / torch.sqrt(old_mv + EPS) + beta)])
-            for got, want, old, name in ((step["moving_mean"], mm, old_mm, "moving_mean"),
-                                         (step["moving_var"], mv, old_mv, "moving_var")):
+            E.close(
+                step["Y"],
+                Y,
+                f"the output of {what}, call {k + 1}",
+                mistakes=[
+                    Mistake(
+                        "prediction mode while training",
+                        "forward should call batch_norm with is_training=self.training (True after net.train()).",
+                        gamma * (X - old_mm) / torch.sqrt(old_mv + EPS) + beta,
+                    )
+                ],
+            )
+            for got, want, old, name in (
+                (step["moving_mean"], mm, old_mm, "moving_mean"),
+                (step["moving_var"], mv, old_mv, "moving_var"),
+            ):
                 E.tensor(got, f"{name} after call {k + 1}")
-                E.close(got, want, f"{name} stored after call {k + 1} of {what}", mistakes=[
-                    Mistake("the moving statistics not stored", "forward must keep what "
+                E.close(
+                    got,
+                    want,
+                    f"{name} stored after call {k + 1} of {what}",
+                    mistakes=[
+                        Mistake(
+                            "the moving statistics not stored",
+                            "forward must keep what "
                             "batch_norm returns: Y, self.moving_mean, self.moving_var = "
-                            "batch_norm(...).", old),
-                    Mistake("momentum weighing the new value", "Pass momentum=0.9 (the "
+                            "batch_norm(...).",
+                            old,
+                        ),
+                        Mistake(
+                            "momentum weighing the new value",
+                            "Pass momentum=0.9 (the "
                             "curriculum's convention: 0.9 of the old value, 0.1 of the batch's).",
-                            moving(old_mm, old_mv, mean, var, 0.1)[name == "moving_var"])])
-            E.that(set(step["buffers"]) >= {"moving_mean", "moving_var"},
-                   f"After call {k + 1} the layer's buffers are {step['buffers']}: storing the "
-                   "new statistics turned the buffers into plain attributes. Assign to "
-                   "self.moving_mean (a registered buffer name keeps it a buffer).")
+                            moving(old_mm, old_mv, mean, var, 0.1)[name == "moving_var"],
+                        ),
+                    ],
+                )
+            E.that(
+                set(step["buffers"]) >= {"moving_mean", "moving_var"},
+                f"After call {k + 1} the layer's buffers are {step['buffers']}: storing the "
+                "new statistics turned the buffers into plain attributes. Assign to "
+                "self.moving_mean (a registered buffer name keeps it a buffer).",
+            )
 
 
-@check("BatchNorm", "evaluation mode: normalises with the moving statistics and leaves them "
-       "unchanged")
+@check("BatchNorm", "evaluation mode: normalises with the moving statistics and leaves them unchanged")
 def batchnorm_eval(ctx):
     for C, num_dims in ((3, 2), (4, 4)):
         values = _layer_values(C, num_dims, ctx.seed)
         inputs = _layer_inputs(C, num_dims, ctx.seed + 1)
-        steps = ctx.probe("batch_norm.layer_steps", _bn_use(ctx), C, num_dims, values, inputs,
-                          False, "float64")
+        steps = ctx.probe("batch_norm.layer_steps", _bn_use(ctx), C, num_dims, values, inputs, False, "float64")
         mm, mv = values["moving_mean"].double(), values["moving_var"].double()
         gamma, beta = values["gamma"].double(), values["beta"].double()
         what = f"BatchNorm({C}, num_dims={num_dims}) after net.eval()"
         for k, (X, step) in enumerate(zip(inputs, steps)):
             X = X.double()
-            E.close(step["Y"], gamma * (X - mm) / torch.sqrt(mv + EPS) + beta,
-                    f"the output of {what}", mistakes=[Mistake(
-                        "training mode after net.eval()", "forward should call batch_norm with "
+            E.close(
+                step["Y"],
+                gamma * (X - mm) / torch.sqrt(mv + EPS) + beta,
+                f"the output of {what}",
+                mistakes=[
+                    Mistake(
+                        "training mode after net.eval()",
+                        "forward should call batch_norm with "
                         "is_training=self.training, which net.eval() sets to False.",
-                        formula(X, gamma, beta)[0])])
-            for got, want, name in ((step["moving_mean"], mm, "moving_mean"),
-                                    (step["moving_var"], mv, "moving_var")):
+                        formula(X, gamma, beta)[0],
+                    )
+                ],
+            )
+            for got, want, name in ((step["moving_mean"], mm, "moving_mean"), (step["moving_var"], mv, "moving_var")):
                 E.tensor(got, f"{name} after call {k + 1}")
-                E.that(torch.allclose(got.double(), want, rtol=1e-12, atol=0),
-                       f"{what} changed {name}: evaluation must leave the moving statistics "
-                       "as they are.")
+                E.that(
+                    torch.allclose(got.double(), want, rtol=1e-12, atol=0),
+                    f"{what} changed {name}: evaluation must leave the moving statistics as they are.",
+                )
 
 
-@check("BatchNorm", "moving statistics survive state_dict() and .to(torch.float64) (and "
-       ".to('cuda') on a GPU)")
+@check("BatchNorm", "moving statistics survive state_dict() and .to(torch.float64) (and .to('cuda') on a GPU)")
 def batchnorm_round_trip(ctx):
     X = torch.randn(4, 3, 2, 2, generator=ctx.generator()) * 3 + 2
-    f = ctx.probe("batch_norm.round_trip", _bn_use(ctx), 3, 4, X,
-                  ctx.device if ctx.device.startswith("cuda") else None)
+    f = ctx.probe("batch_norm.round_trip", _bn_use(ctx), 3, 4, X, ctx.device if ctx.device.startswith("cuda") else None)
     keys = set(f["state_keys"])
     for name in ("gamma", "beta", "moving_mean", "moving_var"):
-        E.that(name in keys, f"state_dict() of BatchNorm has no {name} (its keys: "
-               f"{sorted(keys)}): a saved model would lose it. Parameters and registered "
-               "buffers are saved; plain tensor attributes are not.")
-    E.that("reload_error" not in f, lambda: "Loading a BatchNorm's state_dict() into a fresh "
-           f"BatchNorm failed: {f['reload_error']}.")
+        E.that(
+            name in keys,
+            f"state_dict() of BatchNorm has no {name} (its keys: "
+            f"{sorted(keys)}): a saved model would lose it. Parameters and registered "
+            "buffers are saved; plain tensor attributes are not.",
+        )
+    E.that(
+        "reload_error" not in f,
+        lambda: f"Loading a BatchNorm's state_dict() into a fresh BatchNorm failed: {f['reload_error']}.",
+    )
     for name, t in f["trained"].items():
         got = f["reloaded"].get(name)
-        E.that(got is not None and torch.equal(got, t),
-               f"After load_state_dict, {name} of the fresh layer differs from the saved one.")
+        E.that(
+            got is not None and torch.equal(got, t),
+            f"After load_state_dict, {name} of the fresh layer differs from the saved one.",
+        )
     for name, facts in f["float64"].items():
-        E.that(facts is not None and facts["dtype"] == "float64",
-               f"After .to(torch.float64), {name} is "
-               f"{facts['dtype'] if facts else 'missing'}: "
-               "only parameters and registered buffers follow .to(); register the moving "
-               "statistics with self.register_buffer.")
+        E.that(
+            facts is not None and facts["dtype"] == "float64",
+            f"After .to(torch.float64), {name} is "
+            f"{facts['dtype'] if facts else 'missing'}: "
+            "only parameters and registered buffers follow .to(); register the moving "
+            "statistics with self.register_buffer.",
+        )
     out = f.get("float64_output") or {}
-    E.that(out.get("dtype") == "float64", f"A float64 layer on float64 input returned "
-           f"{out.get('dtype')}.")
+    E.that(out.get("dtype") == "float64", f"A float64 layer on float64 input returned {out.get('dtype')}.")
     if ctx.device.startswith("cuda"):
         for name, facts in f["device"].items():
-            E.that(facts is not None and facts["device"].startswith("cuda"),
-                   f"After .to('cuda'), {name} is on {facts['device'] if facts else '?'}: "
-                   "register it as a parameter or buffer so that it moves with the layer.")
+            E.that(
+                facts is not None and facts["device"].startswith("cuda"),
+                f"After .to('cuda'), {name} is on {facts['device'] if facts else '?'}: "
+                "register it as a parameter or buffer so that it moves with the layer.",
+            )
         for name, facts in f["device_after"].items():
-            E.that(facts is not None and facts["device"].startswith("cuda"),
-                   f"After a training step on the GPU, {name} is on "
-                   f"{facts['device'] if facts else '?'}.")
+            E.that(
+                facts is not None and facts["device"].startswith("cuda"),
+                f"After a training step on the GPU, {name} is on {facts['device'] if facts else '?'}.",
+            )
 
 
 # -- lenet_bn -----------------------------------------------------------------------------
@@ -569,9 +722,24 @@ POOLINGS = ("MaxPool2d", "AvgPool2d")
 
 
 def lenet_layers_with(pool: str) -> list[str]:
-    return ["Conv2d", "BatchNorm", "Sigmoid", pool,
-            "Conv2d", "BatchNorm", "Sigmoid", pool, "Flatten",
-            "Linear", "BatchNorm", "Sigmoid", "Linear", "BatchNorm", "Sigmoid", "Linear"]
+    return [
+        "Conv2d",
+        "BatchNorm",
+        "Sigmoid",
+        pool,
+        "Conv2d",
+        "BatchNorm",
+        "Sigmoid",
+        pool,
+        "Flatten",
+        "Linear",
+        "BatchNorm",
+        "Sigmoid",
+        "Linear",
+        "BatchNorm",
+        "Sigmoid",
+        "Linear",
+    ]
 
 
 LENET_LAYERS = lenet_layers_with("MaxPool2d")
@@ -606,8 +774,9 @@ def reference_with_pooling(reference: types.ModuleType, pool: str) -> types.Modu
     if lenet_pooling([type(m).__name__ for m in reference.lenet_bn()]) == pool:
         return reference
     derived = types.ModuleType(f"{reference.__name__}[{pool}]")
-    derived.__dict__.update({k: v for k, v in vars(reference).items()
-                             if k not in ("__name__", "__spec__", "__loader__")})
+    derived.__dict__.update(
+        {k: v for k, v in vars(reference).items() if k not in ("__name__", "__spec__", "__loader__")}
+    )
     derived.lenet_bn = lambda: swap_pooling(reference.lenet_bn(), pool)
     return derived
 
@@ -623,24 +792,29 @@ def _lenet(ctx):
 def _pooling_problem(got: list[str]) -> str | None:
     pools = [t for t in got if _is_pooling(t)]
     if not pools:
-        return ("lenet_bn has no pooling layer: LeNet halves the height and width after each "
-                "convolution block with a 2x2 pooling layer of stride 2")
+        return (
+            "lenet_bn has no pooling layer: LeNet halves the height and width after each "
+            "convolution block with a 2x2 pooling layer of stride 2"
+        )
     odd = sorted({t for t in pools if t not in POOLINGS})
     if odd:
-        return (f"lenet_bn pools with {', '.join(odd)}: LeNet pools with 2x2 windows of stride "
-                "2, nn.MaxPool2d as the course notes write it (nn.AvgPool2d, the book's second "
-                "edition, is equally right)")
+        return (
+            f"lenet_bn pools with {', '.join(odd)}: LeNet pools with 2x2 windows of stride "
+            "2, nn.MaxPool2d as the course notes write it (nn.AvgPool2d, the book's second "
+            "edition, is equally right)"
+        )
     if len(set(pools)) > 1:
-        return (f"lenet_bn mixes its pooling layers ({' and '.join(pools)}): both pooling places "
-                "use the same kind, max pooling as in the course notes or average pooling as in "
-                "the book's second edition")
+        return (
+            f"lenet_bn mixes its pooling layers ({' and '.join(pools)}): both pooling places "
+            "use the same kind, max pooling as in the course notes or average pooling as in "
+            "the book's second edition"
+        )
     if len(pools) != 2:
         return f"lenet_bn has {len(pools)} pooling layers; LeNet has one after each convolution block"
     return None
 
 
-@check("lenet_bn", "LeNet's layers with a BatchNorm after each convolution and hidden linear "
-       "layer, in order")
+@check("lenet_bn", "LeNet's layers with a BatchNorm after each convolution and hidden linear layer, in order")
 def lenet_layers(ctx):
     h = _lenet(ctx)
     info = ctx.describe(h)
@@ -648,24 +822,26 @@ def lenet_layers(ctx):
     if any(got == lenet_layers_with(pool) for pool in POOLINGS):
         return
     if any(t in ("BatchNorm2d", "BatchNorm1d") for t in got):
-        E.fail("lenet_bn uses nn.BatchNorm2d/nn.BatchNorm1d; this exercise builds LeNet with "
-               "your own BatchNorm class (BatchNorm(6, num_dims=4), ..., "
-               "BatchNorm(120, num_dims=2), ...).")
+        E.fail(
+            "lenet_bn uses nn.BatchNorm2d/nn.BatchNorm1d; this exercise builds LeNet with "
+            "your own BatchNorm class (BatchNorm(6, num_dims=4), ..., "
+            "BatchNorm(120, num_dims=2), ...)."
+        )
     pooling = _pooling_problem(got)
     if pooling:
         E.fail(f"{pooling}. Found the layers {got}.")
     want = lenet_layers_with(lenet_pooling(got))
-    if [t for t in got if t != "BatchNorm"] == [t for t in want if t != "BatchNorm"] \
-            and got.count("BatchNorm") == 4:
-        E.fail(f"The BatchNorm layers are in the wrong places: {got}. Batch normalisation goes "
-               "between each convolution (or hidden linear layer) and its activation.")
+    if [t for t in got if t != "BatchNorm"] == [t for t in want if t != "BatchNorm"] and got.count("BatchNorm") == 4:
+        E.fail(
+            f"The BatchNorm layers are in the wrong places: {got}. Batch normalisation goes "
+            "between each convolution (or hidden linear layer) and its activation."
+        )
     hints = []
     if "ReLU" in got:
         hints.append("the book's LeNet uses nn.Sigmoid activations")
     if got.count("BatchNorm") != 4:
         hints.append(f"there should be 4 BatchNorm layers, not {got.count('BatchNorm')}")
-    E.fail(f"lenet_bn's layers are {got}; expected {want}"
-           + (f" ({'; '.join(hints)})" if hints else "") + ".")
+    E.fail(f"lenet_bn's layers are {got}; expected {want}" + (f" ({'; '.join(hints)})" if hints else "") + ".")
 
 
 @check("lenet_bn", f"{LENET_PARAMETERS:,} parameters, shaped as in the book", weight=0.5)
@@ -675,14 +851,19 @@ def lenet_parameters(ctx):
     total = sum(math.prod(s) for s in shapes)
     ref = ctx.ref.lenet_bn()
     want = [tuple(p.shape) for p in ref.parameters()]
-    E.that(shapes == want, f"lenet_bn's parameter shapes are {shapes}; expected {want} "
-           "(Conv2d(1, 6, 5) without padding, so the flattened features are 16 * 4 * 4 = 256).")
-    E.that(total == LENET_PARAMETERS, f"lenet_bn has {total} parameters; expected "
-           f"{LENET_PARAMETERS}.")
+    E.that(
+        shapes == want,
+        f"lenet_bn's parameter shapes are {shapes}; expected {want} "
+        "(Conv2d(1, 6, 5) without padding, so the flattened features are 16 * 4 * 4 = 256).",
+    )
+    E.that(total == LENET_PARAMETERS, f"lenet_bn has {total} parameters; expected {LENET_PARAMETERS}.")
 
 
-@check("lenet_bn", "with the reference's weights, the same outputs and gradients in training "
-       "and evaluation mode", weight=1.5)
+@check(
+    "lenet_bn",
+    "with the reference's weights, the same outputs and gradients in training and evaluation mode",
+    weight=1.5,
+)
 def lenet_outputs(ctx):
     h = _lenet(ctx)
     reference = reference_with_pooling(ctx.ref, lenet_pooling(leaf_types(ctx.describe(h))))
@@ -700,15 +881,33 @@ def lenet_outputs(ctx):
 LENET_CPU = Budget(train=1000, test=500, epochs=5, batch_size=64)
 LENET_CUDA = Budget(train=60000, test=10000, epochs=10, batch_size=256)
 # Floors on the best test accuracy of the budget, per dataset and device.
-LENET_FLOOR = {("fashion-mnist", "cpu"): 0.5, ("digits-fallback", "cpu"): 0.8,
-               ("fashion-mnist", "cuda"): 0.8, ("digits-fallback", "cuda"): 0.7}
+LENET_FLOOR = {
+    ("fashion-mnist", "cpu"): 0.5,
+    ("digits-fallback", "cpu"): 0.8,
+    ("fashion-mnist", "cuda"): 0.8,
+    ("digits-fallback", "cuda"): 0.7,
+}
 
 
-@check("lenet_bn", "trains: test accuracy close to the reference's under the same seed and "
-       "budget", weight=2, kind="training", uses=("batch_norm", "BatchNorm", "lenet_bn"))
+@check(
+    "lenet_bn",
+    "trains: test accuracy close to the reference's under the same seed and budget",
+    weight=2,
+    kind="training",
+    uses=("batch_norm", "BatchNorm", "lenet_bn"),
+)
 def lenet_training(ctx):
     use = sorted((set(ctx.check.uses) & ctx.passed) | {"lenet_bn"})
     pool = lenet_pooling(leaf_types(ctx.describe(network_handle(ctx, "batch_norm", "lenet_bn", use))))
-    training_threshold(ctx, "batch_norm", "lenet_bn", use, cpu=LENET_CPU, cuda=LENET_CUDA,
-                       lr=1.0, floors=LENET_FLOOR, name="LeNet with batch normalisation",
-                       reference=reference_with_pooling(ctx.ref, pool))
+    training_threshold(
+        ctx,
+        "batch_norm",
+        "lenet_bn",
+        use,
+        cpu=LENET_CPU,
+        cuda=LENET_CUDA,
+        lr=1.0,
+        floors=LENET_FLOOR,
+        name="LeNet with batch normalisation",
+        reference=reference_with_pooling(ctx.ref, pool),
+    )

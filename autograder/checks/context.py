@@ -17,7 +17,7 @@ from . import Check
 from .expect import CheckFailed
 
 
-class StubNotImplemented(Exception):  # noqa: N818
+class StubNotImplemented(Exception):
     """The stub still raises NotImplementedError: nothing of it can be graded yet."""
 
 
@@ -67,11 +67,21 @@ class Ctx:
                 raise StubNotImplemented(err.message) from None
             raise
 
-    def run(self, stub: str | None = None, *args, collect: str | None = None,
-            grad_inputs: tuple[int, ...] = (), grad_module: Handle | None = None,
-            return_args: bool = False, keep: bool = False, attr: str | None = None,
-            handle: Handle | None = None, probe: str | None = None, timeout=None,
-            kwargs: dict | None = None) -> CallResult:
+    def run(
+        self,
+        stub: str | None = None,
+        *args,
+        collect: str | None = None,
+        grad_inputs: tuple[int, ...] = (),
+        grad_module: Handle | None = None,
+        return_args: bool = False,
+        keep: bool = False,
+        attr: str | None = None,
+        handle: Handle | None = None,
+        probe: str | None = None,
+        timeout=None,
+        kwargs: dict | None = None,
+    ) -> CallResult:
         """Call a stub (default: this check's stub), a handle's method, or a probe."""
         if probe is not None:
             target = {"probe": probe}
@@ -81,11 +91,19 @@ class Ctx:
             target = {"stub": stub or self.check.stub}
         if attr:
             target["attr"] = attr
-        header: dict = {"target": target, "collect": collect, "return_args": return_args,
-                        "keep": keep, "device": self.device if self.device != "cpu" else None}
+        header: dict = {
+            "target": target,
+            "collect": collect,
+            "return_args": return_args,
+            "keep": keep,
+            "device": self.device if self.device != "cpu" else None,
+        }
         if grad_inputs or grad_module is not None:
-            header["grad"] = {"inputs": list(grad_inputs), "output_grad_seed": self.check.seed,
-                              "module": grad_module.ident if grad_module else None}
+            header["grad"] = {
+                "inputs": list(grad_inputs),
+                "output_grad_seed": self.check.seed,
+                "module": grad_module.ident if grad_module else None,
+            }
         session, answer, tensors = self._request(header, args, kwargs, timeout)
         name = target.get("stub") or (handle and self.check.stub)
         if name:
@@ -113,21 +131,21 @@ class Ctx:
     def probe(self, name: str, *args, timeout=None, **kwargs) -> Any:
         return self.run(None, *args, probe=name, kwargs=kwargs, timeout=timeout).value
 
-    def reference_probe(self, name: str, *args, reference: types.ModuleType | None = None,
-                        **kwargs) -> Any:
+    def reference_probe(self, name: str, *args, reference: types.ModuleType | None = None, **kwargs) -> Any:
         """Run a probe on the reference solution (or ``reference``, one derived from it) in
         the judge (cached): the baseline."""
         from ..training import reference_run
 
-        return reference_run(name, reference or self.reference, *args, device=self.device,
-                             **kwargs)
+        return reference_run(name, reference or self.reference, *args, device=self.device, **kwargs)
 
     def new(self, cls: str | None = None, *args, **kwargs) -> Handle:
         """Construct the student's class inside the worker; returns a handle to it."""
         value = self.run(cls, *args, keep=True, kwargs=kwargs).value
         if not isinstance(value, Handle):
-            raise CheckFailed(f"{cls or self.check.stub}(...) did not build an object "
-                              f"that stays in the worker (got {type(value).__name__}).")
+            raise CheckFailed(
+                f"{cls or self.check.stub}(...) did not build an object "
+                f"that stays in the worker (got {type(value).__name__})."
+            )
         return value
 
     def describe(self, handle: Handle) -> dict:

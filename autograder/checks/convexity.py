@@ -59,8 +59,10 @@ def _points_and_weights(draw, names=ALL_1D):
 
 def _jensen(ctx, name, xs, w):
     out = ctx.probe("convexity.jensen", name, xs, w)
-    E.that(not out["changed"], "jensen_gap changed xs or weights in place; the contract says "
-           "stubs never change their inputs.")
+    E.that(
+        not out["changed"],
+        "jensen_gap changed xs or weights in place; the contract says stubs never change their inputs.",
+    )
     return E.number(out["value"], f"jensen_gap(f, xs, weights) for f(x) = {name}")
 
 
@@ -80,17 +82,30 @@ def jensen_values(ctx):
         got = _jensen(ctx, name, xs, w)
         want = float(ctx.ref.jensen_gap(f, _f64(xs), _f64(w)))
         x64, w64 = _f64(xs), _f64(w)
-        E.near(got, want, f"jensen_gap for f(x) = {name}, xs = {x64.tolist()}, weights = "
-               f"{w64.tolist()}", rtol=0, atol=_gap_tolerance(f, xs, w), mistakes=[
-                   Mistake("the gap with its sign flipped" if want > 0 else
-                           "an absolute value, or the gap with its sign flipped", "Jensen's gap "
-                           "is the average of the values minus the value at the average, "
-                           "sum w_i f(x_i) - f(sum w_i x_i), and it is signed: negative for "
-                           "concave functions.", -want),
-                   Mistake("an unweighted average", "Weight both averages with `weights`: "
-                           "(weights * f(xs)).sum() and f((weights * xs).sum()).",
-                           lambda: float(f(x64).mean() - f(x64.mean()))),
-               ])
+        E.near(
+            got,
+            want,
+            f"jensen_gap for f(x) = {name}, xs = {x64.tolist()}, weights = {w64.tolist()}",
+            rtol=0,
+            atol=_gap_tolerance(f, xs, w),
+            mistakes=[
+                Mistake(
+                    "the gap with its sign flipped"
+                    if want > 0
+                    else "an absolute value, or the gap with its sign flipped",
+                    "Jensen's gap "
+                    "is the average of the values minus the value at the average, "
+                    "sum w_i f(x_i) - f(sum w_i x_i), and it is signed: negative for "
+                    "concave functions.",
+                    -want,
+                ),
+                Mistake(
+                    "an unweighted average",
+                    "Weight both averages with `weights`: (weights * f(xs)).sum() and f((weights * xs).sum()).",
+                    lambda: float(f(x64).mean() - f(x64.mean())),
+                ),
+            ],
+        )
 
     prop()
 
@@ -101,10 +116,14 @@ def jensen_sign(ctx):
     def convex(case):
         name, xs, w = case
         got = _jensen(ctx, name, xs, w)
-        E.that(got >= -_gap_tolerance(P.FUNCTIONS_1D[name].f, xs, w), lambda: (
-            f"jensen_gap is {got!r} for the convex f(x) = {name} (xs = {_f64(xs).tolist()}, "
-            f"weights = {_f64(w).tolist()}): Jensen's inequality says it cannot be negative. "
-            "Is the sign of the difference flipped?"))
+        E.that(
+            got >= -_gap_tolerance(P.FUNCTIONS_1D[name].f, xs, w),
+            lambda: (
+                f"jensen_gap is {got!r} for the convex f(x) = {name} (xs = {_f64(xs).tolist()}, "
+                f"weights = {_f64(w).tolist()}): Jensen's inequality says it cannot be negative. "
+                "Is the sign of the difference flipped?"
+            ),
+        )
 
     convex()
     xs = torch.tensor([-2.0, 1.0, 3.0], dtype=torch.float64)
@@ -112,13 +131,20 @@ def jensen_sign(ctx):
     for name in CONCAVE:
         got = _jensen(ctx, name, xs, w)
         want = float(ctx.ref.jensen_gap(P.FUNCTIONS_1D[name].f, xs, w))
-        E.that(got < 0, f"jensen_gap is {got!r} for the concave f(x) = {name} with xs = "
-               f"{xs.tolist()} and weights = {w.tolist()}; it should be negative ({want:.6g}). "
-               + ("Returning an absolute value hides the sign: the gap is signed."
-                  if math.isclose(got, -want, rel_tol=1e-6) else ""))
+        E.that(
+            got < 0,
+            f"jensen_gap is {got!r} for the concave f(x) = {name} with xs = "
+            f"{xs.tolist()} and weights = {w.tolist()}; it should be negative ({want:.6g}). "
+            + (
+                "Returning an absolute value hides the sign: the gap is signed."
+                if math.isclose(got, -want, rel_tol=1e-6)
+                else ""
+            ),
+        )
 
 
 # -- second_derivative ----------------------------------------------------------------------
+
 
 def _second(ctx, name, x):
     out = ctx.probe("convexity.second", name, x)
@@ -135,12 +161,23 @@ def second_values(ctx):
         got, _ = _second(ctx, name, x)
         t = torch.tensor(x, dtype=torch.float64)
         want = float(fn.d2(t))
-        E.near(got, want, f"second_derivative(f, {x!r}) for f(x) = {name}", rtol=1e-5, atol=1e-5,
-               mistakes=[Mistake("the first derivative", "Differentiate twice: the first "
-                                 "torch.autograd.grad needs create_graph=True so that its "
-                                 "result can be differentiated again.", float(fn.d1(t))),
-                         Mistake("half the second derivative", "f'' is the derivative of f'; "
-                                 "no factor 1/2.", want / 2)])
+        E.near(
+            got,
+            want,
+            f"second_derivative(f, {x!r}) for f(x) = {name}",
+            rtol=1e-5,
+            atol=1e-5,
+            mistakes=[
+                Mistake(
+                    "the first derivative",
+                    "Differentiate twice: the first "
+                    "torch.autograd.grad needs create_graph=True so that its "
+                    "result can be differentiated again.",
+                    float(fn.d1(t)),
+                ),
+                Mistake("half the second derivative", "f'' is the derivative of f'; no factor 1/2.", want / 2),
+            ],
+        )
 
     prop()
 
@@ -149,14 +186,18 @@ def second_values(ctx):
 def second_autograd(ctx):
     for name, x in (("cosh(0.5x)", 1.5), ("x cos(0.15 pi x)", 10.0)):
         _, out = _second(ctx, name, x)
-        E.that(out["with_grad"] > 0, f"second_derivative never called f on a tensor that "
-               f"requires grad (it called f {out['calls']} times with plain numbers or "
-               "tensors): that is finite differences, which lose half the digits. Use "
-               "automatic differentiation: x = torch.tensor(x, requires_grad=True), then "
-               "torch.autograd.grad twice (create_graph=True the first time).")
+        E.that(
+            out["with_grad"] > 0,
+            f"second_derivative never called f on a tensor that "
+            f"requires grad (it called f {out['calls']} times with plain numbers or "
+            "tensors): that is finite differences, which lose half the digits. Use "
+            "automatic differentiation: x = torch.tensor(x, requires_grad=True), then "
+            "torch.autograd.grad twice (create_graph=True the first time).",
+        )
 
 
 # -- hessian --------------------------------------------------------------------------------
+
 
 @st.composite
 def _hessian_cases(draw):
@@ -171,8 +212,10 @@ def _hessian_cases(draw):
 
 def _hess(ctx, name, x):
     out = ctx.probe("convexity.hess", name, x)
-    E.that(not out["changed"], "hessian changed x in place; the contract says stubs never "
-           "change their inputs (work on x.detach().clone()).")
+    E.that(
+        not out["changed"],
+        "hessian changed x in place; the contract says stubs never change their inputs (work on x.detach().clone()).",
+    )
     return out
 
 
@@ -186,28 +229,40 @@ def hessian_values(ctx):
         want = H.to(x.dtype)
         g64 = _f64(x).requires_grad_(True)
         (grad,) = torch.autograd.grad(P.FUNCTIONS_ND[name][0](g64), g64)
-        E.close(out["value"], want, f"hessian for f(x) = {name} at x = {_f64(x).tolist()} "
-                f"({str(x.dtype).replace('torch.', '')})", mistakes=[
-                    Mistake("the row sums of the Hessian (the gradient of grad.sum())",
-                            "torch.autograd.grad(grad.sum(), x) adds up the rows. Differentiate "
-                            "each component grad[i] separately and stack the rows.",
-                            lambda: H.sum(1)),
-                    Mistake("the outer product of the gradient", "The Hessian holds second "
-                            "derivatives; differentiate the gradient again.",
-                            lambda: torch.outer(grad, grad)),
-                    Mistake("only the diagonal", "The mixed partial derivatives belong off "
-                            "the diagonal: row i is the gradient of grad[i].",
-                            lambda: torch.diag(torch.diag(H))),
-                ])
+        E.close(
+            out["value"],
+            want,
+            f"hessian for f(x) = {name} at x = {_f64(x).tolist()} ({str(x.dtype).replace('torch.', '')})",
+            mistakes=[
+                Mistake(
+                    "the row sums of the Hessian (the gradient of grad.sum())",
+                    "torch.autograd.grad(grad.sum(), x) adds up the rows. Differentiate "
+                    "each component grad[i] separately and stack the rows.",
+                    lambda: H.sum(1),
+                ),
+                Mistake(
+                    "the outer product of the gradient",
+                    "The Hessian holds second derivatives; differentiate the gradient again.",
+                    lambda: torch.outer(grad, grad),
+                ),
+                Mistake(
+                    "only the diagonal",
+                    "The mixed partial derivatives belong off the diagonal: row i is the gradient of grad[i].",
+                    lambda: torch.diag(torch.diag(H)),
+                ),
+            ],
+        )
 
     prop()
 
 
 @check("hessian", "symmetric, by automatic differentiation")
 def hessian_symmetric(ctx):
-    for name, x in (("x^T M x, M not symmetric", [0.3, -1.2, 2.0, 0.7]),
-                    ("sum sin(x_i) x_(i+1)", [1.1, -0.4, 0.9]),
-                    ("rosenbrock", [-0.7, 0.55, 0.2])):
+    for name, x in (
+        ("x^T M x, M not symmetric", [0.3, -1.2, 2.0, 0.7]),
+        ("sum sin(x_i) x_(i+1)", [1.1, -0.4, 0.9]),
+        ("rosenbrock", [-0.7, 0.55, 0.2]),
+    ):
         x = torch.tensor(x, dtype=torch.float64)
         out = _hess(ctx, name, x)
         H = E.tensor(out["value"], f"hessian for f(x) = {name}")
@@ -215,24 +270,34 @@ def hessian_symmetric(ctx):
         H = _f64(H)
         asym = float((H - H.T).abs().max())
         scale = float(H.abs().max()) + 1e-300
-        E.that(out["with_grad"] > 0, f"hessian never called f on a tensor that requires grad "
-               f"(it called f {out['calls']} times): that is finite differences. Use automatic "
-               "differentiation: torch.autograd.grad with create_graph=True, then "
-               "differentiate each component of the gradient.")
-        E.that(asym <= 1e-10 * scale, f"The Hessian for f(x) = {name} at x = {x.tolist()} is "
-               f"not symmetric: |H - H^T| reaches {asym:.3g} (entries up to {scale:.3g}). Second "
-               "derivatives commute, so an exact Hessian is symmetric; differences of gradients "
-               "(finite differences) are not.")
+        E.that(
+            out["with_grad"] > 0,
+            f"hessian never called f on a tensor that requires grad "
+            f"(it called f {out['calls']} times): that is finite differences. Use automatic "
+            "differentiation: torch.autograd.grad with create_graph=True, then "
+            "differentiate each component of the gradient.",
+        )
+        E.that(
+            asym <= 1e-10 * scale,
+            f"The Hessian for f(x) = {name} at x = {x.tolist()} is "
+            f"not symmetric: |H - H^T| reaches {asym:.3g} (entries up to {scale:.3g}). Second "
+            "derivatives commute, so an exact Hessian is symmetric; differences of gradients "
+            "(finite differences) are not.",
+        )
 
 
 # -- is_convex_quadratic --------------------------------------------------------------------
+
 
 def _truth(value, what: str) -> bool:
     if isinstance(value, torch.Tensor) and value.numel() == 1 and value.dtype == torch.bool:
         return bool(value)
     if not isinstance(value, bool):
-        E.fail(f"{what}: expected a bool, got {E.describe(value)}"
-               + (" (convert with bool(...))" if value is not None else "") + ".")
+        E.fail(
+            f"{what}: expected a bool, got {E.describe(value)}"
+            + (" (convert with bool(...))" if value is not None else "")
+            + "."
+        )
     return value
 
 
@@ -242,20 +307,35 @@ def _sym_min(A: torch.Tensor) -> float:
 
 
 QUAD_MISTAKES = [
-    ("the eigenvalues of A itself", "x^T A x only sees the symmetric part (A + A.T) / 2; the "
-     "eigenvalues of a non-symmetric A (torch.linalg.eigvals, real parts) can all be positive "
-     "while the form still takes negative values.",
-     lambda A: bool(torch.linalg.eigvals(A).real.min() >= -1e-6)),
-    ("eigvalsh on the non-symmetric A", "torch.linalg.eigvalsh assumes a symmetric matrix "
-     "and reads only its lower triangle; symmetrise first: (A + A.T) / 2.",
-     lambda A: bool(torch.linalg.eigvalsh(A).min() >= -1e-6)),
-    ("a threshold of 0", "Rounding makes the eigenvalues of a singular positive semidefinite "
-     "matrix slightly negative; the contract's threshold is -1e-6.",
-     lambda A: _sym_min(A) >= 0),
-    ("a test for positive definiteness (Cholesky, or eigenvalues > 0)", "Convex needs "
-     "positive *semi*definite: a zero eigenvalue is allowed.", lambda A: _sym_min(A) > 0),
-    ("the diagonal only", "Nonnegative diagonal entries are necessary, not sufficient: use "
-     "the eigenvalues of the symmetric part.", lambda A: bool((torch.diag(A) >= -1e-6).all())),
+    (
+        "the eigenvalues of A itself",
+        "x^T A x only sees the symmetric part (A + A.T) / 2; the "
+        "eigenvalues of a non-symmetric A (torch.linalg.eigvals, real parts) can all be positive "
+        "while the form still takes negative values.",
+        lambda A: bool(torch.linalg.eigvals(A).real.min() >= -1e-6),
+    ),
+    (
+        "eigvalsh on the non-symmetric A",
+        "torch.linalg.eigvalsh assumes a symmetric matrix "
+        "and reads only its lower triangle; symmetrise first: (A + A.T) / 2.",
+        lambda A: bool(torch.linalg.eigvalsh(A).min() >= -1e-6),
+    ),
+    (
+        "a threshold of 0",
+        "Rounding makes the eigenvalues of a singular positive semidefinite "
+        "matrix slightly negative; the contract's threshold is -1e-6.",
+        lambda A: _sym_min(A) >= 0,
+    ),
+    (
+        "a test for positive definiteness (Cholesky, or eigenvalues > 0)",
+        "Convex needs positive *semi*definite: a zero eigenvalue is allowed.",
+        lambda A: _sym_min(A) > 0,
+    ),
+    (
+        "the diagonal only",
+        "Nonnegative diagonal entries are necessary, not sufficient: use the eigenvalues of the symmetric part.",
+        lambda A: bool((torch.diag(A) >= -1e-6).all()),
+    ),
 ]
 
 FIXED = [
@@ -274,8 +354,7 @@ FIXED = [
 @check("is_convex_quadratic", "matrices chosen to tell the usual mistakes apart")
 def quadratic_fixed(ctx):
     mats = [torch.tensor(m, dtype=torch.float64) for m in FIXED]
-    got = [_truth(ctx.call("is_convex_quadratic", A), f"is_convex_quadratic({A.tolist()})")
-           for A in mats]
+    got = [_truth(ctx.call("is_convex_quadratic", A), f"is_convex_quadratic({A.tolist()})") for A in mats]
     want = [_sym_min(A) >= -1e-6 for A in mats]
     if got == want:
         return
@@ -284,8 +363,10 @@ def quadratic_fixed(ctx):
     for name, hint, fn in QUAD_MISTAKES:
         if [fn(A) for A in mats] == got:
             E.fail(f"is_convex_quadratic is wrong ({listing}): this is {name}. {hint}")
-    E.fail(f"is_convex_quadratic is wrong: {listing}. Convex means the symmetric part "
-           "(A + A.T) / 2 has no eigenvalue below -1e-6.")
+    E.fail(
+        f"is_convex_quadratic is wrong: {listing}. Convex means the symmetric part "
+        "(A + A.T) / 2 has no eigenvalue below -1e-6."
+    )
 
 
 @st.composite
@@ -305,8 +386,7 @@ def _quadratics(draw):
     return A.to(dtype), lam
 
 
-@check("is_convex_quadratic", "agrees with the symmetric part's eigenvalues (threshold -1e-6)",
-       weight=2)
+@check("is_convex_quadratic", "agrees with the symmetric part's eigenvalues (threshold -1e-6)", weight=2)
 def quadratic_random(ctx):
     @ctx.given(_quadratics())
     def prop(case):
@@ -316,16 +396,21 @@ def quadratic_random(ctx):
         if got != want:
             for name, hint, fn in QUAD_MISTAKES:
                 if fn(A) == got:
-                    E.fail(f"is_convex_quadratic returned {got} for a {tuple(A.shape)} matrix "
-                           f"whose symmetric part has smallest eigenvalue {lam:g}: this looks "
-                           f"like {name}. {hint}")
-            E.fail(f"is_convex_quadratic returned {got} for a {tuple(A.shape)} matrix whose "
-                   f"symmetric part has smallest eigenvalue {lam:g} (expected {want}).")
+                    E.fail(
+                        f"is_convex_quadratic returned {got} for a {tuple(A.shape)} matrix "
+                        f"whose symmetric part has smallest eigenvalue {lam:g}: this looks "
+                        f"like {name}. {hint}"
+                    )
+            E.fail(
+                f"is_convex_quadratic returned {got} for a {tuple(A.shape)} matrix whose "
+                f"symmetric part has smallest eigenvalue {lam:g} (expected {want})."
+            )
 
     prop()
 
 
 # -- project_onto_ball ----------------------------------------------------------------------
+
 
 @st.composite
 def _ball_cases(draw):
@@ -352,8 +437,7 @@ def _project(ctx, x, center, radius):
     return result.value
 
 
-@check("project_onto_ball", "the closest point of the ball: points inside, outside, at the centre",
-       weight=2)
+@check("project_onto_ball", "the closest point of the ball: points inside, outside, at the centre", weight=2)
 def ball_values(ctx):
     @ctx.given(_ball_cases())
     def prop(case):
@@ -362,19 +446,32 @@ def ball_values(ctx):
         want = ctx.ref.project_onto_ball(x, center, radius)
         offset = x - center
         norm = torch.linalg.norm(offset)
-        E.close(got, want, f"project_onto_ball for a point {where} the ball (radius {radius}, "
-                f"dimension {len(x)}, {str(x.dtype).replace('torch.', '')})", mistakes=[
-                    Mistake("the boundary point for a point inside", "A point inside the ball "
-                            "is already feasible: return it unchanged and only project points "
-                            "with ||x - center|| > radius.",
-                            lambda: center + offset * (radius / norm)),
-                    Mistake("the centre left out", "Project relative to the centre and add it "
-                            "back: center + radius * (x - center) / ||x - center||.",
-                            lambda: offset * (radius / norm) if norm > radius else x),
-                    Mistake("clipping each coordinate", "Clamping coordinates projects onto a "
-                            "box; the ball scales the whole offset by radius / ||x - center||.",
-                            lambda: torch.clamp(x, center - radius, center + radius)),
-                ])
+        E.close(
+            got,
+            want,
+            f"project_onto_ball for a point {where} the ball (radius {radius}, "
+            f"dimension {len(x)}, {str(x.dtype).replace('torch.', '')})",
+            mistakes=[
+                Mistake(
+                    "the boundary point for a point inside",
+                    "A point inside the ball "
+                    "is already feasible: return it unchanged and only project points "
+                    "with ||x - center|| > radius.",
+                    lambda: center + offset * (radius / norm),
+                ),
+                Mistake(
+                    "the centre left out",
+                    "Project relative to the centre and add it back: center + radius * (x - center) / ||x - center||.",
+                    lambda: offset * (radius / norm) if norm > radius else x,
+                ),
+                Mistake(
+                    "clipping each coordinate",
+                    "Clamping coordinates projects onto a "
+                    "box; the ball scales the whole offset by radius / ||x - center||.",
+                    lambda: torch.clamp(x, center - radius, center + radius),
+                ),
+            ],
+        )
 
     prop()
 
@@ -392,24 +489,35 @@ def ball_properties(ctx):
         dist_y = float(torch.linalg.norm(y64 - c64))
         inside = float(torch.linalg.norm(x64 - c64)) <= radius
         if inside:
-            E.that(float((y64 - x64).abs().max()) <= tol, f"x = {x64.tolist()} lies inside the "
-                   f"ball (radius {radius}) but moved to {y64.tolist()}: a feasible point is its "
-                   "own projection.")
+            E.that(
+                float((y64 - x64).abs().max()) <= tol,
+                f"x = {x64.tolist()} lies inside the "
+                f"ball (radius {radius}) but moved to {y64.tolist()}: a feasible point is its "
+                "own projection.",
+            )
         else:
-            E.that(abs(dist_y - radius) <= tol, f"x = {x64.tolist()} lies outside the ball, so "
-                   f"its projection should be on the sphere (distance {radius} from the centre); "
-                   f"got distance {dist_y:.10g}.")
+            E.that(
+                abs(dist_y - radius) <= tol,
+                f"x = {x64.tolist()} lies outside the ball, so "
+                f"its projection should be on the sphere (distance {radius} from the centre); "
+                f"got distance {dist_y:.10g}.",
+            )
         again = E.tensor(_project(ctx, y, center, radius), "project_onto_ball applied twice")
-        E.that(float((_f64(again) - y64).abs().max()) <= tol, f"Projecting twice moved the "
-               f"point again ({y64.tolist()} -> {_f64(again).tolist()}): a projection is "
-               "idempotent.")
+        E.that(
+            float((_f64(again) - y64).abs().max()) <= tol,
+            f"Projecting twice moved the "
+            f"point again ({y64.tolist()} -> {_f64(again).tolist()}): a projection is "
+            "idempotent.",
+        )
         g = torch.Generator().manual_seed(len(x))
         for _ in range(5):
             u = torch.randn(len(x), generator=g, dtype=torch.float64)
             p = c64 + u / torch.linalg.norm(u) * radius * float(torch.rand(1, generator=g))
-            E.that(float(torch.linalg.norm(y64 - p)) <= float(torch.linalg.norm(x64 - p)) + tol,
-                   f"The projection {y64.tolist()} is farther than x = {x64.tolist()} from the "
-                   f"point {p.tolist()} of the ball: projecting onto a convex set never moves "
-                   "away from its points.")
+            E.that(
+                float(torch.linalg.norm(y64 - p)) <= float(torch.linalg.norm(x64 - p)) + tol,
+                f"The projection {y64.tolist()} is farther than x = {x64.tolist()} from the "
+                f"point {p.tolist()} of the ball: projecting onto a convex set never moves "
+                "away from its points.",
+            )
 
     prop()

@@ -25,18 +25,21 @@ check = checks_for("densenet")
 
 # -- conv_block ---------------------------------------------------------------------------
 
-@check("conv_block", "BatchNorm2d, ReLU, then a 3x3 convolution with padding 1, with the "
-       "reference's outputs")
+
+@check("conv_block", "BatchNorm2d, ReLU, then a 3x3 convolution with padding 1, with the reference's outputs")
 def conv_block_layers(ctx):
     h = network_handle(ctx, "densenet", "conv_block", [], (3, 7))
     kinds = leaf_types(ctx.describe(h))
     if kinds[:1] == ["Conv2d"] and sorted(kinds) == ["BatchNorm2d", "Conv2d", "ReLU"]:
-        E.fail(f"conv_block(3, 7) is {kinds}: DenseNet's blocks normalise and activate BEFORE "
-               "the convolution (BatchNorm2d, ReLU, Conv2d), unlike ResNet's.")
-    E.that(kinds == ["BatchNorm2d", "ReLU", "Conv2d"], f"conv_block(3, 7) is {kinds}; "
-           "expected [BatchNorm2d, ReLU, Conv2d].")
-    out = ctx.probe("densenet.forward", h, torch.randn(2, 3, 5, 5, generator=ctx.generator()),
-                    True)
+        E.fail(
+            f"conv_block(3, 7) is {kinds}: DenseNet's blocks normalise and activate BEFORE "
+            "the convolution (BatchNorm2d, ReLU, Conv2d), unlike ResNet's."
+        )
+    E.that(
+        kinds == ["BatchNorm2d", "ReLU", "Conv2d"],
+        f"conv_block(3, 7) is {kinds}; expected [BatchNorm2d, ReLU, Conv2d].",
+    )
+    out = ctx.probe("densenet.forward", h, torch.randn(2, 3, 5, 5, generator=ctx.generator()), True)
     E.shape(out, (2, 7, 5, 5), "conv_block(3, 7) on (2, 3, 5, 5) (padding 1 keeps 5x5)")
     ref = randomised_reference(lambda: ctx.ref.conv_block(3, 7), ctx.seed)
     X = torch.randn(2, 3, 5, 5, generator=ctx.generator(1), dtype=torch.float64)
@@ -44,6 +47,7 @@ def conv_block_layers(ctx):
 
 
 # -- DenseBlock ---------------------------------------------------------------------------
+
 
 def _dense_use(ctx):
     return ["conv_block"] if "conv_block" in ctx.passed else []
@@ -53,39 +57,55 @@ def _dense_block(ctx, num_convs, cin, cout):
     return network_handle(ctx, "densenet", "DenseBlock", _dense_use(ctx), (num_convs, cin, cout))
 
 
-@check("DenseBlock", "DenseBlock(2, 3, 10) turns (4, 3, 8, 8) into (4, 23, 8, 8), and its "
-       "out_channels is 23")
+@check("DenseBlock", "DenseBlock(2, 3, 10) turns (4, 3, 8, 8) into (4, 23, 8, 8), and its out_channels is 23")
 def dense_block_book(ctx):
     h = _dense_block(ctx, 2, 3, 10)
     convs = [p[1] for p in ctx.describe(h)["parameters"] if len(p[1]) == 4]
     got = [shape[1] for shape in convs]
-    E.that(got == [3, 13], f"The convolutions of DenseBlock(2, 3, 10) take {got} channels; "
-           "the i-th conv block should take in_channels + i * out_channels = [3, 13], since "
-           "it sees the input and the outputs of every block before it.")
-    out = ctx.probe("densenet.forward", h, torch.randn(4, 3, 8, 8, generator=ctx.generator()),
-                    True)
-    E.shape(out, (4, 23, 8, 8), "DenseBlock(2, 3, 10) on (4, 3, 8, 8)", mistakes=[
-        Mistake("only the last block's output", "Concatenate every block's output to its "
-                "input: X = torch.cat((X, Y), dim=1), and return X.", torch.zeros(4, 10, 8, 8))])
+    E.that(
+        got == [3, 13],
+        f"The convolutions of DenseBlock(2, 3, 10) take {got} channels; "
+        "the i-th conv block should take in_channels + i * out_channels = [3, 13], since "
+        "it sees the input and the outputs of every block before it.",
+    )
+    out = ctx.probe("densenet.forward", h, torch.randn(4, 3, 8, 8, generator=ctx.generator()), True)
+    E.shape(
+        out,
+        (4, 23, 8, 8),
+        "DenseBlock(2, 3, 10) on (4, 3, 8, 8)",
+        mistakes=[
+            Mistake(
+                "only the last block's output",
+                "Concatenate every block's output to its input: X = torch.cat((X, Y), dim=1), and return X.",
+                torch.zeros(4, 10, 8, 8),
+            )
+        ],
+    )
     got = ctx.probe("densenet.attribute", h, "out_channels")
-    E.that(got == 23, f"DenseBlock(2, 3, 10).out_channels is {got!r}; expected 23 = 3 + 2 * 10 "
-           "(densenet uses it to size the next layer).")
+    E.that(
+        got == 23,
+        f"DenseBlock(2, 3, 10).out_channels is {got!r}; expected 23 = 3 + 2 * 10 "
+        "(densenet uses it to size the next layer).",
+    )
 
 
 @check("DenseBlock", "in_channels + num_convs * out_channels channels come out, for any sizes")
 def dense_block_channels(ctx):
-    @ctx.given(st.integers(1, 4), st.integers(1, 6), st.integers(1, 6), st.integers(1, 3),
-               examples=max(ctx.examples // 3, 5))
+    @ctx.given(
+        st.integers(1, 4), st.integers(1, 6), st.integers(1, 6), st.integers(1, 3), examples=max(ctx.examples // 3, 5)
+    )
     def prop(num_convs, cin, cout, side):
         h = _dense_block(ctx, num_convs, cin, cout)
         want = cin + num_convs * cout
         X = torch.randn(2, cin, side + 1, side, generator=ctx.generator())
         out = ctx.probe("densenet.forward", h, X, True)
-        E.shape(out, (2, want, side + 1, side), f"DenseBlock({num_convs}, {cin}, {cout}) on "
-                f"{tuple(X.shape)}")
+        E.shape(out, (2, want, side + 1, side), f"DenseBlock({num_convs}, {cin}, {cout}) on {tuple(X.shape)}")
         got = ctx.probe("densenet.attribute", h, "out_channels")
-        E.that(got == want, f"DenseBlock({num_convs}, {cin}, {cout}).out_channels is {got!r}; "
-               f"expected {want} = in_channels + num_convs * out_channels.")
+        E.that(
+            got == want,
+            f"DenseBlock({num_convs}, {cin}, {cout}).out_channels is {got!r}; "
+            f"expected {want} = in_channels + num_convs * out_channels.",
+        )
 
     prop()
 
@@ -94,39 +114,69 @@ def _dense_reversed(ref, X, train):
     """A DenseBlock that concatenates (Y, X) instead of (X, Y), with the reference's weights."""
     for blk in ref.net:
         bn, conv = blk[0], blk[2]
-        Y = F.conv2d(F.relu(F.batch_norm(X, bn.running_mean.clone(), bn.running_var.clone(),
-                                         bn.weight, bn.bias, training=train, eps=bn.eps)),
-                     conv.weight, conv.bias, padding=1)
+        Y = F.conv2d(
+            F.relu(
+                F.batch_norm(
+                    X, bn.running_mean.clone(), bn.running_var.clone(), bn.weight, bn.bias, training=train, eps=bn.eps
+                )
+            ),
+            conv.weight,
+            conv.bias,
+            padding=1,
+        )
         X = torch.cat((Y, X), dim=1)
     return X
 
 
-@check("DenseBlock", "with the reference's weights, the same outputs and gradients: the input "
-       "comes first in each concatenation", weight=1.5)
+@check(
+    "DenseBlock",
+    "with the reference's weights, the same outputs and gradients: the input comes first in each concatenation",
+    weight=1.5,
+)
 def dense_block_outputs(ctx):
     h = _dense_block(ctx, 3, 2, 4)
     ref = randomised_reference(lambda: ctx.ref.DenseBlock(3, 2, 4), ctx.seed)
     X = torch.randn(3, 2, 5, 5, generator=ctx.generator(), dtype=torch.float64)
-    compare_network(ctx, "densenet", h, ref, X, "DenseBlock(3, 2, 4)", lambda train: [
-        Mistake("the concatenation in the wrong order", "Keep the input first: "
+    compare_network(
+        ctx,
+        "densenet",
+        h,
+        ref,
+        X,
+        "DenseBlock(3, 2, 4)",
+        lambda train: [
+            Mistake(
+                "the concatenation in the wrong order",
+                "Keep the input first: "
                 "X = torch.cat((X, Y), dim=1). The layers that follow were built for that "
-                "channel order.", lambda: _dense_reversed(ref, X, train))])
+                "channel order.",
+                lambda: _dense_reversed(ref, X, train),
+            )
+        ],
+    )
 
 
 # -- transition_block ---------------------------------------------------------------------
 
-@check("transition_block", "(4, 23, 8, 8) -> (4, 10, 4, 4) through BatchNorm2d, ReLU, a 1x1 "
-       "convolution and 2x2 average pooling, with the reference's outputs")
+
+@check(
+    "transition_block",
+    "(4, 23, 8, 8) -> (4, 10, 4, 4) through BatchNorm2d, ReLU, a 1x1 "
+    "convolution and 2x2 average pooling, with the reference's outputs",
+)
 def transition_layers(ctx):
     h = network_handle(ctx, "densenet", "transition_block", [], (23, 10))
     kinds = leaf_types(ctx.describe(h))
     if "MaxPool2d" in kinds:
-        E.fail(f"transition_block(23, 10) is {kinds}: a transition with max pooling. DenseNet "
-               "halves the resolution with nn.AvgPool2d(kernel_size=2, stride=2).")
-    E.that(kinds == ["BatchNorm2d", "ReLU", "Conv2d", "AvgPool2d"], f"transition_block(23, 10) "
-           f"is {kinds}; expected [BatchNorm2d, ReLU, Conv2d, AvgPool2d].")
-    out = ctx.probe("densenet.forward", h, torch.randn(4, 23, 8, 8, generator=ctx.generator()),
-                    True)
+        E.fail(
+            f"transition_block(23, 10) is {kinds}: a transition with max pooling. DenseNet "
+            "halves the resolution with nn.AvgPool2d(kernel_size=2, stride=2)."
+        )
+    E.that(
+        kinds == ["BatchNorm2d", "ReLU", "Conv2d", "AvgPool2d"],
+        f"transition_block(23, 10) is {kinds}; expected [BatchNorm2d, ReLU, Conv2d, AvgPool2d].",
+    )
+    out = ctx.probe("densenet.forward", h, torch.randn(4, 23, 8, 8, generator=ctx.generator()), True)
     E.shape(out, (4, 10, 4, 4), "transition_block(23, 10) on (4, 23, 8, 8)")
     ref = randomised_reference(lambda: ctx.ref.transition_block(23, 10), ctx.seed)
     X = torch.randn(2, 23, 6, 6, generator=ctx.generator(1), dtype=torch.float64)
@@ -135,6 +185,7 @@ def transition_layers(ctx):
 
 # -- densenet -----------------------------------------------------------------------------
 
+
 def _net_use(ctx):
     return [s for s in ("conv_block", "DenseBlock", "transition_block") if s in ctx.passed]
 
@@ -142,8 +193,11 @@ def _net_use(ctx):
 DENSE_CHANNELS = [[64, 192], [96, 224], [112, 240], [120, 248]]
 
 
-@check("densenet", "channels 64 -> 192, 96 -> 224, 112 -> 240, 120 -> 248 through the dense "
-       "blocks, halved by each transition, and a Linear(248, 10)")
+@check(
+    "densenet",
+    "channels 64 -> 192, 96 -> 224, 112 -> 240, 120 -> 248 through the dense "
+    "blocks, halved by each transition, and a Linear(248, 10)",
+)
 def densenet_channels(ctx):
     h = network_handle(ctx, "densenet", "densenet", _net_use(ctx))
     X = torch.rand(1, 1, 96, 96, generator=ctx.generator())
@@ -151,14 +205,18 @@ def densenet_channels(ctx):
     blocks = [[layer[2][1], layer[3][1]] for layer in s["layers"] if layer[1] == "DenseBlock"]
     E.that(len(blocks) == 4, f"densenet() should run 4 DenseBlocks; {len(blocks)} ran.")
     if blocks != DENSE_CHANNELS and [b[0] for b in blocks[1:]] == [b[1] for b in blocks[:-1]]:
-        E.fail(f"The dense blocks' channels (in, out) are {blocks}: no channel halving. Each "
-               "transition block between dense blocks halves the channels "
-               "(transition_block(num_channels, num_channels // 2)).")
-    E.that(blocks == DENSE_CHANNELS, f"The dense blocks' channels (in, out) are {blocks}; "
-           f"expected {DENSE_CHANNELS}.")
+        E.fail(
+            f"The dense blocks' channels (in, out) are {blocks}: no channel halving. Each "
+            "transition block between dense blocks halves the channels "
+            "(transition_block(num_channels, num_channels // 2))."
+        )
+    E.that(blocks == DENSE_CHANNELS, f"The dense blocks' channels (in, out) are {blocks}; expected {DENSE_CHANNELS}.")
     linear = [layer for layer in s["layers"] if layer[1] == "Linear"]
-    E.that(bool(linear) and linear[-1][2] == [1, 248], f"The final Linear layer should see "
-           f"(1, 248) features; it got {linear[-1][2] if linear else 'no Linear layer'}.")
+    E.that(
+        bool(linear) and linear[-1][2] == [1, 248],
+        f"The final Linear layer should see "
+        f"(1, 248) features; it got {linear[-1][2] if linear else 'no Linear layer'}.",
+    )
     E.that(s["output"] == [1, 10], f"densenet()'s output is {s['output']}; expected [1, 10].")
 
 
@@ -168,16 +226,17 @@ def densenet_parameters(ctx):
     total = sum(math.prod(p[1]) for p in info["parameters"])
     want = sum(p.numel() for p in ctx.ref.densenet().parameters())
     E.that(total == want, f"densenet() has {total:,} parameters; the book's has {want:,}.")
-    kwargs = {"num_classes": 5, "in_channels": 3, "growth_rate": 8,
-              "num_convs_in_dense_blocks": (2, 3)}
+    kwargs = {"num_classes": 5, "in_channels": 3, "growth_rate": 8, "num_convs_in_dense_blocks": (2, 3)}
     h = network_handle(ctx, "densenet", "densenet", _net_use(ctx), (), kwargs)
     info = ctx.describe(h)
     total = sum(math.prod(p[1]) for p in info["parameters"])
     want = sum(p.numel() for p in ctx.ref.densenet(**kwargs).parameters())
-    E.that(total == want, f"densenet(num_classes=5, in_channels=3, growth_rate=8, "
-           f"num_convs_in_dense_blocks=(2, 3)) has {total:,} parameters; expected {want:,}.")
-    out = ctx.probe("densenet.forward", h, torch.rand(2, 3, 32, 32, generator=ctx.generator()),
-                    False)
+    E.that(
+        total == want,
+        f"densenet(num_classes=5, in_channels=3, growth_rate=8, "
+        f"num_convs_in_dense_blocks=(2, 3)) has {total:,} parameters; expected {want:,}.",
+    )
+    out = ctx.probe("densenet.forward", h, torch.rand(2, 3, 32, 32, generator=ctx.generator()), False)
     E.shape(out, (2, 5), "densenet(num_classes=5, in_channels=3, ...) on (2, 3, 32, 32)")
 
 
@@ -196,16 +255,34 @@ def densenet_outputs(ctx):
 # 0.84-0.89).
 DENSENET_CPU = Budget(train=400, test=300, epochs=5, batch_size=32)
 DENSENET_CUDA = Budget(train=60000, test=10000, epochs=10, batch_size=256)
-DENSENET_FLOOR = {("fashion-mnist", "cpu"): 0.4, ("digits-fallback", "cpu"): 0.75,
-                  ("fashion-mnist", "cuda"): 0.8, ("digits-fallback", "cuda"): 0.5}
+DENSENET_FLOOR = {
+    ("fashion-mnist", "cpu"): 0.4,
+    ("digits-fallback", "cpu"): 0.75,
+    ("fashion-mnist", "cuda"): 0.8,
+    ("digits-fallback", "cuda"): 0.5,
+}
 
 
-@check("densenet", "trains: test accuracy close to the reference's under the same seed and "
-       "budget", weight=2, kind="training",
-       uses=("conv_block", "DenseBlock", "transition_block", "densenet"))
+@check(
+    "densenet",
+    "trains: test accuracy close to the reference's under the same seed and budget",
+    weight=2,
+    kind="training",
+    uses=("conv_block", "DenseBlock", "transition_block", "densenet"),
+)
 def densenet_training(ctx):
     use = sorted((set(ctx.check.uses) & ctx.passed) | {"densenet"})
     on_gpu = ctx.device.startswith("cuda")
-    training_threshold(ctx, "densenet", "densenet", use, cpu=DENSENET_CPU, cuda=DENSENET_CUDA,
-                       lr=0.1 if on_gpu else 0.05, resize_cpu=32, resize_cuda=96,
-                       floors=DENSENET_FLOOR, name="DenseNet")
+    training_threshold(
+        ctx,
+        "densenet",
+        "densenet",
+        use,
+        cpu=DENSENET_CPU,
+        cuda=DENSENET_CUDA,
+        lr=0.1 if on_gpu else 0.05,
+        resize_cpu=32,
+        resize_cuda=96,
+        floors=DENSENET_FLOOR,
+        name="DenseNet",
+    )

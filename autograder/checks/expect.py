@@ -84,8 +84,7 @@ def shape(value: Any, expected: Sequence[int], what: str, mistakes: Sequence[Mis
         for m in mistakes:
             guess = m.answer()
             if isinstance(guess, torch.Tensor) and tuple(guess.shape) == tuple(t.shape):
-                fail(f"{what}: expected shape {expected}, got {tuple(t.shape)}. "
-                     f"This looks like {m.name}: {m.hint}")
+                fail(f"{what}: expected shape {expected}, got {tuple(t.shape)}. This looks like {m.name}: {m.hint}")
         fail(f"{what}: expected shape {expected}, got {tuple(t.shape)}.")
 
 
@@ -94,10 +93,11 @@ def dtype(value: Any, expected: torch.dtype, what: str) -> None:
     if t.dtype != expected:
         hint = ""
         if expected == torch.float64 and t.dtype == torch.float32:
-            hint = (" Something fixed the precision at float32: create new tensors with "
-                    "dtype=X.dtype (or use torch.zeros_like/ones_like) instead of the default.")
-        fail(f"{what}: expected dtype {expected}, got {t.dtype} (stubs must keep the "
-             f"dtype of their inputs).{hint}")
+            hint = (
+                " Something fixed the precision at float32: create new tensors with "
+                "dtype=X.dtype (or use torch.zeros_like/ones_like) instead of the default."
+            )
+        fail(f"{what}: expected dtype {expected}, got {t.dtype} (stubs must keep the dtype of their inputs).{hint}")
 
 
 def finite(value: Any, what: str, inputs: str = "") -> None:
@@ -105,9 +105,11 @@ def finite(value: Any, what: str, inputs: str = "") -> None:
     if t.is_floating_point() and not torch.isfinite(t).all():
         bad = (~torch.isfinite(t)).nonzero()[0].tolist()
         kind = "NaN" if torch.isnan(t).any() else "inf"
-        fail(f"{what}: contains {kind} (first at index {tuple(bad)}: {t[tuple(bad)].item()})"
-             f"{' for ' + inputs if inputs else ''}. Large inputs overflow exp(); "
-             "rewrite the formula so that exp() only sees non-positive numbers.")
+        fail(
+            f"{what}: contains {kind} (first at index {tuple(bad)}: {t[tuple(bad)].item()})"
+            f"{' for ' + inputs if inputs else ''}. Large inputs overflow exp(); "
+            "rewrite the formula so that exp() only sees non-positive numbers."
+        )
 
 
 def _matches(actual: torch.Tensor, guess: Any, rtol: float, atol: float) -> bool:
@@ -120,9 +122,17 @@ def _matches(actual: torch.Tensor, guess: Any, rtol: float, atol: float) -> bool
     return bool(same_nan.all() and torch.allclose(a.nan_to_num(), g.nan_to_num(), rtol=rtol, atol=atol))
 
 
-def close(actual: Any, expected: torch.Tensor, what: str, *, rtol: float | None = None,
-          atol: float | None = None, mistakes: Sequence[Mistake] = (), inputs: str = "",
-          check_dtype: bool = True) -> None:
+def close(
+    actual: Any,
+    expected: torch.Tensor,
+    what: str,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    mistakes: Sequence[Mistake] = (),
+    inputs: str = "",
+    check_dtype: bool = True,
+) -> None:
     """``actual`` must be a tensor of ``expected``'s shape and dtype, equal within tolerance.
 
     ``atol`` is scaled by the size of the expected values, so it means "relative to the
@@ -150,23 +160,34 @@ def close(actual: Any, expected: torch.Tensor, what: str, *, rtol: float | None 
     diff = (act64 - exp64).abs().nan_to_num(nan=math.inf)
     flat = int(diff.argmax()) if diff.numel() else 0
     index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), exp64.shape)) if exp64.dim() else ()
-    fail(f"{what} is wrong{' for ' + inputs if inputs else ''}: at index {index} expected "
-         f"{exp64[index].item():.10g}, got {act64[index].item():.10g} (largest difference "
-         f"{diff.max().item():.3g}; tolerance {rtol:g} relative + {atol_scaled:.3g}).")
+    fail(
+        f"{what} is wrong{' for ' + inputs if inputs else ''}: at index {index} expected "
+        f"{exp64[index].item():.10g}, got {act64[index].item():.10g} (largest difference "
+        f"{diff.max().item():.3g}; tolerance {rtol:g} relative + {atol_scaled:.3g})."
+    )
 
 
 def number(value: Any, what: str, *, kind: type = float) -> float:
     """A Python number, as the contract asks; a tensor is called out with the fix."""
     if isinstance(value, torch.Tensor):
-        fail(f"{what}: expected a Python {kind.__name__}, got {describe(value)}. "
-             "Call .item() (or float(...)) on a one-element tensor.")
+        fail(
+            f"{what}: expected a Python {kind.__name__}, got {describe(value)}. "
+            "Call .item() (or float(...)) on a one-element tensor."
+        )
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         fail(f"{what}: expected a Python {kind.__name__}, got {describe(value)}.")
     return float(value)
 
 
-def near(actual: float, expected: float, what: str, *, rtol: float = 1e-9, atol: float = 1e-12,
-         mistakes: Sequence[Mistake] = ()) -> None:
+def near(
+    actual: float,
+    expected: float,
+    what: str,
+    *,
+    rtol: float = 1e-9,
+    atol: float = 1e-12,
+    mistakes: Sequence[Mistake] = (),
+) -> None:
     if math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol):
         return
     for m in mistakes:
@@ -180,9 +201,11 @@ def unchanged(before: torch.Tensor, after: Any, what: str) -> None:
     """The contract says stubs never change their inputs unless the line says so."""
     t = tensor(after, what)
     if tuple(t.shape) != tuple(before.shape) or not torch.equal(t.to(before.dtype), before):
-        fail(f"{what} was changed in place. The contract says stubs never change their "
-             "inputs; compute a new tensor instead of using an in-place operation "
-             "(-=, +=, .sub_(), X[...] = ...).")
+        fail(
+            f"{what} was changed in place. The contract says stubs never change their "
+            "inputs; compute a new tensor instead of using an in-place operation "
+            "(-=, +=, .sub_(), X[...] = ...)."
+        )
 
 
 def that(condition: bool, message: str | Callable[[], str]) -> None:

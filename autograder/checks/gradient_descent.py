@@ -20,8 +20,7 @@ from .expect import Mistake
 
 check = checks_for("gradient_descent")
 
-BOOK_GD = [10.0, 6.0, 3.6, 2.16, 1.296, 0.7776, 0.46656, 0.279936, 0.1679616, 0.10077696,
-           0.060466176]
+BOOK_GD = [10.0, 6.0, 3.6, 2.16, 1.296, 0.7776, 0.46656, 0.279936, 0.1679616, 0.10077696, 0.060466176]
 
 
 def _num(value, what: str) -> float:
@@ -42,8 +41,11 @@ def _close(a: float, b: float, rtol: float, atol: float) -> bool:
 
 
 def _same(values, expected, rtol, atol) -> bool:
-    return (isinstance(values, list) and len(values) == len(expected)
-            and all(_close(a, b, rtol, atol) for a, b in zip(values, expected)))
+    return (
+        isinstance(values, list)
+        and len(values) == len(expected)
+        and all(_close(a, b, rtol, atol) for a, b in zip(values, expected))
+    )
 
 
 def _fmt(values, n=6) -> str:
@@ -51,14 +53,17 @@ def _fmt(values, n=6) -> str:
     return f"[{shown}{', ...' if len(values) > n else ''}]"
 
 
-def _iterates(value, expected: list[float], what: str, *, rtol=1e-7, atol=1e-9,
-              mistakes: list[Mistake] = ()) -> list[float]:
+def _iterates(
+    value, expected: list[float], what: str, *, rtol=1e-7, atol=1e-9, mistakes: list[Mistake] = ()
+) -> list[float]:
     """``value`` must be the list of ``len(expected)`` iterates, x0 first."""
     scale_atol = atol * max([1.0] + [abs(v) for v in expected if math.isfinite(v)])
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if _close(float(value), expected[-1], rtol, scale_atol):
-            E.fail(f"{what} returned only the final x ({value!r}); return the list of every "
-                   f"iterate: steps + 1 = {len(expected)} of them, starting with x0.")
+            E.fail(
+                f"{what} returned only the final x ({value!r}); return the list of every "
+                f"iterate: steps + 1 = {len(expected)} of them, starting with x0."
+            )
     if not isinstance(value, (list, tuple)):
         E.fail(f"{what}: expected a list of {len(expected)} iterates, got {E.describe(value)}.")
     values = list(value)
@@ -66,28 +71,36 @@ def _iterates(value, expected: list[float], what: str, *, rtol=1e-7, atol=1e-9,
         _num(v, f"{what}, item {i}")
     values = [float(v) for v in values]
     if not values and expected:
-        E.fail(f"{what} returned an empty list: the list always starts with x0, then holds "
-               f"the value after each step (steps + 1 = {len(expected)} entries).")
+        E.fail(
+            f"{what} returned an empty list: the list always starts with x0, then holds "
+            f"the value after each step (steps + 1 = {len(expected)} entries)."
+        )
     if len(values) != len(expected):
         if len(values) == len(expected) - 1 and _same(values, expected[1:], rtol, scale_atol):
-            E.fail(f"{what} returned {len(values)} iterates without x0: the list has steps + 1 "
-                   "entries and starts with x0, before the first step.")
+            E.fail(
+                f"{what} returned {len(values)} iterates without x0: the list has steps + 1 "
+                "entries and starts with x0, before the first step."
+            )
         if len(values) == len(expected) - 1 and _same(values, expected[:-1], rtol, scale_atol):
-            E.fail(f"{what} returned {len(values)} iterates, missing the result of the last "
-                   "step: record x after every one of the steps, after x0.")
-        E.fail(f"{what} returned {len(values)} iterates; expected {len(expected)} (steps + 1, "
-               f"x0 first): expected {_fmt(expected)}, got {_fmt(values)}.")
+            E.fail(
+                f"{what} returned {len(values)} iterates, missing the result of the last "
+                "step: record x after every one of the steps, after x0."
+            )
+        E.fail(
+            f"{what} returned {len(values)} iterates; expected {len(expected)} (steps + 1, "
+            f"x0 first): expected {_fmt(expected)}, got {_fmt(values)}."
+        )
     if _same(values, expected, rtol, scale_atol):
         return values
     for m in mistakes:
         guess = m.answer()
         if _same(values, guess, rtol, scale_atol):
-            E.fail(f"{what} is wrong: this is {m.name}. {m.hint} Expected {_fmt(expected)}, "
-                   f"got {_fmt(values)}.")
-    k = next(i for i, (a, b) in enumerate(zip(values, expected))
-             if not _close(a, b, rtol, scale_atol))
-    E.fail(f"{what} is wrong from iterate {k} on: expected {expected[k]!r}, got {values[k]!r} "
-           f"(expected {_fmt(expected)}, got {_fmt(values)}).")
+            E.fail(f"{what} is wrong: this is {m.name}. {m.hint} Expected {_fmt(expected)}, got {_fmt(values)}.")
+    k = next(i for i, (a, b) in enumerate(zip(values, expected)) if not _close(a, b, rtol, scale_atol))
+    E.fail(
+        f"{what} is wrong from iterate {k} on: expected {expected[k]!r}, got {values[k]!r} "
+        f"(expected {_fmt(expected)}, got {_fmt(values)})."
+    )
 
 
 def _run_1d(update, x0, steps):
@@ -103,12 +116,21 @@ def _run_1d(update, x0, steps):
 
 # -- gd ---------------------------------------------------------------------------------------
 
+
 def _gd_mistakes(name, eta, x0, steps):
     g = P.FUNCTIONS[name].grad
-    return [Mistake("gradient ascent", "Step against the gradient: x -= eta * grad_f(x).",
-                    lambda: _run_1d(lambda x: x + eta * g(x), x0, steps)),
-            Mistake("a step without the learning rate", "Scale the gradient by eta.",
-                    lambda: _run_1d(lambda x: x - g(x), x0, steps))]
+    return [
+        Mistake(
+            "gradient ascent",
+            "Step against the gradient: x -= eta * grad_f(x).",
+            lambda: _run_1d(lambda x: x + eta * g(x), x0, steps),
+        ),
+        Mistake(
+            "a step without the learning rate",
+            "Scale the gradient by eta.",
+            lambda: _run_1d(lambda x: x - g(x), x0, steps),
+        ),
+    ]
 
 
 BOOK_GD_RUNS = [("x**2", 0.2), ("x**2", 0.05), ("x**2", 1.1), ("x cos(0.15 pi x)", 2.0)]
@@ -118,12 +140,18 @@ BOOK_GD_RUNS = [("x**2", 0.2), ("x**2", 0.05), ("x**2", 1.1), ("x cos(0.15 pi x)
 def gd_book(ctx):
     want0 = ctx.ref.gd(0.2, P.FUNCTIONS["x**2"].grad)
     assert _same(want0, BOOK_GD, 1e-12, 1e-12), "the reference disagrees with the book"
-    runs = [(name, eta, ctx.probe("gradient_descent.run_gd", name, eta),
-             ctx.ref.gd(eta, P.FUNCTIONS[name].grad)) for name, eta in BOOK_GD_RUNS]
+    runs = [
+        (name, eta, ctx.probe("gradient_descent.run_gd", name, eta), ctx.ref.gd(eta, P.FUNCTIONS[name].grad))
+        for name, eta in BOOK_GD_RUNS
+    ]
     _book_picture(ctx, "gradient_descent.gd.png", "gd", runs)
     for name, eta, got, want in runs:
-        _iterates(got, want, f"gd({eta}, f_grad) for f(x) = {name} (default x0=10.0, steps=10)",
-                  mistakes=_gd_mistakes(name, eta, 10.0, 10))
+        _iterates(
+            got,
+            want,
+            f"gd({eta}, f_grad) for f(x) = {name} (default x0=10.0, steps=10)",
+            mistakes=_gd_mistakes(name, eta, 10.0, 10),
+        )
 
 
 def _book_picture(ctx, filename, stub, runs):
@@ -163,26 +191,43 @@ def gd_general(ctx):
             x0 = max(min(x0, 8.0), -8.0)
         got = ctx.probe("gradient_descent.run_gd", name, eta, x0, steps)
         want = ctx.ref.gd(eta, P.FUNCTIONS[name].grad, x0=x0, steps=steps)
-        _iterates(got, want, f"gd({eta}, f_grad, x0={x0}, steps={steps}) for f(x) = {name}",
-                  mistakes=_gd_mistakes(name, eta, x0, steps))
+        _iterates(
+            got,
+            want,
+            f"gd({eta}, f_grad, x0={x0}, steps={steps}) for f(x) = {name}",
+            mistakes=_gd_mistakes(name, eta, x0, steps),
+        )
 
     prop()
 
 
 # -- newton -----------------------------------------------------------------------------------
 
+
 def _newton_mistakes(name, eta, x0, steps):
     fn = P.FUNCTIONS[name]
-    return [Mistake("Newton's step without eta", "Damp the step: x -= eta * grad_f(x) / hess_f(x).",
-                    lambda: _run_1d(lambda x: x - fn.grad(x) / fn.hess(x), x0, steps)),
-            Mistake("a gradient step (the Hessian left out)", "Divide the gradient by the "
-                    "second derivative: x -= eta * grad_f(x) / hess_f(x).",
-                    lambda: _run_1d(lambda x: x - eta * fn.grad(x), x0, steps)),
-            Mistake("the gradient multiplied by the Hessian", "Newton divides by the second "
-                    "derivative: x -= eta * grad_f(x) / hess_f(x).",
-                    lambda: _run_1d(lambda x: x - eta * fn.grad(x) * fn.hess(x), x0, steps)),
-            Mistake("a step up the gradient", "Subtract: x -= eta * grad_f(x) / hess_f(x).",
-                    lambda: _run_1d(lambda x: x + eta * fn.grad(x) / fn.hess(x), x0, steps))]
+    return [
+        Mistake(
+            "Newton's step without eta",
+            "Damp the step: x -= eta * grad_f(x) / hess_f(x).",
+            lambda: _run_1d(lambda x: x - fn.grad(x) / fn.hess(x), x0, steps),
+        ),
+        Mistake(
+            "a gradient step (the Hessian left out)",
+            "Divide the gradient by the second derivative: x -= eta * grad_f(x) / hess_f(x).",
+            lambda: _run_1d(lambda x: x - eta * fn.grad(x), x0, steps),
+        ),
+        Mistake(
+            "the gradient multiplied by the Hessian",
+            "Newton divides by the second derivative: x -= eta * grad_f(x) / hess_f(x).",
+            lambda: _run_1d(lambda x: x - eta * fn.grad(x) * fn.hess(x), x0, steps),
+        ),
+        Mistake(
+            "a step up the gradient",
+            "Subtract: x -= eta * grad_f(x) / hess_f(x).",
+            lambda: _run_1d(lambda x: x + eta * fn.grad(x) / fn.hess(x), x0, steps),
+        ),
+    ]
 
 
 BOOK_NEWTON_RUNS = [("cosh(0.5x)", 1.0), ("x cos(0.15 pi x)", 1.0), ("x cos(0.15 pi x)", 0.5)]
@@ -193,12 +238,17 @@ def newton_book(ctx):
     runs = []
     for name, eta in BOOK_NEWTON_RUNS:
         fn = P.FUNCTIONS[name]
-        runs.append((name, eta, ctx.probe("gradient_descent.run_newton", name, eta),
-                     ctx.ref.newton(eta, fn.grad, fn.hess)))
+        runs.append(
+            (name, eta, ctx.probe("gradient_descent.run_newton", name, eta), ctx.ref.newton(eta, fn.grad, fn.hess))
+        )
     _book_picture(ctx, "gradient_descent.newton.png", "newton", runs)
     for name, eta, got, want in runs:
-        _iterates(got, want, f"newton({eta}, f_grad, f_hess) for f(x) = {name} (default "
-                  "x0=10.0, steps=10)", mistakes=_newton_mistakes(name, eta, 10.0, 10))
+        _iterates(
+            got,
+            want,
+            f"newton({eta}, f_grad, f_hess) for f(x) = {name} (default x0=10.0, steps=10)",
+            mistakes=_newton_mistakes(name, eta, 10.0, 10),
+        )
 
 
 @check("newton", "every iterate, for several functions, eta, x0 and steps", weight=2)
@@ -209,18 +259,24 @@ def newton_general(ctx):
         fn = P.FUNCTIONS[name]
         got = ctx.probe("gradient_descent.run_newton", name, eta, x0, steps)
         want = ctx.ref.newton(eta, fn.grad, fn.hess, x0=x0, steps=steps)
-        _iterates(got, want, f"newton({eta}, f_grad, f_hess, x0={x0}, steps={steps}) for "
-                  f"f(x) = {name}", mistakes=_newton_mistakes(name, eta, x0, steps))
+        _iterates(
+            got,
+            want,
+            f"newton({eta}, f_grad, f_hess, x0={x0}, steps={steps}) for f(x) = {name}",
+            mistakes=_newton_mistakes(name, eta, x0, steps),
+        )
 
     prop()
 
 
 # -- gd_2d and sgd_2d -------------------------------------------------------------------------
 
+
 def _pair(value, what: str) -> tuple[float, float]:
     if isinstance(value, (tuple, list)) and len(value) == 4:
-        E.fail(f"{what} returned 4 values: the book's (x1, x2, s1, s2) form. This curriculum's "
-               "step returns just (x1, x2).")
+        E.fail(
+            f"{what} returned 4 values: the book's (x1, x2, s1, s2) form. This curriculum's step returns just (x1, x2)."
+        )
     if not (isinstance(value, (tuple, list)) and len(value) == 2):
         E.fail(f"{what}: expected a pair (x1, x2), got {E.describe(value)}.")
     return _num(value[0], f"{what}[0]"), _num(value[1], f"{what}[1]")
@@ -247,14 +303,24 @@ def gd_2d_step(ctx):
     @ctx.given(_coords, _coords, _etas)
     def prop(x1, x2, eta):
         got = ctx.call("gd_2d", x1, x2, eta)
-        _check_pair(got, ctx.ref.gd_2d(x1, x2, eta), f"gd_2d({x1}, {x2}, eta={eta})", [
-            Mistake("the gradient (2 * x1, 2 * x2)", "f = x1**2 + 2 * x2**2 has gradient "
-                    "(2 * x1, 4 * x2).", (x1 - eta * 2 * x1, x2 - eta * 2 * x2)),
-            Mistake("the two gradient components swapped", "d/dx1 is 2 * x1 and d/dx2 is 4 * x2.",
-                    (x1 - eta * 4 * x1, x2 - eta * 2 * x2)),
-            Mistake("gradient ascent", "Step against the gradient.",
-                    (x1 + eta * 2 * x1, x2 + eta * 4 * x2)),
-        ])
+        _check_pair(
+            got,
+            ctx.ref.gd_2d(x1, x2, eta),
+            f"gd_2d({x1}, {x2}, eta={eta})",
+            [
+                Mistake(
+                    "the gradient (2 * x1, 2 * x2)",
+                    "f = x1**2 + 2 * x2**2 has gradient (2 * x1, 4 * x2).",
+                    (x1 - eta * 2 * x1, x2 - eta * 2 * x2),
+                ),
+                Mistake(
+                    "the two gradient components swapped",
+                    "d/dx1 is 2 * x1 and d/dx2 is 4 * x2.",
+                    (x1 - eta * 4 * x1, x2 - eta * 2 * x2),
+                ),
+                Mistake("gradient ascent", "Step against the gradient.", (x1 + eta * 2 * x1, x2 + eta * 4 * x2)),
+            ],
+        )
 
     prop()
 
@@ -265,12 +331,17 @@ def _trace(ctx, stub, eta, noise_seed=None):
     want = P.trace_2d(ctx.ref, stub, eta, 20, (-5.0, -2.0), noise_seed)
     title = f"{stub}, eta={eta}" + (", N(0, 1) gradient noise" if noise_seed is not None else "")
     plots.attach(ctx, f"gradient_descent.{stub}.png", lambda: plots.trace_2d(got, want, title))
-    E.that(len(got) == len(want), f"The 20-step trajectory of {stub} (eta={eta}, from (-5, -2)) "
-           f"stopped after {len(got) - 1} steps: the step did not return a pair of numbers.")
+    E.that(
+        len(got) == len(want),
+        f"The 20-step trajectory of {stub} (eta={eta}, from (-5, -2)) "
+        f"stopped after {len(got) - 1} steps: the step did not return a pair of numbers.",
+    )
     for k, (a, b) in enumerate(zip(got, want)):
         if not all(_close(u, v, 1e-7, 1e-9) for u, v in zip(a, b)):
-            E.fail(f"The 20-step trajectory of {stub} (eta={eta}, from (-5, -2)) leaves the "
-                   f"reference at step {k}: expected {tuple(b)}, got {tuple(a)} (see the picture).")
+            E.fail(
+                f"The 20-step trajectory of {stub} (eta={eta}, from (-5, -2)) leaves the "
+                f"reference at step {k}: expected {tuple(b)}, got {tuple(a)} (see the picture)."
+            )
 
 
 @check("gd_2d", "the book's trajectory: 20 steps with eta=0.1 from (-5, -2)")
@@ -280,25 +351,42 @@ def gd_2d_trace(ctx):
 
 @check("sgd_2d", "one step with the gradient plus the given noise", weight=2)
 def sgd_2d_step(ctx):
-    @ctx.given(_coords, _coords, _etas, st.sampled_from([-1.5, -0.2, 0.7, 2.0]),
-               st.sampled_from([-0.9, 0.3, 1.25]))
+    @ctx.given(_coords, _coords, _etas, st.sampled_from([-1.5, -0.2, 0.7, 2.0]), st.sampled_from([-0.9, 0.3, 1.25]))
     def prop(x1, x2, eta, n1, n2):
         got = ctx.call("sgd_2d", x1, x2, eta, (n1, n2))
         g1, g2 = 2 * x1, 4 * x2
-        _check_pair(got, ctx.ref.sgd_2d(x1, x2, eta, (n1, n2)),
-                    f"sgd_2d({x1}, {x2}, eta_t={eta}, noise=({n1}, {n2}))", [
-            Mistake("the noise added after the step", "The noise perturbs the gradient: "
-                    "g1 = 2 * x1 + n1, then x1 - eta_t * g1.",
-                    (x1 - eta * g1 + n1, x2 - eta * g2 + n2)),
-            Mistake("the noise left out", "Add noise[0] and noise[1] to the gradient components.",
-                    (x1 - eta * g1, x2 - eta * g2)),
-            Mistake("the noise subtracted", "The noisy gradient is 2 * x1 + n1.",
-                    (x1 - eta * (g1 - n1), x2 - eta * (g2 - n2))),
-            Mistake("the noise components swapped", "noise[0] goes with x1, noise[1] with x2.",
-                    (x1 - eta * (g1 + n2), x2 - eta * (g2 + n1))),
-            Mistake("the gradient (2 * x1, 2 * x2)", "f = x1**2 + 2 * x2**2 has gradient "
-                    "(2 * x1, 4 * x2).", (x1 - eta * (g1 + n1), x2 - eta * (2 * x2 + n2))),
-        ])
+        _check_pair(
+            got,
+            ctx.ref.sgd_2d(x1, x2, eta, (n1, n2)),
+            f"sgd_2d({x1}, {x2}, eta_t={eta}, noise=({n1}, {n2}))",
+            [
+                Mistake(
+                    "the noise added after the step",
+                    "The noise perturbs the gradient: g1 = 2 * x1 + n1, then x1 - eta_t * g1.",
+                    (x1 - eta * g1 + n1, x2 - eta * g2 + n2),
+                ),
+                Mistake(
+                    "the noise left out",
+                    "Add noise[0] and noise[1] to the gradient components.",
+                    (x1 - eta * g1, x2 - eta * g2),
+                ),
+                Mistake(
+                    "the noise subtracted",
+                    "The noisy gradient is 2 * x1 + n1.",
+                    (x1 - eta * (g1 - n1), x2 - eta * (g2 - n2)),
+                ),
+                Mistake(
+                    "the noise components swapped",
+                    "noise[0] goes with x1, noise[1] with x2.",
+                    (x1 - eta * (g1 + n2), x2 - eta * (g2 + n1)),
+                ),
+                Mistake(
+                    "the gradient (2 * x1, 2 * x2)",
+                    "f = x1**2 + 2 * x2**2 has gradient (2 * x1, 4 * x2).",
+                    (x1 - eta * (g1 + n1), x2 - eta * (2 * x2 + n2)),
+                ),
+            ],
+        )
 
     prop()
 
@@ -310,6 +398,7 @@ def sgd_2d_trace(ctx):
 
 # -- train_2d ---------------------------------------------------------------------------------
 
+
 def _points(value, what: str):
     if not isinstance(value, (list, tuple)):
         E.fail(f"{what}: expected a list of points (x1, x2), got {E.describe(value)}.")
@@ -320,15 +409,21 @@ def _check_points(got, want, what, mistakes=()):
     pts = _points(got, what)
     want = [tuple(float(v) for v in p) for p in want]
     if not pts and want:
-        E.fail(f"{what} returned an empty list: it always starts with x0, then holds the "
-               f"point after each step (steps + 1 = {len(want)} points).")
-    same = lambda a, b: len(a) == len(b) and all(  # noqa: E731
-        _close(u, v, 1e-9, 1e-12) for p, q in zip(a, b) for u, v in zip(p, q))
+        E.fail(
+            f"{what} returned an empty list: it always starts with x0, then holds the "
+            f"point after each step (steps + 1 = {len(want)} points)."
+        )
+
+    def same(a, b):
+        return len(a) == len(b) and all(_close(u, v, 1e-9, 1e-12) for p, q in zip(a, b) for u, v in zip(p, q))
+
     if same(pts, want):
         return
     if len(pts) == len(want) - 1 and same(pts, want[1:]):
-        E.fail(f"{what} returned {len(pts)} points without x0: start the list with x0, then add "
-               "the point after each of the steps (steps + 1 in all).")
+        E.fail(
+            f"{what} returned {len(pts)} points without x0: start the list with x0, then add "
+            "the point after each of the steps (steps + 1 in all)."
+        )
     if len(pts) == len(want) - 1 and same(pts, want[:-1]):
         E.fail(f"{what} returned {len(pts)} points, missing the last step's: steps + 1 in all.")
     for m in mistakes:
@@ -347,8 +442,12 @@ def _trainers(draw):
         return ("gd", draw(_etas))
     if kind == "sgd":
         return ("sgd", draw(_etas), draw(st.integers(0, 10**6)))
-    return ("affine", draw(st.sampled_from([0.5, -0.8, 1.1])), draw(st.sampled_from([0.9, -0.5])),
-            draw(st.sampled_from([0.25, -1.0])))
+    return (
+        "affine",
+        draw(st.sampled_from([0.5, -0.8, 1.1])),
+        draw(st.sampled_from([0.9, -0.5])),
+        draw(st.sampled_from([0.25, -1.0])),
+    )
 
 
 @check("train_2d", "steps + 1 points, each the trainer applied to the one before", weight=2)
@@ -363,14 +462,23 @@ def train_2d_points(ctx):
             t = fresh()
             return [(a, b)] + [t(a, b) for _ in range(steps)]
 
-        _check_points(got, want, f"train_2d(trainer, steps={steps}, x0=({a}, {b})) with "
-                      f"trainer {spec}", [
-                          Mistake("the default x0 used instead of the given one",
-                                  "Start from the x0 argument.",
-                                  lambda: ctx.ref.train_2d(fresh(), steps=steps)),
-                          Mistake("the trainer applied to x0 every time", "Feed each new point "
-                                  "back in: x1, x2 = trainer(x1, x2).", restart_each_time),
-                      ])
+        _check_points(
+            got,
+            want,
+            f"train_2d(trainer, steps={steps}, x0=({a}, {b})) with trainer {spec}",
+            [
+                Mistake(
+                    "the default x0 used instead of the given one",
+                    "Start from the x0 argument.",
+                    lambda: ctx.ref.train_2d(fresh(), steps=steps),
+                ),
+                Mistake(
+                    "the trainer applied to x0 every time",
+                    "Feed each new point back in: x1, x2 = trainer(x1, x2).",
+                    restart_each_time,
+                ),
+            ],
+        )
 
     prop()
 
@@ -398,13 +506,24 @@ def _schedule(ctx, stub, t, mistakes):
 def exponential_values(ctx):
     @ctx.given(_times)
     def prop(t):
-        _schedule(ctx, "exponential_lr", t, [
-            Mistake("the exponent's sign flipped", "The rate decays: exp(-0.1 * t).",
-                    lambda: math.exp(0.1 * t) if t < 7000 else math.inf),
-            Mistake("t + 1 instead of t", "The book's version counts t up before using it; "
-                    "this one is given t: exp(-0.1 * t).", lambda: math.exp(-0.1 * (t + 1))),
-            Mistake("exp(-t)", "The decay constant is 0.1: exp(-0.1 * t).", lambda: math.exp(-t)),
-        ])
+        _schedule(
+            ctx,
+            "exponential_lr",
+            t,
+            [
+                Mistake(
+                    "the exponent's sign flipped",
+                    "The rate decays: exp(-0.1 * t).",
+                    lambda: math.exp(0.1 * t) if t < 7000 else math.inf,
+                ),
+                Mistake(
+                    "t + 1 instead of t",
+                    "The book's version counts t up before using it; this one is given t: exp(-0.1 * t).",
+                    lambda: math.exp(-0.1 * (t + 1)),
+                ),
+                Mistake("exp(-t)", "The decay constant is 0.1: exp(-0.1 * t).", lambda: math.exp(-t)),
+            ],
+        )
 
     prop()
     _schedule(ctx, "exponential_lr", 0, [])
@@ -414,15 +533,24 @@ def exponential_values(ctx):
 def polynomial_values(ctx):
     @ctx.given(_times)
     def prop(t):
-        _schedule(ctx, "polynomial_lr", t, [
-            Mistake("the exponent's sign flipped", "The rate decays: (1 + 0.1 * t) ** (-0.5).",
-                    lambda: (1 + 0.1 * t) ** 0.5),
-            Mistake("t + 1 instead of t", "The book's version counts t up before using it; "
-                    "this one is given t.", lambda: (1 + 0.1 * (t + 1)) ** -0.5),
-            Mistake("the exponent -1", "alpha = 0.5: (1 + 0.1 * t) ** (-0.5).",
-                    lambda: (1 + 0.1 * t) ** -1),
-            Mistake("(1 + t) ** -0.5", "The step count is scaled by beta = 0.1.",
-                    lambda: (1 + t) ** -0.5),
-        ])
+        _schedule(
+            ctx,
+            "polynomial_lr",
+            t,
+            [
+                Mistake(
+                    "the exponent's sign flipped",
+                    "The rate decays: (1 + 0.1 * t) ** (-0.5).",
+                    lambda: (1 + 0.1 * t) ** 0.5,
+                ),
+                Mistake(
+                    "t + 1 instead of t",
+                    "The book's version counts t up before using it; this one is given t.",
+                    lambda: (1 + 0.1 * (t + 1)) ** -0.5,
+                ),
+                Mistake("the exponent -1", "alpha = 0.5: (1 + 0.1 * t) ** (-0.5).", lambda: (1 + 0.1 * t) ** -1),
+                Mistake("(1 + t) ** -0.5", "The step count is scaled by beta = 0.1.", lambda: (1 + t) ** -0.5),
+            ],
+        )
 
     prop()

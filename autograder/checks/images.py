@@ -42,8 +42,12 @@ def subset(images: data.ImageData, budget: Budget, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     tr = torch.randperm(len(images.train_images), generator=g)[: budget.train]
     te = torch.randperm(len(images.test_images), generator=g)[: budget.test]
-    return (images.train_images[tr].contiguous(), images.train_labels[tr].contiguous(),
-            images.test_images[te].contiguous(), images.test_labels[te].contiguous())
+    return (
+        images.train_images[tr].contiguous(),
+        images.train_labels[tr].contiguous(),
+        images.test_images[te].contiguous(),
+        images.test_labels[te].contiguous(),
+    )
 
 
 def pick(ctx, cpu: Budget, cuda: Budget) -> Budget:

@@ -21,19 +21,32 @@ TRUE_B = 4.2
 
 # -- synthetic_data -----------------------------------------------------------------------
 
+
 @check("synthetic_data", "shapes and dtype of X and y")
 def synthetic_data_shapes(ctx):
     @ctx.given(st.integers(1, 5), st.integers(1, 50), S.DTYPES)
     def prop(d, n, dtype):
         w = torch.arange(1.0, d + 1, dtype=dtype)
         out = ctx.call("synthetic_data", w, 0.5, n, 0.01, Seeded(ctx.seed))
-        E.that(isinstance(out, tuple) and len(out) == 2,
-               f"synthetic_data should return a pair (X, y), got {E.describe(out)}.")
+        E.that(
+            isinstance(out, tuple) and len(out) == 2,
+            f"synthetic_data should return a pair (X, y), got {E.describe(out)}.",
+        )
         X, y = out
         E.shape(X, (n, d), f"X for w of length {d} and {n} examples")
-        E.shape(y, (n,), f"y for {n} examples", mistakes=[Mistake(
-            "labels shaped (n, 1)", "The book reshapes y to a column; this curriculum asks "
-            "for shape (n,): return y without .reshape((-1, 1)).", torch.zeros(n, 1))])
+        E.shape(
+            y,
+            (n,),
+            f"y for {n} examples",
+            mistakes=[
+                Mistake(
+                    "labels shaped (n, 1)",
+                    "The book reshapes y to a column; this curriculum asks "
+                    "for shape (n,): return y without .reshape((-1, 1)).",
+                    torch.zeros(n, 1),
+                )
+            ],
+        )
         E.dtype(X, dtype, "X")
         E.dtype(y, dtype, "y")
 
@@ -45,8 +58,12 @@ def synthetic_data_noiseless(ctx):
     w = torch.tensor([2.0, -3.4, 0.5], dtype=torch.float64)
     X, y = ctx.call("synthetic_data", w, 4.2, 200, 0.0, Seeded(ctx.seed))
     E.tensor(X, "X")
-    E.close(y, (X @ w + 4.2).to(torch.float64), "y with noise=0 (compared with X @ w + b from your own X)",
-            mistakes=[Mistake("the bias left out", "Add b to X @ w.", lambda: X @ w)])
+    E.close(
+        y,
+        (X @ w + 4.2).to(torch.float64),
+        "y with noise=0 (compared with X @ w + b from your own X)",
+        mistakes=[Mistake("the bias left out", "Add b to X @ w.", lambda: X @ w)],
+    )
 
 
 @check("synthetic_data", "X ~ N(0, 1) and noise ~ N(0, noise^2)", weight=2)
@@ -60,19 +77,25 @@ def synthetic_data_distribution(ctx):
     # and grading is derandomised, so a given submission always gets the same verdict.
     mean, std = X.mean().item(), X.std().item()
     se = 1 / math.sqrt(X.numel())
-    E.that(abs(mean) < 5 * se and abs(std - 1) < 5 * se * math.sqrt(2) * 1.5,
-           f"X should be standard normal: its mean is {mean:.4f} and standard deviation {std:.4f} "
-           "over {} draws (expected 0 and 1). torch.rand draws uniformly on [0, 1); use "
-           "torch.normal(0, 1, ...) or torch.randn.".format(X.numel()))
+    E.that(
+        abs(mean) < 5 * se and abs(std - 1) < 5 * se * math.sqrt(2) * 1.5,
+        f"X should be standard normal: its mean is {mean:.4f} and standard deviation {std:.4f} "
+        "over {} draws (expected 0 and 1). torch.rand draws uniformly on [0, 1); use "
+        "torch.normal(0, 1, ...) or torch.randn.".format(X.numel()),
+    )
     residual = y.double() - (X.double() @ w + 4.2)
     r_std = residual.std().item()
     tol = 5 * noise / math.sqrt(2 * n) * 1.5
     if abs(r_std - noise**2) < tol < abs(r_std - noise):
-        E.fail(f"The label noise has standard deviation {r_std:.4f}, which is noise**2 = "
-               f"{noise**2}: noise is the standard deviation, not the variance.")
-    E.that(abs(r_std - noise) < tol and abs(residual.mean().item()) < 5 * noise / math.sqrt(n),
-           f"The label noise (y - X @ w - b) should have mean 0 and standard deviation "
-           f"noise={noise}; it has mean {residual.mean().item():.4f} and standard deviation {r_std:.4f}.")
+        E.fail(
+            f"The label noise has standard deviation {r_std:.4f}, which is noise**2 = "
+            f"{noise**2}: noise is the standard deviation, not the variance."
+        )
+    E.that(
+        abs(r_std - noise) < tol and abs(residual.mean().item()) < 5 * noise / math.sqrt(n),
+        f"The label noise (y - X @ w - b) should have mean 0 and standard deviation "
+        f"noise={noise}; it has mean {residual.mean().item():.4f} and standard deviation {r_std:.4f}.",
+    )
 
 
 @check("synthetic_data", "uses the generator it is given")
@@ -82,19 +105,23 @@ def synthetic_data_generator(ctx):
     b = ctx.call("synthetic_data", w, 4.2, 10, 0.01, Seeded(7))
     c = ctx.call("synthetic_data", w, 4.2, 10, 0.01, Seeded(8))
     E.tensor(a[0], "X")
-    E.that(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]),
-           "Two calls with identically seeded generators gave different data: pass "
-           "generator=generator to every random draw (torch.normal(..., generator=generator)).")
-    E.that(not torch.equal(a[0], c[0]),
-           "Differently seeded generators gave the same X: the generator is not used.")
+    E.that(
+        torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]),
+        "Two calls with identically seeded generators gave different data: pass "
+        "generator=generator to every random draw (torch.normal(..., generator=generator)).",
+    )
+    E.that(not torch.equal(a[0], c[0]), "Differently seeded generators gave the same X: the generator is not used.")
 
 
 # -- data_iter ----------------------------------------------------------------------------
 
+
 def _batches(ctx, batch_size, features, labels, seed):
     batches = ctx.call_list("data_iter", batch_size, features, labels, Seeded(seed))
-    E.that(isinstance(batches, list) and all(isinstance(b, tuple) and len(b) == 2 for b in batches),
-           "data_iter should yield (X, y) pairs.")
+    E.that(
+        isinstance(batches, list) and all(isinstance(b, tuple) and len(b) == 2 for b in batches),
+        "data_iter should yield (X, y) pairs.",
+    )
     for i, (X, y) in enumerate(batches):
         E.tensor(X, f"X of batch {i}")
         E.tensor(y, f"y of batch {i}")
@@ -111,19 +138,31 @@ def data_iter_covers(ctx):
         sizes = [len(X) for X, _ in batches]
         expected = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
         if sum(sizes) < n and sizes == [batch_size] * (n // batch_size):
-            E.fail(f"With {n} examples and batch_size {batch_size} the last, smaller batch "
-                   f"of {n % batch_size} is missing: every example must appear once per pass.")
-        E.that(sizes == expected, f"With {n} examples and batch_size {batch_size} the batch "
-               f"sizes should be {expected}, got {sizes}.")
+            E.fail(
+                f"With {n} examples and batch_size {batch_size} the last, smaller batch "
+                f"of {n % batch_size} is missing: every example must appear once per pass."
+            )
+        E.that(
+            sizes == expected,
+            f"With {n} examples and batch_size {batch_size} the batch sizes should be {expected}, got {sizes}.",
+        )
         rows = torch.cat([X for X, _ in batches]) if batches else features[:0]
         seen = sorted(int(r[0].item()) // 2 for r in rows)
-        E.that(seen == list(range(n)), lambda: "Some examples appear twice and others not at "
-               "all (sampling with replacement, e.g. torch.randint?): shuffle a permutation of "
-               "the indices with torch.randperm." if len(set(seen)) < n else
-               "The batches do not contain the given examples.")
+        E.that(
+            seen == list(range(n)),
+            lambda: (
+                "Some examples appear twice and others not at "
+                "all (sampling with replacement, e.g. torch.randint?): shuffle a permutation of "
+                "the indices with torch.randperm."
+                if len(set(seen)) < n
+                else "The batches do not contain the given examples."
+            ),
+        )
         for X, y in batches:
-            E.that(torch.equal(X[:, 0] / 2 * 10, y), "Features and labels are out of step: "
-                   "index both with the same indices.")
+            E.that(
+                torch.equal(X[:, 0] / 2 * 10, y),
+                "Features and labels are out of step: index both with the same indices.",
+            )
 
     prop()
 
@@ -135,15 +174,20 @@ def data_iter_shuffles(ctx):
     labels = torch.arange(n, dtype=torch.float32)
     order = lambda seed: torch.cat([y for _, y in _batches(ctx, 10, features, labels, seed)])  # noqa: E731
     a, b, c = order(1), order(1), order(2)
-    E.that(not torch.equal(a, labels), "The examples come out in their original order: "
-           "data_iter must read them in random order (torch.randperm).")
-    E.that(torch.equal(a, b), "Two passes with identically seeded generators came out in "
-           "different orders: pass generator=generator to torch.randperm.")
-    E.that(not torch.equal(a, c), "Differently seeded generators gave the same order: the "
-           "generator is not used.")
+    E.that(
+        not torch.equal(a, labels),
+        "The examples come out in their original order: data_iter must read them in random order (torch.randperm).",
+    )
+    E.that(
+        torch.equal(a, b),
+        "Two passes with identically seeded generators came out in "
+        "different orders: pass generator=generator to torch.randperm.",
+    )
+    E.that(not torch.equal(a, c), "Differently seeded generators gave the same order: the generator is not used.")
 
 
 # -- linreg -------------------------------------------------------------------------------
+
 
 @check("linreg", "matches X @ w + b on random shapes")
 def linreg_values(ctx):
@@ -154,10 +198,18 @@ def linreg_values(ctx):
         w = torch.randn(X.shape[1], 1, generator=g, dtype=X.dtype)
         b = torch.randn(1, generator=g, dtype=X.dtype)
         out = ctx.call("linreg", X, w, b)
-        E.close(out, ctx.ref.linreg(X, w, b), f"linreg(X, w, b) for {spec}",
-                mistakes=[Mistake("an elementwise product", "X * w broadcasts instead of "
-                                  "multiplying matrices: use torch.matmul(X, w).",
-                                  lambda: X * w.reshape(-1) + b)])
+        E.close(
+            out,
+            ctx.ref.linreg(X, w, b),
+            f"linreg(X, w, b) for {spec}",
+            mistakes=[
+                Mistake(
+                    "an elementwise product",
+                    "X * w broadcasts instead of multiplying matrices: use torch.matmul(X, w).",
+                    lambda: X * w.reshape(-1) + b,
+                )
+            ],
+        )
 
     prop()
 
@@ -178,39 +230,50 @@ def linreg_gradients(ctx):
 
 # -- squared_loss -------------------------------------------------------------------------
 
+
 @check("squared_loss", "per-example (y_hat - y)^2 / 2, shaped like y_hat")
 def squared_loss_values(ctx):
     @ctx.given(S.tensors(min_dims=1, max_dims=1, max_side=20), st.booleans())
     def prop(spec, column):
         y = spec.make()
-        y_hat = (y + torch.randn(y.shape, generator=torch.Generator().manual_seed(spec.seed),
-                                 dtype=torch.float64).to(y.dtype))
+        y_hat = y + torch.randn(y.shape, generator=torch.Generator().manual_seed(spec.seed), dtype=torch.float64).to(
+            y.dtype
+        )
         if column:
             y_hat = y_hat.reshape(-1, 1)  # what linreg returns
         out = ctx.call("squared_loss", y_hat, y)
         ref = ctx.ref.squared_loss(y_hat, y)
         diff2 = (y_hat - y.reshape(y_hat.shape)) ** 2
-        E.close(out, ref, f"squared_loss for y_hat of shape {tuple(y_hat.shape)} and y of shape "
-                f"{tuple(y.shape)}", mistakes=[
-                    Mistake("the missing 1/2", "The loss is (y_hat - y)**2 / 2.", diff2),
-                    Mistake("a mean over the batch", "Return one loss per example; the "
-                            "training loop sums them.", lambda: (diff2 / 2).mean()),
-                    Mistake("a sum over the batch", "Return one loss per example.",
-                            lambda: (diff2 / 2).sum()),
-                    Mistake("y not reshaped", "y_hat is (n, 1) and y is (n,): without "
-                            "y.reshape(y_hat.shape) broadcasting makes an (n, n) matrix.",
-                            lambda: (y_hat - y) ** 2 / 2),
-                ])
+        E.close(
+            out,
+            ref,
+            f"squared_loss for y_hat of shape {tuple(y_hat.shape)} and y of shape {tuple(y.shape)}",
+            mistakes=[
+                Mistake("the missing 1/2", "The loss is (y_hat - y)**2 / 2.", diff2),
+                Mistake(
+                    "a mean over the batch",
+                    "Return one loss per example; the training loop sums them.",
+                    lambda: (diff2 / 2).mean(),
+                ),
+                Mistake("a sum over the batch", "Return one loss per example.", lambda: (diff2 / 2).sum()),
+                Mistake(
+                    "y not reshaped",
+                    "y_hat is (n, 1) and y is (n,): without "
+                    "y.reshape(y_hat.shape) broadcasting makes an (n, n) matrix.",
+                    lambda: (y_hat - y) ** 2 / 2,
+                ),
+            ],
+        )
 
     prop()
 
 
 # -- sgd ----------------------------------------------------------------------------------
 
+
 @check("sgd", "updates every parameter in place by lr * grad / batch_size", weight=2)
 def sgd_update(ctx):
-    @ctx.given(S.tensors(max_dims=2, max_side=5), st.sampled_from([0.03, 0.5, 1.0]),
-               st.sampled_from([1, 10, 256]))
+    @ctx.given(S.tensors(max_dims=2, max_side=5), st.sampled_from([0.03, 0.5, 1.0]), st.sampled_from([1, 10, 256]))
     def prop(spec, lr, batch_size):
         p1, g1 = spec.make(), spec.make() * 3
         p2 = torch.ones(1, dtype=spec.dtype) * 0.5
@@ -220,25 +283,45 @@ def sgd_update(ctx):
         after1, after2 = a1.data, a2.data
         want1, want2 = p1 - lr * g1 / batch_size, p2 - lr * g2 / batch_size
         if torch.equal(after1, p1) and not torch.equal(want1, p1):
-            E.fail("The parameters are unchanged after sgd. `param = param - ...` rebinds the "
-                   "loop variable to a new tensor and leaves the model's parameter as it was: "
-                   "update in place (param -= ...) inside torch.no_grad().")
-        E.close(after1, want1, f"the parameter after one step (lr={lr}, batch_size={batch_size})",
-                mistakes=[Mistake("not dividing by the batch size", "The gradient of the "
-                                  "summed loss adds up batch_size examples: divide by batch_size.",
-                                  lambda: p1 - lr * g1),
-                          Mistake("a step up the gradient", "Subtract: p -= lr * grad / batch_size.",
-                                  lambda: p1 + lr * g1 / batch_size)])
+            E.fail(
+                "The parameters are unchanged after sgd. `param = param - ...` rebinds the "
+                "loop variable to a new tensor and leaves the model's parameter as it was: "
+                "update in place (param -= ...) inside torch.no_grad()."
+            )
+        E.close(
+            after1,
+            want1,
+            f"the parameter after one step (lr={lr}, batch_size={batch_size})",
+            mistakes=[
+                Mistake(
+                    "not dividing by the batch size",
+                    "The gradient of the summed loss adds up batch_size examples: divide by batch_size.",
+                    lambda: p1 - lr * g1,
+                ),
+                Mistake(
+                    "a step up the gradient",
+                    "Subtract: p -= lr * grad / batch_size.",
+                    lambda: p1 + lr * g1 / batch_size,
+                ),
+            ],
+        )
         E.close(after2, want2, "the second parameter after one step")
-        E.that(a1.grad is not None and torch.equal(a1.grad, g1),
-               "sgd changed or cleared the gradients. The curriculum leaves zeroing them to "
-               "the training loop (so it can be checked separately): do not call grad.zero_() here.")
+        E.that(
+            a1.grad is not None and torch.equal(a1.grad, g1),
+            "sgd changed or cleared the gradients. The curriculum leaves zeroing them to "
+            "the training loop (so it can be checked separately): do not call grad.zero_() here.",
+        )
 
     prop()
 
 
-@check("sgd", "recovers w = [2, -3.4], b = 4.2 in 3 epochs", weight=2, kind="training",
-       uses=("synthetic_data", "data_iter", "linreg", "squared_loss", "sgd"))
+@check(
+    "sgd",
+    "recovers w = [2, -3.4], b = 4.2 in 3 epochs",
+    weight=2,
+    kind="training",
+    uses=("synthetic_data", "data_iter", "linreg", "squared_loss", "sgd"),
+)
 def sgd_training(ctx):
     use = sorted((set(ctx.check.uses) & ctx.passed) | {"sgd"})
     settings = dict(lr=0.03, num_epochs=3, batch_size=10, num_examples=1000)
@@ -251,12 +334,18 @@ def sgd_training(ctx):
     b_err = abs(E.number(b, "the trained b") - TRUE_B)
     final = E.number(losses[-1], "the final training loss")
     ref_final = reference["losses"][-1]
-    ctx.summary = (f"trained with your {', '.join(use)} (stand-ins for the rest); final loss "
-                   f"{final:.6f} (reference {ref_final:.6f}); |w - w_true| = {w_err:.4f}, "
-                   f"|b - b_true| = {b_err:.4f}")
-    E.that(math.isfinite(final), f"Training diverged: the loss became {final}. "
-           "Check the sign and the scale of the sgd update.")
+    ctx.summary = (
+        f"trained with your {', '.join(use)} (stand-ins for the rest); final loss "
+        f"{final:.6f} (reference {ref_final:.6f}); |w - w_true| = {w_err:.4f}, "
+        f"|b - b_true| = {b_err:.4f}"
+    )
+    E.that(
+        math.isfinite(final),
+        f"Training diverged: the loss became {final}. Check the sign and the scale of the sgd update.",
+    )
     # Floor: parameters within 0.02 of the truth; margin: loss within 2x the reference's
     # (both trained with the same seed, data and budget) plus the noise floor.
-    E.that(w_err < 0.02 and b_err < 0.02 and final <= 2 * ref_final + 1e-4,
-           f"After 3 epochs the model should be close to w = [2, -3.4], b = 4.2: {ctx.summary}.")
+    E.that(
+        w_err < 0.02 and b_err < 0.02 and final <= 2 * ref_final + 1e-4,
+        f"After 3 epochs the model should be close to w = [2, -3.4], b = 4.2: {ctx.summary}.",
+    )

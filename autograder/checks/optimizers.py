@@ -42,13 +42,29 @@ check = checks_for("optimizers")
 OPTIMIZERS = ("sgd", "sgd_momentum", "adagrad", "rmsprop", "adadelta", "adam")
 STATEFUL = tuple(n for n in OPTIMIZERS if P.STATE_KIND[n])
 # The book's airfoil runs (d2l 11.5-11.10): the learning rates it trains with.
-BOOK_HYPERPARAMS = {"sgd": {"lr": 0.05}, "sgd_momentum": {"lr": 0.02, "momentum": 0.5},
-                    "adagrad": {"lr": 0.1}, "rmsprop": {"lr": 0.01, "beta": 0.9},
-                    "adadelta": {"rho": 0.9}, "adam": {"lr": 0.01, "t": 1}}
-TITLES = {"sgd": "SGD", "sgd_momentum": "momentum", "adagrad": "AdaGrad", "rmsprop": "RMSProp",
-          "adadelta": "AdaDelta", "adam": "Adam"}
-STATE_NAMES = {"sgd_momentum": ("v",), "adagrad": ("s",), "rmsprop": ("s",),
-               "adadelta": ("s", "delta"), "adam": ("v", "s")}
+BOOK_HYPERPARAMS = {
+    "sgd": {"lr": 0.05},
+    "sgd_momentum": {"lr": 0.02, "momentum": 0.5},
+    "adagrad": {"lr": 0.1},
+    "rmsprop": {"lr": 0.01, "beta": 0.9},
+    "adadelta": {"rho": 0.9},
+    "adam": {"lr": 0.01, "t": 1},
+}
+TITLES = {
+    "sgd": "SGD",
+    "sgd_momentum": "momentum",
+    "adagrad": "AdaGrad",
+    "rmsprop": "RMSProp",
+    "adadelta": "AdaDelta",
+    "adam": "Adam",
+}
+STATE_NAMES = {
+    "sgd_momentum": ("v",),
+    "adagrad": ("s",),
+    "rmsprop": ("s",),
+    "adadelta": ("s", "delta"),
+    "adam": ("v", "s"),
+}
 # The airfoil threshold: the reference's final loss plus MARGIN, and never above CEILING.
 # The book's runs end between 0.242 and 0.246; the same seed and data make a correct
 # optimiser match the reference to float32 rounding.
@@ -57,6 +73,7 @@ CEILING = 0.26
 
 
 # -- known mistakes (judge side, same signature as the stubs) --------------------------------
+
 
 def _ascent(params, states, hp):
     with torch.no_grad():
@@ -81,7 +98,7 @@ def _momentum_book2(params, states, hp):
 def _adagrad_eps_outside(params, states, hp):
     with torch.no_grad():
         for p, s in zip(params, states):
-            s[:] += p.grad ** 2
+            s[:] += p.grad**2
             p -= hp["lr"] * p.grad / (torch.sqrt(s) + 1e-6)
 
 
@@ -89,7 +106,7 @@ def _rmsprop_swapped(params, states, hp):
     beta = hp["beta"]
     with torch.no_grad():
         for p, s in zip(params, states):
-            s[:] = (1 - beta) * s + beta * p.grad ** 2
+            s[:] = (1 - beta) * s + beta * p.grad**2
             p -= hp["lr"] * p.grad / torch.sqrt(s + 1e-6)
 
 
@@ -97,7 +114,7 @@ def _rmsprop_eps_outside(params, states, hp):
     beta = hp["beta"]
     with torch.no_grad():
         for p, s in zip(params, states):
-            s[:] = beta * s + (1 - beta) * p.grad ** 2
+            s[:] = beta * s + (1 - beta) * p.grad**2
             p -= hp["lr"] * p.grad / (torch.sqrt(s) + 1e-6)
 
 
@@ -105,20 +122,20 @@ def _adadelta_raw_delta(params, states, hp):
     rho = hp["rho"]
     with torch.no_grad():
         for p, (s, delta) in zip(params, states):
-            s[:] = rho * s + (1 - rho) * p.grad ** 2
+            s[:] = rho * s + (1 - rho) * p.grad**2
             g = p.grad * torch.sqrt((delta + 1e-5) / (s + 1e-5))
             p -= g
-            delta[:] = rho * delta + (1 - rho) * p.grad ** 2
+            delta[:] = rho * delta + (1 - rho) * p.grad**2
 
 
 def _adadelta_no_rescale(params, states, hp):
     rho = hp["rho"]
     with torch.no_grad():
         for p, (s, delta) in zip(params, states):
-            s[:] = rho * s + (1 - rho) * p.grad ** 2
+            s[:] = rho * s + (1 - rho) * p.grad**2
             g = p.grad * torch.sqrt(delta + 1e-5) / torch.sqrt(s) + 1e-5
             p -= g
-            delta[:] = rho * delta + (1 - rho) * g ** 2
+            delta[:] = rho * delta + (1 - rho) * g**2
 
 
 def _adam(correct_bias=True, eps_inside=False, t_per_param=False, t_step=1):
@@ -127,76 +144,106 @@ def _adam(correct_bias=True, eps_inside=False, t_per_param=False, t_step=1):
         with torch.no_grad():
             for p, (v, s) in zip(params, states):
                 v[:] = beta1 * v + (1 - beta1) * p.grad
-                s[:] = beta2 * s + (1 - beta2) * p.grad ** 2
+                s[:] = beta2 * s + (1 - beta2) * p.grad**2
                 t = hp["t"]
-                v_hat = v / (1 - beta1 ** t) if correct_bias else v
-                s_hat = s / (1 - beta2 ** t) if correct_bias else s
+                v_hat = v / (1 - beta1**t) if correct_bias else v
+                s_hat = s / (1 - beta2**t) if correct_bias else s
                 denom = torch.sqrt(s_hat + eps) if eps_inside else torch.sqrt(s_hat) + eps
                 p -= hp["lr"] * v_hat / denom
                 if t_per_param:
                     hp["t"] += 1
         if not t_per_param:
             hp["t"] += t_step
+
     return adam
 
 
 def _rebound(reference_fn, name):
     """The state rebound instead of updated in place: every call starts from zeros."""
+
     def fn(params, states, hp):
         reference_fn(params, P.fresh_states(name, params), hp)
+
     return fn
 
 
-REBOUND_HINT = ("`s = beta * s + ...` (or `v = ...`) makes a new tensor and rebinds the local "
-                "name; the state in the list never changes, so nothing carries over to the next "
-                "call. Update the state in place: s[:] = ..., or s.mul_(...).add_(...).")
+REBOUND_HINT = (
+    "`s = beta * s + ...` (or `v = ...`) makes a new tensor and rebinds the local "
+    "name; the state in the list never changes, so nothing carries over to the next "
+    "call. Update the state in place: s[:] = ..., or s.mul_(...).add_(...)."
+)
 
 
 def mistakes_for(name: str, ref) -> list[tuple[str, str, object]]:
     """(name, hint, implementation) of the known mistakes for optimiser ``name``."""
     out = {
-        "sgd": [("a step up the gradient (gradient ascent)", "Subtract: p -= lr * p.grad.",
-                 _ascent)],
+        "sgd": [("a step up the gradient (gradient ascent)", "Subtract: p -= lr * p.grad.", _ascent)],
         "sgd_momentum": [
             # The second edition's form first: its states equal those of the form without
             # lr, and only its parameters are right, so where states differ it is this one.
-            ("the second edition's form v = momentum * v + g, p -= lr * v", "The parameters "
-             "come out the same, but this curriculum's state is v = momentum * v + lr * g "
-             "(the lr inside v, as in the Chinese edition), and the state is graded too.",
-             _momentum_book2),
-            ("momentum without the learning rate: v = momentum * v + g, p -= v", "The "
-             "velocity takes the scaled gradient: v = momentum * v + lr * g, then p -= v.",
-             _momentum_no_lr)],
-        "adagrad": [("eps outside the square root", "AdaGrad divides by sqrt(s + 1e-6): eps "
-                     "inside the root.", _adagrad_eps_outside)],
-        "rmsprop": [("beta on the wrong term: s = (1 - beta) * s + beta * g**2", "The leaky "
-                     "average keeps beta of the old state: s = beta * s + (1 - beta) * g**2.",
-                     _rmsprop_swapped),
-                    ("eps outside the square root", "Divide by sqrt(s + 1e-6).",
-                     _rmsprop_eps_outside)],
-        "adadelta": [("delta updated with the raw gradient", "delta is the leaky average of "
-                      "the squared *rescaled* gradient g' = g * sqrt((delta + eps) / (s + eps)).",
-                      _adadelta_raw_delta),
-                     ("eps in the wrong place", "g' = g * sqrt((delta + 1e-5) / (s + 1e-5)).",
-                      _adadelta_no_rescale)],
-        "adam": [("Adam without bias correction", "Divide v by 1 - beta1**t and s by "
-                  "1 - beta2**t before the step; early steps are too small otherwise.",
-                  _adam(correct_bias=False)),
-                 ("eps inside the square root", "Adam divides by sqrt(s_hat) + eps: eps "
-                  "outside the root (it matters for tiny gradients).", _adam(eps_inside=True)),
-                 ("t incremented once per parameter", "hyperparams['t'] += 1 belongs after "
-                  "the loop over the parameters: one step, one increment.",
-                  _adam(t_per_param=True)),
-                 ("t never incremented", "Add 1 to hyperparams['t'] at the end of each call.",
-                  _adam(t_step=0))],
+            (
+                "the second edition's form v = momentum * v + g, p -= lr * v",
+                "The parameters "
+                "come out the same, but this curriculum's state is v = momentum * v + lr * g "
+                "(the lr inside v, as in the Chinese edition), and the state is graded too.",
+                _momentum_book2,
+            ),
+            (
+                "momentum without the learning rate: v = momentum * v + g, p -= v",
+                "The velocity takes the scaled gradient: v = momentum * v + lr * g, then p -= v.",
+                _momentum_no_lr,
+            ),
+        ],
+        "adagrad": [
+            (
+                "eps outside the square root",
+                "AdaGrad divides by sqrt(s + 1e-6): eps inside the root.",
+                _adagrad_eps_outside,
+            )
+        ],
+        "rmsprop": [
+            (
+                "beta on the wrong term: s = (1 - beta) * s + beta * g**2",
+                "The leaky average keeps beta of the old state: s = beta * s + (1 - beta) * g**2.",
+                _rmsprop_swapped,
+            ),
+            ("eps outside the square root", "Divide by sqrt(s + 1e-6).", _rmsprop_eps_outside),
+        ],
+        "adadelta": [
+            (
+                "delta updated with the raw gradient",
+                "delta is the leaky average of "
+                "the squared *rescaled* gradient g' = g * sqrt((delta + eps) / (s + eps)).",
+                _adadelta_raw_delta,
+            ),
+            ("eps in the wrong place", "g' = g * sqrt((delta + 1e-5) / (s + 1e-5)).", _adadelta_no_rescale),
+        ],
+        "adam": [
+            (
+                "Adam without bias correction",
+                "Divide v by 1 - beta1**t and s by 1 - beta2**t before the step; early steps are too small otherwise.",
+                _adam(correct_bias=False),
+            ),
+            (
+                "eps inside the square root",
+                "Adam divides by sqrt(s_hat) + eps: eps outside the root (it matters for tiny gradients).",
+                _adam(eps_inside=True),
+            ),
+            (
+                "t incremented once per parameter",
+                "hyperparams['t'] += 1 belongs after the loop over the parameters: one step, one increment.",
+                _adam(t_per_param=True),
+            ),
+            ("t never incremented", "Add 1 to hyperparams['t'] at the end of each call.", _adam(t_step=0)),
+        ],
     }[name]
     if P.STATE_KIND[name]:
-        out.append(("the state rebound instead of updated in place", REBOUND_HINT,
-                    _rebound(getattr(ref, name), name)))
+        out.append(("the state rebound instead of updated in place", REBOUND_HINT, _rebound(getattr(ref, name), name)))
     return out
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def _hyperparam_names(name: str, hp: dict):
@@ -206,11 +253,16 @@ def _hyperparam_names(name: str, hp: dict):
     except StudentError as err:
         if err.type_name != "KeyError":
             raise
-        book = (" The book's RMSProp calls it gamma; this curriculum calls it beta."
-                if "gamma" in err.message and name == "rmsprop" else "")
-        E.fail(f"{name} raised KeyError: {err.message}. The hyperparams it is given hold "
-               f"{', '.join(repr(k) for k in hp)} (the contract's names).{book}\n"
-               f"{err.traceback}")
+        book = (
+            " The book's RMSProp calls it gamma; this curriculum calls it beta."
+            if "gamma" in err.message and name == "rmsprop"
+            else ""
+        )
+        E.fail(
+            f"{name} raised KeyError: {err.message}. The hyperparams it is given hold "
+            f"{', '.join(repr(k) for k in hp)} (the contract's names).{book}\n"
+            f"{err.traceback}"
+        )
 
 
 def _as(fn, name):
@@ -230,20 +282,23 @@ def _problem(name: str, record: dict) -> None:
     if not problem:
         return
     where = f"After call {step + 1}, " if step is not None else ""
-    E.fail(where + {
-        "params replaced": f"params holds different tensor objects than before: {name} "
-        "must update each parameter tensor in place (p -= ..., p[:] = ..., p.sub_(...)), not "
-        "put new tensors into the list.",
-        "states replaced": "the states list holds different tensors than before: update "
-        "each state tensor in place (s[:] = ...), so the caller's states carry over to the next "
-        "call.",
-        "not a leaf": "a parameter is no longer a leaf tensor that requires grad: the "
-        "update was recorded by autograd. Update inside `with torch.no_grad():`.",
-        "grads changed": "the parameters' gradients were changed or cleared. This "
-        "curriculum leaves zeroing the gradients to the training loop: do not call "
-        "p.grad.zero_() (or set p.grad = None) in the optimiser.",
-        "params reshaped": "a parameter changed shape or dtype.",
-    }.get(problem, problem))
+    E.fail(
+        where
+        + {
+            "params replaced": f"params holds different tensor objects than before: {name} "
+            "must update each parameter tensor in place (p -= ..., p[:] = ..., p.sub_(...)), not "
+            "put new tensors into the list.",
+            "states replaced": "the states list holds different tensors than before: update "
+            "each state tensor in place (s[:] = ...), so the caller's states carry over to the next "
+            "call.",
+            "not a leaf": "a parameter is no longer a leaf tensor that requires grad: the "
+            "update was recorded by autograd. Update inside `with torch.no_grad():`.",
+            "grads changed": "the parameters' gradients were changed or cleared. This "
+            "curriculum leaves zeroing the gradients to the training loop: do not call "
+            "p.grad.zero_() (or set p.grad = None) in the optimiser.",
+            "params reshaped": "a parameter changed shape or dtype.",
+        }.get(problem, problem)
+    )
 
 
 def _hyperparams(name: str):
@@ -279,27 +334,33 @@ def _runs(draw, name):
     if mode == "sequence":
         init = [torch.zeros(s, dtype=dtype) for s in shapes]
         grads = [(rand(steps, *s) * scale).to(dtype) for s in shapes]
-        return dict(init=init, hp=hp, steps=steps, grads=grads, objective=None,
-                    text=f"gradients of scale {scale:g}")
+        return dict(init=init, hp=hp, steps=steps, grads=grads, objective=None, text=f"gradients of scale {scale:g}")
     init = [rand(*s).to(dtype) for s in shapes]
     a = [(torch.rand(s, generator=g, dtype=torch.float64) * 1.5 + 0.5).to(dtype) for s in shapes]
     c = [rand(*s).to(dtype) for s in shapes]
-    return dict(init=init, hp=hp, steps=steps, grads=None, objective=(a, c),
-                text="the quadratic objective sum(a * (p - c)**2) / 2")
+    return dict(
+        init=init,
+        hp=hp,
+        steps=steps,
+        grads=None,
+        objective=(a, c),
+        text="the quadratic objective sum(a * (p - c)**2) / 2",
+    )
 
 
 def _describe_run(run) -> str:
     shapes = ", ".join(str(tuple(t.shape)) for t in run["init"])
     dtype = str(run["init"][0].dtype).replace("torch.", "")
-    return (f"parameters of shapes {shapes} ({dtype}), {run['steps']} steps, {run['text']}, "
-            f"{_fmt_hp(run['hp'])}")
+    return f"parameters of shapes {shapes} ({dtype}), {run['steps']} steps, {run['text']}, {_fmt_hp(run['hp'])}"
 
 
 def _nan_check(got: torch.Tensor, what: str) -> None:
     if isinstance(got, torch.Tensor) and got.is_floating_point() and not torch.isfinite(got).all():
-        E.fail(f"{what} became NaN or infinite, where the reference's stays finite. A division "
-               "by a state that is still zero (eps left out of the denominator) or a step up "
-               "the gradient does this.")
+        E.fail(
+            f"{what} became NaN or infinite, where the reference's stays finite. A division "
+            "by a state that is still zero (eps left out of the denominator) or a step up "
+            "the gradient does this."
+        )
 
 
 def _compare_record(ctx, name: str, got: dict, run: dict, label: str) -> None:
@@ -307,20 +368,22 @@ def _compare_record(ctx, name: str, got: dict, run: dict, label: str) -> None:
     _problem(name, got)
     args = (run["init"], run["hp"], run["steps"], run["grads"], run["objective"])
     want = P.trajectory(ctx.ref, name, *args)
-    known = [(m, h, functools.lru_cache(maxsize=1)(
-        lambda fn=fn: P.trajectory(_as(fn, name), name, *args))) for m, h, fn in
-        mistakes_for(name, ctx.ref)]
+    known = [
+        (m, h, functools.lru_cache(maxsize=1)(lambda fn=fn: P.trajectory(_as(fn, name), name, *args)))
+        for m, h, fn in mistakes_for(name, ctx.ref)
+    ]
     for i, (mine, ref) in enumerate(zip(got["params"], want["params"])):
         what = f"parameter {i} after each step (index = (step, ...)) for {label}"
         E.tensor(mine, what)
         frozen = mine.shape[0] > 1 and torch.equal(mine[1:], mine[:-1])
         if frozen and mine.shape == ref.shape and not torch.equal(ref[1:], ref[:-1]):
-            E.fail(f"The parameters never change: {name} leaves them as they were. "
-                   "`p = p - ...` only rebinds the loop variable to a new tensor; update in "
-                   "place (p -= ..., p[:] = ...) inside torch.no_grad().")
+            E.fail(
+                f"The parameters never change: {name} leaves them as they were. "
+                "`p = p - ...` only rebinds the loop variable to a new tensor; update in "
+                "place (p -= ..., p[:] = ...) inside torch.no_grad()."
+            )
         _nan_check(mine, what)
-        E.close(mine, ref, what, mistakes=[Mistake(m, h, lambda f=f, i=i: f()["params"][i])
-                                           for m, h, f in known])
+        E.close(mine, ref, what, mistakes=[Mistake(m, h, lambda f=f, i=i: f()["params"][i]) for m, h, f in known])
     if name == "adam":
         t0 = want["t"][0]
         ts = got["t"]
@@ -328,13 +391,19 @@ def _compare_record(ctx, name: str, got: dict, run: dict, label: str) -> None:
             ints = len(ts) > 1 and all(isinstance(t, int) for t in ts[:2])
             delta = ts[1] - ts[0] if ints else None
             n = len(run["init"])
-            hint = (" It grew by the number of parameters each call: hyperparams['t'] += 1 "
-                    "belongs after the loop over the parameters (t incremented once per "
-                    "parameter)." if delta == n and n > 1 else
-                    " It never changed: add 1 to hyperparams['t'] at the end of each call."
-                    if delta == 0 else "")
-            E.fail(f"hyperparams['t'] after each call should be {want['t']} (starting at {t0}, "
-                   f"one more per call), got {ts}.{hint}")
+            hint = (
+                " It grew by the number of parameters each call: hyperparams['t'] += 1 "
+                "belongs after the loop over the parameters (t incremented once per "
+                "parameter)."
+                if delta == n and n > 1
+                else " It never changed: add 1 to hyperparams['t'] at the end of each call."
+                if delta == 0
+                else ""
+            )
+            E.fail(
+                f"hyperparams['t'] after each call should be {want['t']} (starting at {t0}, "
+                f"one more per call), got {ts}.{hint}"
+            )
     names = STATE_NAMES.get(name, ())
     per = len(names)
     for j, (mine, ref) in enumerate(zip(got["states"], want["states"])):
@@ -344,60 +413,70 @@ def _compare_record(ctx, name: str, got: dict, run: dict, label: str) -> None:
         what = f"{state} after each step (index = (step, ...)) for {label}"
         E.tensor(mine, what)
         if not bool(mine.abs().sum()) and bool(ref.abs().sum()):
-            E.fail(f"{state[0].upper() + state[1:]} never changes between calls (it stays zero): "
-                   + REBOUND_HINT)
-        E.close(mine, ref, what, mistakes=[Mistake(m, h, lambda f=f, j=j: f()["states"][j])
-                                           for m, h, f in known])
+            E.fail(f"{state[0].upper() + state[1:]} never changes between calls (it stays zero): " + REBOUND_HINT)
+        E.close(mine, ref, what, mistakes=[Mistake(m, h, lambda f=f, j=j: f()["states"][j]) for m, h, f in known])
 
 
 # -- init_*_states ----------------------------------------------------------------------------
 
+
 def _init_check(init_name: str, kind: str):
     def run(ctx):
-        @ctx.given(st.lists(S.shapes(1, 3, 1, 5), min_size=1, max_size=3),
-                   st.sampled_from(["float32", "float64"]))
+        @ctx.given(st.lists(S.shapes(1, 3, 1, 5), min_size=1, max_size=3), st.sampled_from(["float32", "float64"]))
         def prop(shapes, dtype_name):
             info = ctx.probe("optimizers.init_states", init_name, shapes, dtype_name)
             what = f"{init_name}(params) for parameters of shapes {[tuple(s) for s in shapes]}"
             entries = info["entries"]
             if entries is None:
-                E.fail(f"{what}: expected a list with one state per parameter, got a "
-                       f"{info['type']}.")
-            E.that(len(entries) == len(shapes), f"{what} returned {len(entries)} states for "
-                   f"{len(shapes)} parameters: one state per parameter, in order.")
+                E.fail(f"{what}: expected a list with one state per parameter, got a {info['type']}.")
+            E.that(
+                len(entries) == len(shapes),
+                f"{what} returned {len(entries)} states for "
+                f"{len(shapes)} parameters: one state per parameter, in order.",
+            )
             for i, (e, shape) in enumerate(zip(entries, shapes)):
                 item = f"{what}, state {i}"
                 if kind == "one":
-                    E.that(e["kind"] == "tensor", f"{item}: expected a tensor of zeros shaped "
-                           f"like the parameter, got a {e['kind']}.")
+                    E.that(
+                        e["kind"] == "tensor",
+                        f"{item}: expected a tensor of zeros shaped like the parameter, got a {e['kind']}.",
+                    )
                 else:
-                    E.that(e["kind"] in ("tuple", "list") and e.get("length") == 2
-                           and len(e["tensors"]) == 2, f"{item}: expected a pair of tensors "
-                           f"(two zero tensors shaped like the parameter), got a {e['kind']}"
-                           + (f" of length {e.get('length')}" if "length" in e else "") + ".")
+                    E.that(
+                        e["kind"] in ("tuple", "list") and e.get("length") == 2 and len(e["tensors"]) == 2,
+                        f"{item}: expected a pair of tensors "
+                        f"(two zero tensors shaped like the parameter), got a {e['kind']}"
+                        + (f" of length {e.get('length')}" if "length" in e else "")
+                        + ".",
+                    )
                 for t in e["tensors"]:
                     E.shape(t, tuple(shape), item)
                     E.dtype(t, getattr(torch, dtype_name), item)
-                    E.that(not bool(t.abs().sum()), f"{item}: the state starts at zero "
-                           "(torch.zeros_like(p)).")
+                    E.that(not bool(t.abs().sum()), f"{item}: the state starts at zero (torch.zeros_like(p)).")
             if info["aliases"]:
-                E.fail(f"{what}: some state tensors are one and the same tensor (or share "
-                       "memory), so updating one in place changes the other. Make each with "
-                       "its own torch.zeros_like(p).")
+                E.fail(
+                    f"{what}: some state tensors are one and the same tensor (or share "
+                    "memory), so updating one in place changes the other. Make each with "
+                    "its own torch.zeros_like(p)."
+                )
             if info["param_alias"]:
-                E.fail(f"{what}: a state shares memory with a parameter; updating the state "
-                       "in place would change the parameter. Use torch.zeros_like(p).")
+                E.fail(
+                    f"{what}: a state shares memory with a parameter; updating the state "
+                    "in place would change the parameter. Use torch.zeros_like(p)."
+                )
+
         prop()
+
     return run
 
 
 # -- the checks of one optimiser --------------------------------------------------------------
 
+
 def _in_place_check(name: str):
     def run(ctx):
         g = ctx.generator()
-        init = [torch.randn(3, generator=g, dtype=torch.float64),
-                torch.randn(2, 2, generator=g, dtype=torch.float64)]
+        init = [torch.randn(3, generator=g, dtype=torch.float64), torch.randn(2, 2, generator=g, dtype=torch.float64)]
         hp = dict(BOOK_HYPERPARAMS[name])
         if name == "adam":
             hp["t"] = 1
@@ -405,8 +484,8 @@ def _in_place_check(name: str):
         with _hyperparam_names(name, hp):
             got = ctx.probe("optimizers.trajectory", name, init, hp, 3, grads)
         run_ = dict(init=init, hp=hp, steps=3, grads=grads, objective=None)
-        _compare_record(ctx, name, got, run_, f"3 calls with parameters of shapes (3,) and "
-                        f"(2, 2), {_fmt_hp(hp)}")
+        _compare_record(ctx, name, got, run_, f"3 calls with parameters of shapes (3,) and (2, 2), {_fmt_hp(hp)}")
+
     return run
 
 
@@ -429,8 +508,9 @@ def _one_step(fn, init, grads, states, hp):
     ps = [p.clone().requires_grad_(True) for p in init]
     for p, gr in zip(ps, grads):
         p.grad = gr.clone()
-    sts = None if states is None else [tuple(t.clone() for t in s) if isinstance(s, tuple)
-                                       else s.clone() for s in states]
+    sts = (
+        None if states is None else [tuple(t.clone() for t in s) if isinstance(s, tuple) else s.clone() for s in states]
+    )
     h = dict(hp)
     fn(ps, sts, h)
     return [p.detach() for p in ps], _state_list(sts), h
@@ -438,60 +518,79 @@ def _one_step(fn, init, grads, states, hp):
 
 def _one_step_check(name: str):
     def run(ctx):
-        @ctx.given(st.lists(S.shapes(1, 2, 1, 4), min_size=1, max_size=3), S.DTYPES,
-                   st.sampled_from([1e-6, 1.0, 100.0]), S.seeds, _hyperparams(name))
+        @ctx.given(
+            st.lists(S.shapes(1, 2, 1, 4), min_size=1, max_size=3),
+            S.DTYPES,
+            st.sampled_from([1e-6, 1.0, 100.0]),
+            S.seeds,
+            _hyperparams(name),
+        )
         def prop(shapes, dtype, scale, seed, hp):
             g = torch.Generator().manual_seed(seed)
             init = [torch.randn(s, generator=g, dtype=torch.float64).to(dtype) for s in shapes]
-            grads = [(torch.randn(s, generator=g, dtype=torch.float64) * scale).to(dtype)
-                     for s in shapes]
+            grads = [(torch.randn(s, generator=g, dtype=torch.float64) * scale).to(dtype) for s in shapes]
             states = _mid_state(name, shapes, dtype, g)
             with _hyperparam_names(name, hp):
-                result = ctx.run(name, make_params(*init, grads=tuple(grads)), states, dict(hp),
-                                 return_args=True)
+                result = ctx.run(name, make_params(*init, grads=tuple(grads)), states, dict(hp), return_args=True)
             after_params, after_states, after_hp = result.args
-            label = (f"one call from a mid-run state, parameters of shapes "
-                     f"{[tuple(s) for s in shapes]}, gradients of scale {scale:g}, {_fmt_hp(hp)}")
+            label = (
+                f"one call from a mid-run state, parameters of shapes "
+                f"{[tuple(s) for s in shapes]}, gradients of scale {scale:g}, {_fmt_hp(hp)}"
+            )
             want_p, want_s, want_hp = _one_step(getattr(ctx.ref, name), init, grads, states, hp)
-            known = [(m, h, _one_step(fn, init, grads, states, hp))
-                     for m, h, fn in mistakes_for(name, ctx.ref)
-                     if not m.startswith("the state rebound")]
+            known = [
+                (m, h, _one_step(fn, init, grads, states, hp))
+                for m, h, fn in mistakes_for(name, ctx.ref)
+                if not m.startswith("the state rebound")
+            ]
             for i, (a, want) in enumerate(zip(after_params, want_p)):
                 if not isinstance(a, Param):
-                    E.fail(f"After the call, params[{i}] is {E.describe(a)}, no longer the "
-                           "parameter (a leaf tensor that requires grad): update each parameter "
-                           "in place (p -= ..., p[:] = ...) instead of putting new tensors into "
-                           "the list.")
+                    E.fail(
+                        f"After the call, params[{i}] is {E.describe(a)}, no longer the "
+                        "parameter (a leaf tensor that requires grad): update each parameter "
+                        "in place (p -= ..., p[:] = ...) instead of putting new tensors into "
+                        "the list."
+                    )
                 what = f"parameter {i} after {label}"
                 if torch.equal(a.data, init[i]) and not torch.equal(want, init[i]):
-                    E.fail(f"The parameters are unchanged after {name}. `p = p - ...` rebinds "
-                           "the loop variable and leaves the parameter as it was: update in "
-                           "place (p -= ..., p[:] = ...) inside torch.no_grad().")
+                    E.fail(
+                        f"The parameters are unchanged after {name}. `p = p - ...` rebinds "
+                        "the loop variable and leaves the parameter as it was: update in "
+                        "place (p -= ..., p[:] = ...) inside torch.no_grad()."
+                    )
                 _nan_check(a.data, what)
                 E.close(a.data, want, what, mistakes=[Mistake(m, h, k[0][i]) for m, h, k in known])
-                E.that(a.grad is not None and torch.equal(a.grad, grads[i]), f"{name} changed or "
-                       "cleared the gradients. This curriculum leaves zeroing them to the "
-                       "training loop: do not call p.grad.zero_() in the optimiser.")
+                E.that(
+                    a.grad is not None and torch.equal(a.grad, grads[i]),
+                    f"{name} changed or "
+                    "cleared the gradients. This curriculum leaves zeroing them to the "
+                    "training loop: do not call p.grad.zero_() in the optimiser.",
+                )
             mine_s = _state_list(after_states)
             names = STATE_NAMES.get(name, ())
             for j, want in enumerate(want_s):
-                what = (f"the state {names[j % len(names)]} of parameter {j // len(names)} "
-                        f"after {label}")
+                what = f"the state {names[j % len(names)]} of parameter {j // len(names)} after {label}"
                 a = mine_s[j] if j < len(mine_s) else None
                 before = _state_list(states)[j]
-                if isinstance(a, torch.Tensor) and torch.equal(a, before) \
-                        and not torch.equal(want, before):
+                if isinstance(a, torch.Tensor) and torch.equal(a, before) and not torch.equal(want, before):
                     E.fail(f"{what[0].upper() + what[1:]} is unchanged: " + REBOUND_HINT)
                 E.close(a, want, what, mistakes=[Mistake(m, h, k[1][j]) for m, h, k in known])
             if name == "adam":
-                E.that(after_hp.get("t") == want_hp["t"], f"hyperparams['t'] was {hp['t']} "
-                       f"before the call and should be {want_hp['t']} after it, got "
-                       f"{after_hp.get('t')!r}"
-                       + (" (incremented once per parameter? one call is one step)"
-                          if after_hp.get("t") == hp["t"] + len(shapes) and len(shapes) > 1
-                          else "") + ".")
+                E.that(
+                    after_hp.get("t") == want_hp["t"],
+                    f"hyperparams['t'] was {hp['t']} "
+                    f"before the call and should be {want_hp['t']} after it, got "
+                    f"{after_hp.get('t')!r}"
+                    + (
+                        " (incremented once per parameter? one call is one step)"
+                        if after_hp.get("t") == hp["t"] + len(shapes) and len(shapes) > 1
+                        else ""
+                    )
+                    + ".",
+                )
 
         prop()
+
     return run
 
 
@@ -500,15 +599,24 @@ def _trajectory_check(name: str):
         @ctx.given(_runs(name))
         def prop(run_):
             with _hyperparam_names(name, run_["hp"]):
-                got = ctx.probe("optimizers.trajectory", name, run_["init"], run_["hp"],
-                                run_["steps"], run_["grads"], run_["objective"])
+                got = ctx.probe(
+                    "optimizers.trajectory",
+                    name,
+                    run_["init"],
+                    run_["hp"],
+                    run_["steps"],
+                    run_["grads"],
+                    run_["objective"],
+                )
             _compare_record(ctx, name, got, run_, _describe_run(run_))
 
         prop()
+
     return run
 
 
 # -- airfoil ----------------------------------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=4)
 def _load_airfoil(root: str | None, env: str) -> tuple | str:
@@ -536,38 +644,52 @@ def _training_check(name: str):
                 "The airfoil data set (d2l chapter 11) is unavailable, so the optimisers' "
                 "airfoil training checks did not run; each was credited only where the "
                 "optimiser passed all its other checks. Set DIVEKIT_DATA or pass --data. "
-                f"({loaded})")
-            E.that(name in ctx.passed, f"Not run: the airfoil data is unavailable on this "
-                   f"grader, and {name} did not pass its other checks, so this check earns no "
-                   "credit either.")
-            ctx.summary = ("Not run: the airfoil data is unavailable on this grader. Credited "
-                           f"because {name} passed all its other checks.")
+                f"({loaded})"
+            )
+            E.that(
+                name in ctx.passed,
+                f"Not run: the airfoil data is unavailable on this "
+                f"grader, and {name} did not pass its other checks, so this check earns no "
+                "credit either.",
+            )
+            ctx.summary = (
+                "Not run: the airfoil data is unavailable on this grader. Credited "
+                f"because {name} passed all its other checks."
+            )
             return
         features, labels = loaded
         use_init = init is not None and init in ctx.passed
         hp = BOOK_HYPERPARAMS[name]
         seed = ctx.seed % 10_000
         with _hyperparam_names(name, hp):
-            student = ctx.probe("optimizers.train_airfoil", name, use_init, features, labels,
-                                hp, seed)
+            student = ctx.probe("optimizers.train_airfoil", name, use_init, features, labels, hp, seed)
         reference = P.train_airfoil(ctx.ref, name, True, features, labels, hp, seed)
         losses = student["losses"] if isinstance(student, dict) else None
-        E.that(isinstance(losses, list) and len(losses) == len(reference["losses"]),
-               "The airfoil training run did not finish.")
+        E.that(
+            isinstance(losses, list) and len(losses) == len(reference["losses"]),
+            "The airfoil training run did not finish.",
+        )
         ref_losses = reference["losses"]
-        plots.attach(ctx, f"optimizers.{name}.png", lambda: plots.loss_curves(
-            losses, ref_losses, f"{TITLES[name]} on airfoil ({_fmt_hp(hp)})"))
+        plots.attach(
+            ctx,
+            f"optimizers.{name}.png",
+            lambda: plots.loss_curves(losses, ref_losses, f"{TITLES[name]} on airfoil ({_fmt_hp(hp)})"),
+        )
         final, ref_final = losses[-1], ref_losses[-1]
         E.that(ref_final <= CEILING, f"internal: the reference ended at {ref_final}")
-        parts = [f"your {name}"] + ([f"your {init}"] if use_init else
-                                    [f"a stand-in for {init}"] if init else [])
-        ctx.summary = (f"2 epochs of the book's airfoil regression with {' and '.join(parts)} "
-                       f"({_fmt_hp(hp)}): final loss {final:.4f} (reference {ref_final:.4f})")
-        E.that(math.isfinite(final), f"Training diverged: the loss became {final}. "
-               f"{ctx.summary}.")
+        parts = [f"your {name}"] + ([f"your {init}"] if use_init else [f"a stand-in for {init}"] if init else [])
+        ctx.summary = (
+            f"2 epochs of the book's airfoil regression with {' and '.join(parts)} "
+            f"({_fmt_hp(hp)}): final loss {final:.4f} (reference {ref_final:.4f})"
+        )
+        E.that(math.isfinite(final), f"Training diverged: the loss became {final}. {ctx.summary}.")
         bound = min(ref_final + MARGIN, CEILING)
-        E.that(final <= bound, f"The training loss should end at most {bound:.4f} (the "
-               f"reference's {ref_final:.4f} plus {MARGIN}); {ctx.summary}. See the picture.")
+        E.that(
+            final <= bound,
+            f"The training loss should end at most {bound:.4f} (the "
+            f"reference's {ref_final:.4f} plus {MARGIN}); {ctx.summary}. See the picture.",
+        )
+
     return run
 
 
@@ -576,13 +698,22 @@ def _training_check(name: str):
 for _name in OPTIMIZERS:
     _init = P.INIT.get(_name)
     if _init:
-        check(_init, "one zero state per parameter, shaped like it")(
-            _init_check(_init, P.STATE_KIND[_name]))
+        check(_init, "one zero state per parameter, shaped like it")(_init_check(_init, P.STATE_KIND[_name]))
     what = "parameters" + (" and states" if _init else "")
-    check(_name, f"updates {what} in place over several calls, keeps the gradients"
-          + (", advances t once per call" if _name == "adam" else ""))(_in_place_check(_name))
+    check(
+        _name,
+        f"updates {what} in place over several calls, keeps the gradients"
+        + (", advances t once per call" if _name == "adam" else ""),
+    )(_in_place_check(_name))
     check(_name, "one step from a mid-run state matches the formula")(_one_step_check(_name))
-    check(_name, "whole trajectories match the reference: shapes, tiny and large gradients, "
-          "a quadratic objective", weight=2)(_trajectory_check(_name))
-    check(_name, "trains the book's airfoil regression to the reference's loss", kind="training",
-          uses=((_init,) if _init else ()) + (_name,))(_training_check(_name))
+    check(
+        _name,
+        "whole trajectories match the reference: shapes, tiny and large gradients, a quadratic objective",
+        weight=2,
+    )(_trajectory_check(_name))
+    check(
+        _name,
+        "trains the book's airfoil regression to the reference's loss",
+        kind="training",
+        uses=((_init,) if _init else ()) + (_name,),
+    )(_training_check(_name))

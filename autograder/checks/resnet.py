@@ -24,24 +24,25 @@ check = checks_for("resnet")
 
 # -- shared helpers -----------------------------------------------------------------------
 
+
 def network_handle(ctx, probe_module: str, stub: str, use, args=(), kwargs=None) -> Handle:
     """``stub(*args, **kwargs)`` built in the worker (stand-ins for pieces not in ``use``)."""
     use = sorted(set(use) | {stub})  # the stub itself is always the student's
-    value = ctx.run(None, stub, use, list(args), kwargs or {}, ctx.seed,
-                    probe=f"{probe_module}.build", keep=True).value
+    value = ctx.run(None, stub, use, list(args), kwargs or {}, ctx.seed, probe=f"{probe_module}.build", keep=True).value
     shown = [*map(repr, args), *(f"{k}={v!r}" for k, v in (kwargs or {}).items())]
     call = f"{stub}({', '.join(shown)})"
     if not isinstance(value, Handle) or value.type_name in ("NoneType", "list", "tuple"):
-        E.fail(f"{call} should build an nn.Module, but returned {E.describe(value)}"
-               f"{' (did it forget to return?)' if value is None else ''}.")
+        E.fail(
+            f"{call} should build an nn.Module, but returned {E.describe(value)}"
+            f"{' (did it forget to return?)' if value is None else ''}."
+        )
     return value
 
 
 def leaf_types(info: dict) -> list[str]:
     """Types of the modules without children, in registration order (nesting ignored)."""
     names = [n for n, _ in info["modules"]]
-    return [t for n, t in info["modules"]
-            if not any(other.startswith(n + ".") for other in names)]
+    return [t for n, t in info["modules"] if not any(other.startswith(n + ".") for other in names)]
 
 
 def _randomise(module: nn.Module, g: torch.Generator) -> None:
@@ -71,14 +72,12 @@ def randomised_reference(factory, seed: int) -> nn.Module:
     return ref.double()
 
 
-def load_reference(ctx, probe_module: str, handle: Handle, ref: nn.Module, what: str,
-                   names_hint: str = "") -> dict:
+def load_reference(ctx, probe_module: str, handle: Handle, ref: nn.Module, what: str, names_hint: str = "") -> dict:
     """Load the reference's weights into the student's module (float64), or fail saying
     how the two differ."""
     # The reference's weights were drawn in float32 (and made float64 only for the
     # comparison), so sending them as float32 is exact and halves what crosses the wire.
-    state = {k: (v.float() if v.is_floating_point() else v).detach().clone()
-             for k, v in ref.state_dict().items()}
+    state = {k: (v.float() if v.is_floating_point() else v).detach().clone() for k, v in ref.state_dict().items()}
     info = ctx.probe(f"{probe_module}.load", handle, state, "float64")
     if info.get("how") != "failed":
         return info
@@ -88,13 +87,23 @@ def load_reference(ctx, probe_module: str, handle: Handle, ref: nn.Module, what:
     if info.get("unexpected"):
         detail.append(f"not in the reference: {', '.join(info['unexpected'][:8])}")
     detail += info.get("problems", [])[:4]
-    E.fail(f"The reference's weights do not fit your {what}: {'; '.join(detail)}. Its layers "
-           f"(their kinds, sizes or order) differ from the contract's.{names_hint}")
+    E.fail(
+        f"The reference's weights do not fit your {what}: {'; '.join(detail)}. Its layers "
+        f"(their kinds, sizes or order) differ from the contract's.{names_hint}"
+    )
 
 
-def compare_network(ctx, probe_module: str, handle: Handle, ref: nn.Module, X: torch.Tensor,
-                    what: str, mistakes=None, names_hint: str = "",
-                    param_grads: bool = True) -> None:
+def compare_network(
+    ctx,
+    probe_module: str,
+    handle: Handle,
+    ref: nn.Module,
+    X: torch.Tensor,
+    what: str,
+    mistakes=None,
+    names_hint: str = "",
+    param_grads: bool = True,
+) -> None:
     """Load the reference's weights into the student's network and compare the outputs in
     evaluation mode, and the outputs and the gradients in training mode, in float64.
 
@@ -105,46 +114,63 @@ def compare_network(ctx, probe_module: str, handle: Handle, ref: nn.Module, X: t
     loaded = load_reference(ctx, probe_module, handle, ref, what, names_hint)
     info = ctx.describe(handle)
     frozen = [p[0] for p in info["parameters"] if not p[3]]
-    E.that(not frozen, f"Parameters of {what} do not require grad ({', '.join(frozen[:5])}): "
-           "training would never change them.")
+    E.that(
+        not frozen,
+        f"Parameters of {what} do not require grad ({', '.join(frozen[:5])}): training would never change them.",
+    )
     X = X.double()
     ref.eval()
     with torch.no_grad():
         want = ref(X)
     got = ctx.probe(f"{probe_module}.forward", handle, X, False)
-    E.close(got, want, f"the output of {what} in evaluation mode (with the reference's weights)",
-            mistakes=mistakes(False) if mistakes else ())
+    E.close(
+        got,
+        want,
+        f"the output of {what} in evaluation mode (with the reference's weights)",
+        mistakes=mistakes(False) if mistakes else (),
+    )
     ctx.probe(f"{probe_module}.set_mode", handle, True, X)
-    result = ctx.run(None, X, handle=handle, grad_inputs=(0,),
-                     grad_module=handle if param_grads else None)
+    result = ctx.run(None, X, handle=handle, grad_inputs=(0,), grad_module=handle if param_grads else None)
     ref.train()
     Xl = X.clone().requires_grad_(True)
     out = ref(Xl)
-    E.close(result.value, out.detach(), f"the output of {what} in training mode (with the "
-            "reference's weights)", mistakes=mistakes(True) if mistakes else ())
+    E.close(
+        result.value,
+        out.detach(),
+        f"the output of {what} in training mode (with the reference's weights)",
+        mistakes=mistakes(True) if mistakes else (),
+    )
     E.that("error" not in result.grads, lambda: f"{what}: {result.grads['error']}.")
     g = result.grads["output_grad"].to(out.dtype)
     ref_params = list(ref.named_parameters()) if param_grads else []
     grads = torch.autograd.grad(out, [Xl] + [p for _, p in ref_params], g, allow_unused=True)
     E.that(result.grads["inputs"][0] is not None, f"No gradient reached the input of {what}.")
-    E.close(result.grads["inputs"][0], grads[0], f"the gradient of {what}'s output with "
-            "respect to its input", check_dtype=False)
+    E.close(
+        result.grads["inputs"][0],
+        grads[0],
+        f"the gradient of {what}'s output with respect to its input",
+        check_dtype=False,
+    )
     if not param_grads:
         return
     mine = list(result.grads["params"].items())
-    E.that(len(mine) == len(ref_params), f"{what} has {len(mine)} parameters; the reference "
-           f"has {len(ref_params)}.")
+    E.that(len(mine) == len(ref_params), f"{what} has {len(mine)} parameters; the reference has {len(ref_params)}.")
     wanted = list(grads[1:])
     if loaded.get("how") == "names":  # the same names, maybe registered in another order
         by_name = {n: gr for (n, _), gr in zip(ref_params, wanted)}
-        E.that(set(by_name) == {n for n, _ in mine}, f"{what}'s parameters are "
-               f"{sorted(n for n, _ in mine)}; the reference's are {sorted(by_name)}.")
+        E.that(
+            set(by_name) == {n for n, _ in mine},
+            f"{what}'s parameters are {sorted(n for n, _ in mine)}; the reference's are {sorted(by_name)}.",
+        )
         wanted = [by_name[n] for n, _ in mine]
     for (name, got_g), want_g in zip(mine, wanted):
-        E.that(got_g is not None, f"No gradient reached {name} of {what}: it does not take "
-               "part in the output.")
-        E.close(got_g, torch.zeros_like(got_g) if want_g is None else want_g,
-                f"the gradient of {name} of {what}", check_dtype=False)
+        E.that(got_g is not None, f"No gradient reached {name} of {what}: it does not take part in the output.")
+        E.close(
+            got_g,
+            torch.zeros_like(got_g) if want_g is None else want_g,
+            f"the gradient of {name} of {what}",
+            check_dtype=False,
+        )
 
 
 # How far below the reference's best test accuracy a student's best may be. A network
@@ -155,8 +181,9 @@ MARGINS = {("fashion-mnist", "cuda"): 0.05}
 DEFAULT_MARGIN = 0.15
 
 
-def training_threshold(ctx, probe_module, stub, use, *, cpu, cuda, lr, resize_cpu=0,
-                       resize_cuda=0, floors, name, reference=None):
+def training_threshold(
+    ctx, probe_module, stub, use, *, cpu, cuda, lr, resize_cpu=0, resize_cuda=0, floors, name, reference=None
+):
     """Train the student's network and the reference under the same seed and budget;
     pass when the best test accuracy of the budget is within a margin of the reference's
     and above the floor for the dataset (accuracy swings between epochs, so the best one
@@ -167,14 +194,17 @@ def training_threshold(ctx, probe_module, stub, use, *, cpu, cuda, lr, resize_cp
     on_gpu = ctx.device.startswith("cuda")
     resize = resize_cuda if on_gpu else resize_cpu
     tensors = images.subset(data, budget, seed=ctx.seed)
-    settings = dict(lr=lr, epochs=budget.epochs, batch_size=budget.batch_size, resize=resize,
-                    on=ctx.device)
-    student = ctx.probe(f"{probe_module}.train", stub, use, ctx.seed, *tensors,
-                        timeout=290 if on_gpu else 120, **settings)
-    reference = ctx.reference_probe(f"{probe_module}.train", stub, list(ctx.check.uses),
-                                    ctx.seed, *tensors, reference=reference, **settings)
-    E.that(isinstance(student, dict) and isinstance(student.get("acc"), list),
-           f"The training run returned {E.describe(student)}.")
+    settings = dict(lr=lr, epochs=budget.epochs, batch_size=budget.batch_size, resize=resize, on=ctx.device)
+    student = ctx.probe(
+        f"{probe_module}.train", stub, use, ctx.seed, *tensors, timeout=290 if on_gpu else 120, **settings
+    )
+    reference = ctx.reference_probe(
+        f"{probe_module}.train", stub, list(ctx.check.uses), ctx.seed, *tensors, reference=reference, **settings
+    )
+    E.that(
+        isinstance(student, dict) and isinstance(student.get("acc"), list),
+        f"The training run returned {E.describe(student)}.",
+    )
     accs = [E.number(a, "a test accuracy") for a in student["acc"]]
     ref_best = max(reference["acc"])
     best = max(accs) if accs else 0.0
@@ -182,24 +212,37 @@ def training_threshold(ctx, probe_module, stub, use, *, cpu, cuda, lr, resize_cp
     floor = floors[where]
     margin = MARGINS.get(where, DEFAULT_MARGIN)
     pieces = ", ".join(use)
-    ctx.summary = (f"{name} on {data.name} ({budget.describe()}"
-                   f"{f', resized to {resize}x{resize}' if resize else ''}, lr {lr}): best test "
-                   f"accuracy {best:.3f} (per epoch {', '.join(f'{a:.3f}' for a in accs)}); "
-                   f"reference {ref_best:.3f}; your pieces used: {pieces}, stand-ins for the rest")
+    ctx.summary = (
+        f"{name} on {data.name} ({budget.describe()}"
+        f"{f', resized to {resize}x{resize}' if resize else ''}, lr {lr}): best test "
+        f"accuracy {best:.3f} (per epoch {', '.join(f'{a:.3f}' for a in accs)}); "
+        f"reference {ref_best:.3f}; your pieces used: {pieces}, stand-ins for the rest"
+    )
     losses = student.get("loss", [])
     if losses and not all(math.isfinite(v) for v in losses):
         E.fail(f"Training diverged (the loss became {losses[-1]}): {ctx.summary}.")
-    E.that(best >= ref_best - margin and best >= floor,
-           f"The network did not learn well enough: its best test accuracy should be at least "
-           f"{max(ref_best - margin, floor):.3f} (the reference's {ref_best:.3f} minus "
-           f"{margin}, and at least {floor} on {data.name}). {ctx.summary}.")
+    E.that(
+        best >= ref_best - margin and best >= floor,
+        f"The network did not learn well enough: its best test accuracy should be at least "
+        f"{max(ref_best - margin, floor):.3f} (the reference's {ref_best:.3f} minus "
+        f"{margin}, and at least {floor} on {data.name}). {ctx.summary}.",
+    )
 
 
 # -- Residual -----------------------------------------------------------------------------
 
+
 def _bn(mod, x, train):
-    return F.batch_norm(x, mod.running_mean.clone(), mod.running_var.clone(), mod.weight,
-                        mod.bias, training=train, momentum=0.1, eps=mod.eps)
+    return F.batch_norm(
+        x,
+        mod.running_mean.clone(),
+        mod.running_var.clone(),
+        mod.weight,
+        mod.bias,
+        training=train,
+        momentum=0.1,
+        eps=mod.eps,
+    )
 
 
 def residual_variant(ref, X, train, stride, kind=""):
@@ -210,8 +253,7 @@ def residual_variant(ref, X, train, stride, kind=""):
     if kind != "no ReLU after bn1":
         Y = F.relu(Y)
     Y = F.conv2d(Y, ref.conv2.weight, ref.conv2.bias, stride=s2, padding=1)
-    shortcut = X if ref.conv3 is None else F.conv2d(X, ref.conv3.weight, ref.conv3.bias,
-                                                  stride=stride)
+    shortcut = X if ref.conv3 is None else F.conv2d(X, ref.conv3.weight, ref.conv3.bias, stride=stride)
     if kind == "bn2 after the addition":
         return F.relu(_bn(ref.bn2, Y + shortcut, train))
     Y = _bn(ref.bn2, Y, train)
@@ -227,12 +269,11 @@ def residual_variant(ref, X, train, stride, kind=""):
 
 
 RESIDUAL_HINTS = {
-    "stride on conv2": "The stride belongs to conv1 (and to the 1x1 conv3 on the shortcut); "
-                       "conv2 always has stride 1.",
+    "stride on conv2": "The stride belongs to conv1 (and to the 1x1 conv3 on the shortcut); conv2 always has stride 1.",
     "ReLU before the addition": "Add the shortcut to bn2's output first, then apply the ReLU: "
-                                "relu(bn2(conv2(...)) + X).",
+    "relu(bn2(conv2(...)) + X).",
     "ReLU before and after the addition": "Add the shortcut to bn2's output first, then "
-                                          "apply one ReLU: relu(bn2(conv2(...)) + X).",
+    "apply one ReLU: relu(bn2(conv2(...)) + X).",
     "no ReLU after the addition": "The block ends with a ReLU after the addition.",
     "no shortcut": "The shortcut is never added: Y += X (or conv3(X)) before the last ReLU.",
     "bn2 after the addition": "bn2 normalises conv2's output before the shortcut is added.",
@@ -242,29 +283,33 @@ RESIDUAL_HINTS = {
 
 def residual_mistakes(ref, X, stride):
     def make(train):
-        return [Mistake(f"a Residual with {kind}" if kind not in ("no shortcut",) else
-                        "a Residual that never adds the shortcut", hint,
-                        lambda kind=kind: residual_variant(ref, X, train, stride, kind))
-                for kind, hint in RESIDUAL_HINTS.items()]
+        return [
+            Mistake(
+                f"a Residual with {kind}"
+                if kind not in ("no shortcut",)
+                else "a Residual that never adds the shortcut",
+                hint,
+                lambda kind=kind: residual_variant(ref, X, train, stride, kind),
+            )
+            for kind, hint in RESIDUAL_HINTS.items()
+        ]
+
     return make
 
 
 RESIDUAL_CASES = ((3, 3, False, 1), (3, 6, True, 2))
 
 
-@check("Residual", "Residual(3, 3) keeps (4, 3, 6, 6); Residual(3, 6, use_1x1conv=True, "
-       "stride=2) gives (4, 6, 3, 3)")
+@check("Residual", "Residual(3, 3) keeps (4, 3, 6, 6); Residual(3, 6, use_1x1conv=True, stride=2) gives (4, 6, 3, 3)")
 def residual_shapes(ctx):
     X = torch.randn(4, 3, 6, 6, generator=ctx.generator())
     for (cin, cout, one, stride), want in zip(RESIDUAL_CASES, ((4, 3, 6, 6), (4, 6, 3, 3))):
         h = ctx.new("Residual", cin, cout, use_1x1conv=one, stride=stride)
         out = ctx.probe("resnet.forward", h, X, True)
-        E.shape(out, want, f"Residual({cin}, {cout}, use_1x1conv={one}, stride={stride}) on "
-                "(4, 3, 6, 6)")
+        E.shape(out, want, f"Residual({cin}, {cout}, use_1x1conv={one}, stride={stride}) on (4, 3, 6, 6)")
 
 
-@check("Residual", "layers conv1, bn1, conv2, bn2 (and conv3 with use_1x1conv) with the "
-       "contract's sizes and strides")
+@check("Residual", "layers conv1, bn1, conv2, bn2 (and conv3 with use_1x1conv) with the contract's sizes and strides")
 def residual_layers(ctx):
     for cin, cout, one, stride in RESIDUAL_CASES + ((4, 8, True, 1),):
         what = f"Residual({cin}, {cout}, use_1x1conv={one}, stride={stride})"
@@ -277,86 +322,125 @@ def residual_layers(ctx):
         for name, kind in want.items():
             if name not in children:
                 missing = "missing bn" if name.startswith("bn") else f"missing {name}"
-                E.fail(f"{what} has no {name} ({missing}; its layers: {sorted(children)}). The "
-                       "contract names the layers conv1, bn1, conv2, bn2 and conv3: they are "
-                       "the keys of state_dict().")
-            E.that(children[name] == kind, f"{what}.{name} is a {children[name]}; expected "
-                   f"nn.{kind}.")
+                E.fail(
+                    f"{what} has no {name} ({missing}; its layers: {sorted(children)}). The "
+                    "contract names the layers conv1, bn1, conv2, bn2 and conv3: they are "
+                    "the keys of state_dict()."
+                )
+            E.that(children[name] == kind, f"{what}.{name} is a {children[name]}; expected nn.{kind}.")
         conv3 = ctx.probe("resnet.attribute", h, "conv3")
         if not one:
-            E.that(conv3 is None, f"{what}: without use_1x1conv, conv3 should be None (the "
-                   f"shortcut is X itself), got {conv3}.")
+            E.that(
+                conv3 is None,
+                f"{what}: without use_1x1conv, conv3 should be None (the shortcut is X itself), got {conv3}.",
+            )
         params = {n: tuple(s) for n, s, _, _ in info["parameters"]}
-        shapes = {"conv1.weight": (cout, cin, 3, 3), "conv2.weight": (cout, cout, 3, 3),
-                  "bn1.weight": (cout,), "bn2.weight": (cout,)}
+        shapes = {
+            "conv1.weight": (cout, cin, 3, 3),
+            "conv2.weight": (cout, cout, 3, 3),
+            "bn1.weight": (cout,),
+            "bn2.weight": (cout,),
+        }
         if one:
             shapes["conv3.weight"] = (cout, cin, 1, 1)
         for name, shape in shapes.items():
-            E.that(params.get(name) == shape, f"{what}.{name} has shape {params.get(name)}; "
-                   f"expected {shape}.")
+            E.that(params.get(name) == shape, f"{what}.{name} has shape {params.get(name)}; expected {shape}.")
         strides = {"conv2": [1, 1], "conv1": [stride] * 2}  # conv2 first: the usual slip
         if one:
             strides["conv3"] = [stride] * 2
         for name, want_stride in strides.items():
             got = ctx.probe("resnet.attribute", h, f"{name}.stride")
             if name == "conv2" and got != want_stride:
-                E.fail(f"{what}.conv2 has stride {got}: the stride on conv2 is a mistake; "
-                       "the stride belongs to conv1 (and conv3), conv2 keeps stride 1.")
-            E.that(got == want_stride, f"{what}.{name} has stride {got}; expected "
-                   f"{want_stride}.")
+                E.fail(
+                    f"{what}.conv2 has stride {got}: the stride on conv2 is a mistake; "
+                    "the stride belongs to conv1 (and conv3), conv2 keeps stride 1."
+                )
+            E.that(got == want_stride, f"{what}.{name} has stride {got}; expected {want_stride}.")
         for name in ("conv1", "conv2"):
             got = ctx.probe("resnet.attribute", h, f"{name}.padding")
             E.that(got == [1, 1], f"{what}.{name} has padding {got}; expected 1.")
 
 
-@check("Residual", "with the reference's weights, the same outputs and gradients (so the "
-       "stride, the ReLUs and the shortcut are where the book puts them)", weight=2)
+@check(
+    "Residual",
+    "with the reference's weights, the same outputs and gradients (so the "
+    "stride, the ReLUs and the shortcut are where the book puts them)",
+    weight=2,
+)
 def residual_outputs(ctx):
     X = torch.randn(4, 3, 6, 6, generator=ctx.generator(), dtype=torch.float64)
     for cin, cout, one, stride in RESIDUAL_CASES:
         what = f"Residual({cin}, {cout}, use_1x1conv={one}, stride={stride})"
         h = ctx.new("Residual", cin, cout, use_1x1conv=one, stride=stride)
-        ref = randomised_reference(lambda cin=cin, cout=cout, one=one, stride=stride:
-                                   ctx.ref.Residual(cin, cout, use_1x1conv=one, stride=stride),
-                                   ctx.seed)
-        compare_network(ctx, "resnet", h, ref, X, what, residual_mistakes(ref, X, stride),
-                        names_hint=" The contract names them conv1, bn1, conv2, bn2, conv3.")
+        ref = randomised_reference(
+            lambda cin=cin, cout=cout, one=one, stride=stride: ctx.ref.Residual(
+                cin, cout, use_1x1conv=one, stride=stride
+            ),
+            ctx.seed,
+        )
+        compare_network(
+            ctx,
+            "resnet",
+            h,
+            ref,
+            X,
+            what,
+            residual_mistakes(ref, X, stride),
+            names_hint=" The contract names them conv1, bn1, conv2, bn2, conv3.",
+        )
 
 
 # -- resnet_block -------------------------------------------------------------------------
+
 
 def _block_use(ctx):
     return ["Residual"] if "Residual" in ctx.passed else []
 
 
-@check("resnet_block", "Residual blocks; only the first halves the resolution with a 1x1 "
-       "conv, and none does with first_block=True")
+@check(
+    "resnet_block",
+    "Residual blocks; only the first halves the resolution with a 1x1 conv, and none does with first_block=True",
+)
 def resnet_block_structure(ctx):
-    cases = (((4, 8, 3), {}, (2, 4, 6, 6), (2, 8, 3, 3)),
-             ((8, 8, 2), {"first_block": True}, (2, 8, 6, 6), (2, 8, 6, 6)))
+    cases = (
+        ((4, 8, 3), {}, (2, 4, 6, 6), (2, 8, 3, 3)),
+        ((8, 8, 2), {"first_block": True}, (2, 8, 6, 6), (2, 8, 6, 6)),
+    )
     for args, kwargs, in_shape, out_shape in cases:
         first = kwargs.get("first_block", False)
         what = f"resnet_block({', '.join(map(str, args))}{', first_block=True' if first else ''})"
         h = network_handle(ctx, "resnet", "resnet_block", _block_use(ctx), args, kwargs)
         info = ctx.describe(h)
         kinds = [t for _, t in info["children"]]
-        E.that(kinds == ["Residual"] * args[2], f"{what} should be an nn.Sequential of "
-               f"{args[2]} Residual blocks; its children are {kinds}.")
+        E.that(
+            kinds == ["Residual"] * args[2],
+            f"{what} should be an nn.Sequential of {args[2]} Residual blocks; its children are {kinds}.",
+        )
         names = {n for n, *_ in info["parameters"]}
         with_1x1 = [i for i in range(args[2]) if f"{i}.conv3.weight" in names]
         if first:
-            E.that(not with_1x1, f"{what}: Residual {with_1x1} got a 1x1 convolution on the "
-                   "first block. With first_block=True (the stage right after the max-pool) "
-                   "no Residual changes the shape: all use Residual(out, out).")
+            E.that(
+                not with_1x1,
+                f"{what}: Residual {with_1x1} got a 1x1 convolution on the "
+                "first block. With first_block=True (the stage right after the max-pool) "
+                "no Residual changes the shape: all use Residual(out, out).",
+            )
         else:
-            E.that(0 in with_1x1, f"{what}: the first Residual has no 1x1 convolution, so it "
-                   "cannot change the channels or halve the resolution: use "
-                   "Residual(in_channels, out_channels, use_1x1conv=True, stride=2).")
-            E.that(with_1x1 == [0], f"{what}: Residuals {with_1x1} have 1x1 convolutions; "
-                   "only the first one of the block should.")
+            E.that(
+                0 in with_1x1,
+                f"{what}: the first Residual has no 1x1 convolution, so it "
+                "cannot change the channels or halve the resolution: use "
+                "Residual(in_channels, out_channels, use_1x1conv=True, stride=2).",
+            )
+            E.that(
+                with_1x1 == [0],
+                f"{what}: Residuals {with_1x1} have 1x1 convolutions; only the first one of the block should.",
+            )
             stride = ctx.probe("resnet.attribute", h, "0.conv1.stride")
-            E.that(stride == [2, 2], f"{what}: the first Residual has stride {stride}; it "
-                   "should halve the height and width (stride=2).")
+            E.that(
+                stride == [2, 2],
+                f"{what}: the first Residual has stride {stride}; it should halve the height and width (stride=2).",
+            )
         X = torch.randn(in_shape, generator=ctx.generator())
         out = ctx.probe("resnet.forward", h, X, True)
         E.shape(out, out_shape, f"{what} on {in_shape}")
@@ -364,63 +448,60 @@ def resnet_block_structure(ctx):
 
 @check("resnet_block", "with the reference's weights, the same outputs and gradients")
 def resnet_block_outputs(ctx):
-    for args, kwargs, shape in (((4, 8, 2), {}, (2, 4, 6, 6)),
-                                ((8, 8, 2), {"first_block": True}, (2, 8, 4, 4))):
+    for args, kwargs, shape in (((4, 8, 2), {}, (2, 4, 6, 6)), ((8, 8, 2), {"first_block": True}, (2, 8, 4, 4))):
         what = f"resnet_block{args}{' with first_block=True' if kwargs else ''}"
         h = network_handle(ctx, "resnet", "resnet_block", _block_use(ctx), args, kwargs)
-        ref = randomised_reference(lambda args=args, kwargs=kwargs:
-                                   ctx.ref.resnet_block(*args, **kwargs), ctx.seed)
+        ref = randomised_reference(lambda args=args, kwargs=kwargs: ctx.ref.resnet_block(*args, **kwargs), ctx.seed)
         X = torch.randn(shape, generator=ctx.generator(), dtype=torch.float64)
         compare_network(ctx, "resnet", h, ref, X, what)
 
 
 # -- resnet18 -----------------------------------------------------------------------------
 
+
 def _net_use(ctx):
     return [s for s in ("Residual", "resnet_block") if s in ctx.passed]
 
 
-RESNET_STAGES = [[1, 64, 56, 56]] * 2 + [[1, 128, 28, 28]] * 2 + [[1, 256, 14, 14]] * 2 + \
-    [[1, 512, 7, 7]] * 2
+RESNET_STAGES = [[1, 64, 56, 56]] * 2 + [[1, 128, 28, 28]] * 2 + [[1, 256, 14, 14]] * 2 + [[1, 512, 7, 7]] * 2
 
 
-@check("resnet18", "layer by layer on a (1, 1, 224, 224) image: 64x56x56, 128x28x28, "
-       "256x14x14, 512x7x7, then (1, 10)")
+@check("resnet18", "layer by layer on a (1, 1, 224, 224) image: 64x56x56, 128x28x28, 256x14x14, 512x7x7, then (1, 10)")
 def resnet18_shapes(ctx):
     h = network_handle(ctx, "resnet", "resnet18", _net_use(ctx))
     X = torch.rand(1, 1, 224, 224, generator=ctx.generator())
-    s = ctx.probe("resnet.shapes", h, X, ["Residual", "MaxPool2d", "AdaptiveAvgPool2d",
-                                          "Linear"])
+    s = ctx.probe("resnet.shapes", h, X, ["Residual", "MaxPool2d", "AdaptiveAvgPool2d", "Linear"])
     layers = s["layers"]
     residuals = [layer for layer in layers if layer[1] == "Residual"]
-    E.that(len(residuals) == 8, f"resnet18 should run 8 Residual blocks (2 per stage); "
-           f"{len(residuals)} ran.")
-    E.that(residuals[0][2] == [1, 64, 56, 56], f"The stem (7x7 conv with stride 2, BN, ReLU, "
-           f"3x3 max-pool with stride 2) should turn (1, 1, 224, 224) into (1, 64, 56, 56); "
-           f"the first Residual got {residuals[0][2]}.")
+    E.that(len(residuals) == 8, f"resnet18 should run 8 Residual blocks (2 per stage); {len(residuals)} ran.")
+    E.that(
+        residuals[0][2] == [1, 64, 56, 56],
+        f"The stem (7x7 conv with stride 2, BN, ReLU, "
+        f"3x3 max-pool with stride 2) should turn (1, 1, 224, 224) into (1, 64, 56, 56); "
+        f"the first Residual got {residuals[0][2]}.",
+    )
     got = [layer[3] for layer in residuals]
-    E.that(got == RESNET_STAGES, f"The Residual blocks' outputs are {got}; expected "
-           f"{RESNET_STAGES} (each stage but the first halves the height and width and "
-           "doubles the channels).")
+    E.that(
+        got == RESNET_STAGES,
+        f"The Residual blocks' outputs are {got}; expected "
+        f"{RESNET_STAGES} (each stage but the first halves the height and width and "
+        "doubles the channels).",
+    )
     E.that(s["output"] == [1, 10], f"resnet18's output is {s['output']}; expected [1, 10].")
 
 
-@check("resnet18", "as many parameters as the book's, and num_classes / in_channels are used",
-       weight=0.5)
+@check("resnet18", "as many parameters as the book's, and num_classes / in_channels are used", weight=0.5)
 def resnet18_parameters(ctx):
     info = ctx.describe(network_handle(ctx, "resnet", "resnet18", _net_use(ctx)))
     total = sum(math.prod(p[1]) for p in info["parameters"])
     want = sum(p.numel() for p in ctx.ref.resnet18().parameters())
     E.that(total == want, f"resnet18() has {total:,} parameters; the book's has {want:,}.")
-    h = network_handle(ctx, "resnet", "resnet18", _net_use(ctx), (), {"num_classes": 5,
-                                                                      "in_channels": 3})
-    out = ctx.probe("resnet.forward", h, torch.rand(2, 3, 64, 64, generator=ctx.generator()),
-                    False)
+    h = network_handle(ctx, "resnet", "resnet18", _net_use(ctx), (), {"num_classes": 5, "in_channels": 3})
+    out = ctx.probe("resnet.forward", h, torch.rand(2, 3, 64, 64, generator=ctx.generator()), False)
     E.shape(out, (2, 5), "resnet18(num_classes=5, in_channels=3) on (2, 3, 64, 64)")
 
 
-@check("resnet18", "with the reference's weights, the same outputs and input gradients",
-       weight=1.5)
+@check("resnet18", "with the reference's weights, the same outputs and input gradients", weight=1.5)
 def resnet18_outputs(ctx):
     h = network_handle(ctx, "resnet", "resnet18", _net_use(ctx))
     ref = randomised_reference(lambda: ctx.ref.resnet18(), ctx.seed)
@@ -434,13 +515,32 @@ def resnet18_outputs(ctx):
 # book reports a test accuracy of about 0.89.
 RESNET_CPU = Budget(train=400, test=300, epochs=4, batch_size=32)
 RESNET_CUDA = Budget(train=60000, test=10000, epochs=10, batch_size=256)
-RESNET_FLOOR = {("fashion-mnist", "cpu"): 0.4, ("digits-fallback", "cpu"): 0.7,
-                ("fashion-mnist", "cuda"): 0.85, ("digits-fallback", "cuda"): 0.5}
+RESNET_FLOOR = {
+    ("fashion-mnist", "cpu"): 0.4,
+    ("digits-fallback", "cpu"): 0.7,
+    ("fashion-mnist", "cuda"): 0.85,
+    ("digits-fallback", "cuda"): 0.5,
+}
 
 
-@check("resnet18", "trains: test accuracy close to the reference's under the same seed and "
-       "budget", weight=2, kind="training", uses=("Residual", "resnet_block", "resnet18"))
+@check(
+    "resnet18",
+    "trains: test accuracy close to the reference's under the same seed and budget",
+    weight=2,
+    kind="training",
+    uses=("Residual", "resnet_block", "resnet18"),
+)
 def resnet18_training(ctx):
     use = sorted((set(ctx.check.uses) & ctx.passed) | {"resnet18"})
-    training_threshold(ctx, "resnet", "resnet18", use, cpu=RESNET_CPU, cuda=RESNET_CUDA,
-                       lr=0.05, resize_cuda=96, floors=RESNET_FLOOR, name="ResNet-18")
+    training_threshold(
+        ctx,
+        "resnet",
+        "resnet18",
+        use,
+        cpu=RESNET_CPU,
+        cuda=RESNET_CUDA,
+        lr=0.05,
+        resize_cuda=96,
+        floors=RESNET_FLOOR,
+        name="ResNet-18",
+    )

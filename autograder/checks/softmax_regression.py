@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from ..session import StudentError
 from . import checks_for
 from . import expect as E
-from . import images as I  # noqa: N812
+from . import images as I
 from . import strategies as S
 from .expect import Mistake
 
@@ -18,6 +18,7 @@ check = checks_for("softmax_regression")
 
 
 # -- helpers ------------------------------------------------------------------------------
+
 
 def explain_errors(call, hints):
     """``call()``, turning a ``StudentError`` whose message contains one of the ``hints``'
@@ -27,8 +28,7 @@ def explain_errors(call, hints):
     except StudentError as err:
         for needle, hint in hints:
             if needle in err.message:
-                E.fail(f"{err.type_name} raised by your code: {err.message}\n{hint}\n"
-                       f"{err.traceback}")
+                E.fail(f"{err.type_name} raised by your code: {err.message}\n{hint}\n{err.traceback}")
         raise
 
 
@@ -39,11 +39,14 @@ def shape_mistake(actual, expected_shape, what, mistakes):
         return
     for m in mistakes:
         guess = m.answer()
-        if (isinstance(guess, torch.Tensor) and guess.shape == actual.shape
-                and torch.allclose(actual.double().cpu(), guess.double(), rtol=1e-4, atol=1e-6,
-                                   equal_nan=True)):
-            E.fail(f"{what}: expected shape {tuple(expected_shape)}, got {tuple(actual.shape)}. "
-                   f"This is {m.name}: {m.hint}")
+        if (
+            isinstance(guess, torch.Tensor)
+            and guess.shape == actual.shape
+            and torch.allclose(actual.double().cpu(), guess.double(), rtol=1e-4, atol=1e-6, equal_nan=True)
+        ):
+            E.fail(
+                f"{what}: expected shape {tuple(expected_shape)}, got {tuple(actual.shape)}. This is {m.name}: {m.hint}"
+            )
 
 
 def stable_softmax(X, dim=1):
@@ -66,18 +69,26 @@ def logit_rtol(X):
 def _no_overflow(out, what, spec):
     if isinstance(out, torch.Tensor) and out.is_floating_point() and not torch.isfinite(out).all():
         kind = "NaN" if torch.isnan(out).any() else "inf"
-        E.fail(f"{what} contains {kind} for {spec}. exp overflows for large logits (in float32 "
-               "already above 88): exp(1e4) is inf, and inf / inf is NaN. Subtract each row's "
-               "maximum before exp: softmax(X) = softmax(X - c) for any constant c per row, "
-               "and then exp only sees numbers <= 0.")
+        E.fail(
+            f"{what} contains {kind} for {spec}. exp overflows for large logits (in float32 "
+            "already above 88): exp(1e4) is inf, and inf / inf is NaN. Subtract each row's "
+            "maximum before exp: softmax(X) = softmax(X - c) for any constant c per row, "
+            "and then exp only sees numbers <= 0."
+        )
 
 
-SOFTMAX_HINTS = [("must match the size of tensor", "Summing a (batch, classes) tensor over dim "
-                  "1 gives shape (batch,), which broadcasts along the wrong axis: keep the "
-                  "dimension with .sum(dim=1, keepdim=True) (and likewise for max).")]
+SOFTMAX_HINTS = [
+    (
+        "must match the size of tensor",
+        "Summing a (batch, classes) tensor over dim "
+        "1 gives shape (batch,), which broadcasts along the wrong axis: keep the "
+        "dimension with .sum(dim=1, keepdim=True) (and likewise for max).",
+    )
+]
 
 
 # -- softmax ------------------------------------------------------------------------------
+
 
 @check("softmax", "matches the reference for logits up to 1e4 (float32 and float64)", weight=2)
 def softmax_values(ctx):
@@ -90,17 +101,30 @@ def softmax_values(ctx):
         E.tensor(out, what)
         E.shape(out, X.shape, what)
         _no_overflow(out, what, spec)
-        E.close(out, ctx.ref.softmax(X), what, inputs=str(spec), rtol=logit_rtol(X), mistakes=[
-            Mistake("a softmax over dim 0 (each column sums to 1)", "Normalise each row: "
-                    "sum over dim=1 with keepdim=True.", lambda: stable_softmax(X, 0)),
-            Mistake("normalising by the sum of the whole tensor", "Divide each row by its "
-                    "own sum: .sum(dim=1, keepdim=True).",
-                    lambda: (lambda e: e / e.sum())(torch.exp(X.double() - X.double().max()))),
-            Mistake("the row sums without keepdim=True", "X_exp.sum(1) has shape (batch,) "
-                    "and broadcasts along the columns: use .sum(dim=1, keepdim=True).",
-                    lambda: (lambda e: e / e.sum(1))(
-                        torch.exp(X.double() - X.double().max(1, keepdim=True).values))),
-        ])
+        E.close(
+            out,
+            ctx.ref.softmax(X),
+            what,
+            inputs=str(spec),
+            rtol=logit_rtol(X),
+            mistakes=[
+                Mistake(
+                    "a softmax over dim 0 (each column sums to 1)",
+                    "Normalise each row: sum over dim=1 with keepdim=True.",
+                    lambda: stable_softmax(X, 0),
+                ),
+                Mistake(
+                    "normalising by the sum of the whole tensor",
+                    "Divide each row by its own sum: .sum(dim=1, keepdim=True).",
+                    lambda: (lambda e: e / e.sum())(torch.exp(X.double() - X.double().max())),
+                ),
+                Mistake(
+                    "the row sums without keepdim=True",
+                    "X_exp.sum(1) has shape (batch,) and broadcasts along the columns: use .sum(dim=1, keepdim=True).",
+                    lambda: (lambda e: e / e.sum(1))(torch.exp(X.double() - X.double().max(1, keepdim=True).values)),
+                ),
+            ],
+        )
         E.unchanged(X, result.args[0], "X")
 
     prop()
@@ -119,9 +143,11 @@ def softmax_rows(ctx):
         rows, cols = out.sum(1), out.sum(0)
         if not torch.allclose(rows, torch.ones_like(rows), atol=1e-4):
             if torch.allclose(cols, torch.ones_like(cols), atol=1e-4):
-                E.fail(f"For {spec} each column of softmax(X) sums to 1, but the rows do not: "
-                       "the softmax runs over the wrong dimension. Normalise each row (a row "
-                       "is one example's scores): sum over dim=1 with keepdim=True.")
+                E.fail(
+                    f"For {spec} each column of softmax(X) sums to 1, but the rows do not: "
+                    "the softmax runs over the wrong dimension. Normalise each row (a row "
+                    "is one example's scores): sum over dim=1 with keepdim=True."
+                )
             E.fail(f"For {spec} the rows of softmax(X) sum to {rows.tolist()}, not 1.")
         E.that(bool((out >= 0).all()), f"softmax(X) has negative entries for {spec}.")
 
@@ -130,8 +156,9 @@ def softmax_rows(ctx):
 
 @check("softmax", "is unchanged by adding a constant to a row")
 def softmax_shift(ctx):
-    @ctx.given(S.matrices(1, 8, 2, 10, scales=(1.0, 10.0)), st.sampled_from([1e2, 1e3, 1e4]),
-               examples=min(ctx.examples, 10))
+    @ctx.given(
+        S.matrices(1, 8, 2, 10, scales=(1.0, 10.0)), st.sampled_from([1e2, 1e3, 1e4]), examples=min(ctx.examples, 10)
+    )
     def prop(spec, size):
         # Logits on a grid of 1/64 and shifts that are multiples of 64: X + c is exact in
         # float32 too, so a correct softmax gives the same rows up to rounding.
@@ -143,51 +170,68 @@ def softmax_shift(ctx):
         b = explain_errors(lambda: ctx.call("softmax", shifted), SOFTMAX_HINTS)
         E.tensor(a, "softmax(X)")
         _no_overflow(b, f"softmax(X + c) with row shifts c up to {size:g}", spec)
-        E.close(b, a, f"softmax(X + c) (row shifts c up to {size:g}) compared with your softmax(X)",
-                inputs=str(spec), rtol=logit_rtol(shifted))
+        E.close(
+            b,
+            a,
+            f"softmax(X + c) (row shifts c up to {size:g}) compared with your softmax(X)",
+            inputs=str(spec),
+            rtol=logit_rtol(shifted),
+        )
 
     prop()
 
 
 @check("softmax", "is differentiable, with the reference's gradient")
 def softmax_gradient(ctx):
-    @ctx.given(S.matrices(1, 6, 2, 8, dtypes=st.just(torch.float64), scales=(1.0, 10.0),
-                          offsets=(0.0, 1e3)), examples=min(ctx.examples, 10))
+    @ctx.given(
+        S.matrices(1, 6, 2, 8, dtypes=st.just(torch.float64), scales=(1.0, 10.0), offsets=(0.0, 1e3)),
+        examples=min(ctx.examples, 10),
+    )
     def prop(spec):
         X = spec.make()
         result = explain_errors(lambda: ctx.run("softmax", X, grad_inputs=(0,)), SOFTMAX_HINTS)
         E.shape(result.value, X.shape, "softmax(X)")
-        E.that("error" not in result.grads,
-               lambda: f"softmax(X) for {spec}: {result.grads['error']}")
+        E.that("error" not in result.grads, lambda: f"softmax(X) for {spec}: {result.grads['error']}")
         X_ref = X.clone().requires_grad_()
         ctx.ref.softmax(X_ref).backward(result.grads["output_grad"])
-        E.close(result.grads["inputs"][0], X_ref.grad, "the gradient of softmax with respect to X",
-                inputs=str(spec))
+        E.close(result.grads["inputs"][0], X_ref.grad, "the gradient of softmax with respect to X", inputs=str(spec))
 
     prop()
 
 
 # -- cross_entropy ------------------------------------------------------------------------
 
+
 def _cross_entropy_mistakes(y_hat, y):
     picked = y_hat.double()[torch.arange(len(y)), y]
     per_example = -torch.log(picked)
     return [
-        Mistake("the mean over the batch", "Return one loss per example, shape (batch,); "
-                "the training loop sums them.", lambda: per_example.mean()),
-        Mistake("the sum over the batch", "Return one loss per example, shape (batch,).",
-                lambda: per_example.sum()),
-        Mistake("a loss of shape (batch, 1)", "Return shape (batch,): index with "
-                "y_hat[range(len(y_hat)), y] rather than gather without squeeze.",
-                lambda: per_example.reshape(-1, 1)),
-        Mistake("y_hat[:, y], which picks every label's column for every row: a (batch, "
-                "batch) matrix", "Pair row i with label y[i]: y_hat[range(len(y_hat)), y].",
-                lambda: -torch.log(y_hat.double()[:, y])),
-        Mistake("-log of every probability, not only the label's", "Pick the label's "
-                "probability first: y_hat[range(len(y_hat)), y].",
-                lambda: -torch.log(y_hat.double())),
-        Mistake("the log without the minus sign", "The loss is -log y_hat[i, y[i]], which "
-                "is >= 0.", lambda: torch.log(picked)),
+        Mistake(
+            "the mean over the batch",
+            "Return one loss per example, shape (batch,); the training loop sums them.",
+            lambda: per_example.mean(),
+        ),
+        Mistake("the sum over the batch", "Return one loss per example, shape (batch,).", lambda: per_example.sum()),
+        Mistake(
+            "a loss of shape (batch, 1)",
+            "Return shape (batch,): index with y_hat[range(len(y_hat)), y] rather than gather without squeeze.",
+            lambda: per_example.reshape(-1, 1),
+        ),
+        Mistake(
+            "y_hat[:, y], which picks every label's column for every row: a (batch, batch) matrix",
+            "Pair row i with label y[i]: y_hat[range(len(y_hat)), y].",
+            lambda: -torch.log(y_hat.double()[:, y]),
+        ),
+        Mistake(
+            "-log of every probability, not only the label's",
+            "Pick the label's probability first: y_hat[range(len(y_hat)), y].",
+            lambda: -torch.log(y_hat.double()),
+        ),
+        Mistake(
+            "the log without the minus sign",
+            "The loss is -log y_hat[i, y[i]], which is >= 0.",
+            lambda: torch.log(picked),
+        ),
     ]
 
 
@@ -198,10 +242,12 @@ def _check_cross_entropy(ctx, y_hat, y, what):
     expected = ctx.ref.cross_entropy(y_hat, y)
     E.shape(out, expected.shape, what, mistakes)
     if out.is_floating_point() and not torch.isfinite(out).all() and torch.isfinite(expected).all():
-        E.fail(f"{what} is {out.tolist()}, with the labels' own probabilities all above 0. "
-               "log(0) is -inf for the other classes, and 0 * -inf (a one-hot mask times "
-               "log(y_hat)) is NaN: pick each row's probability of its label first, "
-               "y_hat[range(len(y_hat)), y], and take the log of those only.")
+        E.fail(
+            f"{what} is {out.tolist()}, with the labels' own probabilities all above 0. "
+            "log(0) is -inf for the other classes, and 0 * -inf (a one-hot mask times "
+            "log(y_hat)) is NaN: pick each row's probability of its label first, "
+            "y_hat[range(len(y_hat)), y], and take the log of those only."
+        )
     E.close(out, expected, what, mistakes=mistakes)
 
 
@@ -218,8 +264,7 @@ def cross_entropy_values(ctx):
     def prop(case):
         y_hat, y = case
         dtype = str(y_hat.dtype).replace("torch.", "")
-        _check_cross_entropy(ctx, y_hat, y, f"cross_entropy for y_hat of shape "
-                             f"{tuple(y_hat.shape)} ({dtype})")
+        _check_cross_entropy(ctx, y_hat, y, f"cross_entropy for y_hat of shape {tuple(y_hat.shape)} ({dtype})")
 
     prop()
 
@@ -232,8 +277,13 @@ def cross_entropy_zeros(ctx):
     for dtype in (torch.float64, torch.float32):
         y_hat = stable_softmax(logits).to(dtype)
         y = y_hat.argmax(dim=1)
-        _check_cross_entropy(ctx, y_hat, y, f"cross_entropy for {str(dtype).replace('torch.', '')} "
-                             "probabilities with exact zeros in the classes other than the label")
+        _check_cross_entropy(
+            ctx,
+            y_hat,
+            y,
+            f"cross_entropy for {str(dtype).replace('torch.', '')} "
+            "probabilities with exact zeros in the classes other than the label",
+        )
 
 
 @check("cross_entropy", "is differentiable, with the reference's gradient")
@@ -247,31 +297,40 @@ def cross_entropy_gradient(ctx):
         E.that("error" not in result.grads, lambda: f"cross_entropy: {result.grads['error']}")
         ref = y_hat.clone().requires_grad_()
         ctx.ref.cross_entropy(ref, y).backward(result.grads["output_grad"])
-        E.close(result.grads["inputs"][0], ref.grad,
-                "the gradient of cross_entropy with respect to y_hat")
+        E.close(result.grads["inputs"][0], ref.grad, "the gradient of cross_entropy with respect to y_hat")
 
     prop()
 
 
 # -- accuracy -----------------------------------------------------------------------------
 
+
 def _accuracy_mistakes(y_hat, y, expected):
     n = len(y)
     guesses = [
-        Mistake("the number of correct predictions, not the fraction", "Divide by the number of "
-                "examples, len(y) (the book's accuracy returns the count; this curriculum asks "
-                "for the fraction).", expected * n),
-        Mistake("an argmax over dim 0 (over the batch) instead of over each row", "Each row holds "
-                "one example's scores: y_hat.argmax(dim=1).",
-                lambda: float((y_hat.argmax(dim=0) == y).sum()) / n if y_hat.shape[1] == n
-                else math.nan),
+        Mistake(
+            "the number of correct predictions, not the fraction",
+            "Divide by the number of "
+            "examples, len(y) (the book's accuracy returns the count; this curriculum asks "
+            "for the fraction).",
+            expected * n,
+        ),
+        Mistake(
+            "an argmax over dim 0 (over the batch) instead of over each row",
+            "Each row holds one example's scores: y_hat.argmax(dim=1).",
+            lambda: float((y_hat.argmax(dim=0) == y).sum()) / n if y_hat.shape[1] == n else math.nan,
+        ),
     ]
     no_argmax = "comparing y_hat itself with the labels instead of each row's argmax"
     hint = "Take y_hat.argmax(dim=1) first: the predicted class of each row."
     if y_hat.shape[1] == n:
         as_labels = y_hat.type(y.dtype) == y
-        for value in (float(as_labels.sum()) / n, float((y_hat == y).sum()) / n,
-                      float(as_labels.double().mean()), float((y_hat == y).double().mean())):
+        for value in (
+            float(as_labels.sum()) / n,
+            float((y_hat == y).sum()) / n,
+            float(as_labels.double().mean()),
+            float((y_hat == y).double().mean()),
+        ):
             guesses.append(Mistake(no_argmax, hint, value))
     return guesses
 
@@ -279,15 +338,18 @@ def _accuracy_mistakes(y_hat, y, expected):
 def _check_accuracy(ctx, y_hat, y, what):
     value = ctx.call("accuracy", y_hat, y)
     E.number(value, what)
-    E.that(isinstance(value, float), f"{what}: expected a Python float, got {E.describe(value)} "
-           "(divide with / rather than //, or call float(...)).")
+    E.that(
+        isinstance(value, float),
+        f"{what}: expected a Python float, got {E.describe(value)} (divide with / rather than //, or call float(...)).",
+    )
     expected = ctx.ref.accuracy(y_hat, y)
     mistakes = _accuracy_mistakes(y_hat, y, expected)
     if not 0.0 <= value <= 1.0:
         for m in mistakes:
             if math.isclose(value, m.answer(), rel_tol=1e-6, abs_tol=1e-12):
-                E.fail(f"{what}: expected a fraction in [0, 1] ({expected!r}), got {value!r}: "
-                       f"this is {m.name}. {m.hint}")
+                E.fail(
+                    f"{what}: expected a fraction in [0, 1] ({expected!r}), got {value!r}: this is {m.name}. {m.hint}"
+                )
         E.fail(f"{what}: expected a fraction in [0, 1] ({expected!r}), got {value!r}.")
     # rtol: a mean taken in float32 is right to about 1e-7.
     E.near(value, expected, what, rtol=1e-6, mistakes=mistakes)
@@ -308,9 +370,11 @@ def accuracy_values(ctx):
             for m in _accuracy_mistakes(y_hat, y, expected):
                 by_name.setdefault(m.name, set()).add(m.answer())
             values = [v for vs in by_name.values() for v in vs]
-            if 0 < expected < 1 and expected not in values and all(
-                    not (a & b) for i, a in enumerate(by_name.values())
-                    for b in list(by_name.values())[i + 1:]):
+            if (
+                0 < expected < 1
+                and expected not in values
+                and all(not (a & b) for i, a in enumerate(by_name.values()) for b in list(by_name.values())[i + 1 :])
+            ):
                 break
         _check_accuracy(ctx, y_hat, y, f"accuracy for a batch of {n} examples and {n} classes")
 
@@ -328,13 +392,20 @@ def accuracy_values(ctx):
 
 # -- net ----------------------------------------------------------------------------------
 
-_FLATTEN = ("net receives a batch of images of shape (batch, 1, height, width): flatten each "
-            "to a row first with X.reshape(-1, W.shape[0]), then multiply by W.")
+_FLATTEN = (
+    "net receives a batch of images of shape (batch, 1, height, width): flatten each "
+    "to a row first with X.reshape(-1, W.shape[0]), then multiply by W."
+)
 NET_HINTS = [
-    ("784", "The number of inputs is W.shape[0]: reshape with X.reshape(-1, W.shape[0]), "
-            "not a fixed 784, so the model works for any image size."),
-    ("cannot be multiplied", _FLATTEN), ("must be a matrix", _FLATTEN),
-    ("must match the size", _FLATTEN), ("Expected size", _FLATTEN),
+    (
+        "784",
+        "The number of inputs is W.shape[0]: reshape with X.reshape(-1, W.shape[0]), "
+        "not a fixed 784, so the model works for any image size.",
+    ),
+    ("cannot be multiplied", _FLATTEN),
+    ("must be a matrix", _FLATTEN),
+    ("must match the size", _FLATTEN),
+    ("Expected size", _FLATTEN),
     ("is invalid for input of size", _FLATTEN),
 ]
 
@@ -349,8 +420,7 @@ def _image_case(shape, dtype, seed):
     return X, W, b
 
 
-image_shapes = st.tuples(st.integers(1, 8), st.integers(1, 6), st.integers(1, 6),
-                         st.integers(2, 10))
+image_shapes = st.tuples(st.integers(1, 8), st.integers(1, 6), st.integers(1, 6), st.integers(2, 10))
 
 
 @check("net", "softmax(X.reshape(-1, W.shape[0]) @ W + b) on batches of images", weight=2)
@@ -359,20 +429,30 @@ def net_values(ctx):
     def prop(shape, dtype, seed):
         X, W, b = _image_case(shape, dtype, seed)
         use = sorted(ctx.passed & {"softmax"})
-        answer = explain_errors(lambda: ctx.probe("softmax_regression.net_call", use, X, W, b),
-                                NET_HINTS)
+        answer = explain_errors(lambda: ctx.probe("softmax_regression.net_call", use, X, W, b), NET_HINTS)
         out = answer["out"]
-        what = (f"net(X, W, b) for images X of shape {tuple(X.shape)} and W of shape "
-                f"{tuple(W.shape)}")
+        what = f"net(X, W, b) for images X of shape {tuple(X.shape)} and W of shape {tuple(W.shape)}"
         flat = X.double().reshape(-1, W.shape[0])
-        E.close(out, ctx.ref.net(X, W, b), what, mistakes=[
-            Mistake("the bias left out", "Add b after the matrix product.",
-                    lambda: stable_softmax(flat @ W.double())),
-            Mistake("the logits without the softmax", "The model's output is "
-                    "softmax(X @ W + b): probabilities.", lambda: flat @ W.double() + b.double()),
-            Mistake("a softmax over dim 0", "Use your softmax, which normalises each row.",
-                    lambda: stable_softmax(flat @ W.double() + b.double(), 0)),
-        ])
+        E.close(
+            out,
+            ctx.ref.net(X, W, b),
+            what,
+            mistakes=[
+                Mistake(
+                    "the bias left out", "Add b after the matrix product.", lambda: stable_softmax(flat @ W.double())
+                ),
+                Mistake(
+                    "the logits without the softmax",
+                    "The model's output is softmax(X @ W + b): probabilities.",
+                    lambda: flat @ W.double() + b.double(),
+                ),
+                Mistake(
+                    "a softmax over dim 0",
+                    "Use your softmax, which normalises each row.",
+                    lambda: stable_softmax(flat @ W.double() + b.double(), 0),
+                ),
+            ],
+        )
 
     prop()
 
@@ -382,15 +462,16 @@ def net_gradient(ctx):
     X, W, b = _image_case((5, 3, 4, 3), torch.float64, ctx.seed)
     g = torch.randn(5, 3, generator=ctx.generator(1), dtype=torch.float64)
     use = sorted(ctx.passed & {"softmax"})
-    answer = explain_errors(lambda: ctx.probe("softmax_regression.net_call", use, X, W, b, g),
-                            NET_HINTS)
+    answer = explain_errors(lambda: ctx.probe("softmax_regression.net_call", use, X, W, b, g), NET_HINTS)
     E.that("error" not in answer, lambda: f"net(X, W, b): {answer['error']}")
     W_ref, b_ref = W.clone().requires_grad_(), b.clone().requires_grad_()
     ctx.ref.net(X, W_ref, b_ref).backward(g)
     grads = answer["grads"]
     E.that(grads[0] is not None, "net's output does not depend on W through autograd.")
-    E.that(grads[1] is not None, "net's output does not depend on b through autograd: add b "
-           "(the bias) after the matrix product.")
+    E.that(
+        grads[1] is not None,
+        "net's output does not depend on b through autograd: add b (the bias) after the matrix product.",
+    )
     E.close(grads[0], W_ref.grad, "the gradient of net with respect to W")
     E.close(grads[1], b_ref.grad, "the gradient of net with respect to b")
 
@@ -399,10 +480,8 @@ def net_gradient(ctx):
 # cores); CUDA is the book's setting (all 60000 images, 10 epochs). The digits fallback
 # is small enough to use whole everywhere.
 SOFTMAX_BUDGETS = {
-    "fashion-mnist": (I.Budget(train=20000, test=5000, epochs=5),
-                      I.Budget(train=60000, test=10000, epochs=10)),
-    "digits-fallback": (I.Budget(train=1497, test=300, epochs=10),
-                        I.Budget(train=1497, test=300, epochs=10)),
+    "fashion-mnist": (I.Budget(train=20000, test=5000, epochs=5), I.Budget(train=60000, test=10000, epochs=10)),
+    "digits-fallback": (I.Budget(train=1497, test=300, epochs=10), I.Budget(train=1497, test=300, epochs=10)),
 }
 # Best test accuracy over the epochs must be within MARGIN of the reference's (same seed,
 # data and budget) and above the data set's FLOOR. Measured: the reference reaches about
@@ -420,8 +499,9 @@ def training_budget(ctx, images, budgets):
 def score_training(ctx, images, budget, student, reference, test_labels, uses):
     """Judge a training probe's test predictions against the reference's; fills ctx.summary."""
     epochs = budget.epochs
-    pred = E.tensor(student.get("test_pred") if isinstance(student, dict) else None,
-                    "the test predictions after each epoch")
+    pred = E.tensor(
+        student.get("test_pred") if isinstance(student, dict) else None, "the test predictions after each epoch"
+    )
     E.shape(pred, (epochs, len(test_labels)), "the test predictions after each epoch")
     accs = (pred.long() == test_labels).double().mean(dim=1).tolist()
     ref_accs = (reference["test_pred"].long() == test_labels).double().mean(dim=1).tolist()
@@ -431,25 +511,37 @@ def score_training(ctx, images, budget, student, reference, test_labels, uses):
     losses = [float(x) for x in student.get("train_loss", []) if isinstance(x, (int, float))]
     loss_text = f"{losses[-1]:.4f}" if losses else "?"
     n_train = min(budget.train, len(images.train_images))
-    ctx.summary = (f"{images.name}, {len(pred[0])} test / {n_train} training images, {epochs} "
-                   f"epochs, batch {budget.batch_size}, on {ctx.device}; trained with your "
-                   f"{', '.join(uses)} (stand-ins for the rest). Best test accuracy "
-                   f"{best:.4f} at epoch {accs.index(best) + 1} (reference {ref_best:.4f}; needed "
-                   f"{need:.4f} = max(floor {floor}, reference - {MARGIN})); final training loss "
-                   f"{loss_text}")
+    ctx.summary = (
+        f"{images.name}, {len(pred[0])} test / {n_train} training images, {epochs} "
+        f"epochs, batch {budget.batch_size}, on {ctx.device}; trained with your "
+        f"{', '.join(uses)} (stand-ins for the rest). Best test accuracy "
+        f"{best:.4f} at epoch {accs.index(best) + 1} (reference {ref_best:.4f}; needed "
+        f"{need:.4f} = max(floor {floor}, reference - {MARGIN})); final training loss "
+        f"{loss_text}"
+    )
     # The verdict rests on test accuracy alone: one batch with an infinite loss (a label
     # given probability 0) does not make a model that classifies well fail.
-    E.that(best >= need,
-           f"The model did not learn well enough: best test accuracy {best:.4f}, needed "
-           f"{need:.4f}. "
-           + ("The training loss became NaN: look for log of a negative number or of 0, or an "
-              "overflowing exp. " if any(math.isnan(x) for x in losses) else "")
-           + f"({ctx.summary}.)")
+    E.that(
+        best >= need,
+        f"The model did not learn well enough: best test accuracy {best:.4f}, needed "
+        f"{need:.4f}. "
+        + (
+            "The training loss became NaN: look for log of a negative number or of 0, or an overflowing exp. "
+            if any(math.isnan(x) for x in losses)
+            else ""
+        )
+        + f"({ctx.summary}.)",
+    )
     return accs
 
 
-@check("net", "trains on Fashion-MNIST as in the book (train_ch3)", weight=2, kind="training",
-       uses=("softmax", "cross_entropy", "accuracy", "net", "evaluate_accuracy"))
+@check(
+    "net",
+    "trains on Fashion-MNIST as in the book (train_ch3)",
+    weight=2,
+    kind="training",
+    uses=("softmax", "cross_entropy", "accuracy", "net", "evaluate_accuracy"),
+)
 def net_training(ctx):
     # A quick call first: an unfinished net fails here, before any data is loaded.
     ctx.probe("softmax_regression.net_call", [], *_image_case((2, 2, 2, 3), torch.float32, 0))
@@ -457,11 +549,11 @@ def net_training(ctx):
     budget = training_budget(ctx, images, SOFTMAX_BUDGETS)
     train_X, train_y, test_X, test_y = I.subset(images, budget, seed=ctx.seed)
     use = sorted((set(ctx.check.uses) & ctx.passed) | {"net"})
-    settings = dict(num_epochs=budget.epochs, batch_size=budget.batch_size, lr=0.1, seed=ctx.seed,
-                    on=ctx.device)
+    settings = dict(num_epochs=budget.epochs, batch_size=budget.batch_size, lr=0.1, seed=ctx.seed, on=ctx.device)
     student = ctx.probe("softmax_regression.train", use, train_X, train_y, test_X, **settings)
-    reference = ctx.reference_probe("softmax_regression.train", list(ctx.check.uses), train_X,
-                                    train_y, test_X, **settings)
+    reference = ctx.reference_probe(
+        "softmax_regression.train", list(ctx.check.uses), train_X, train_y, test_X, **settings
+    )
     score_training(ctx, images, budget, student, reference, test_y, use)
     train_acc = student.get("final_train_acc")
     if isinstance(train_acc, float):
@@ -470,8 +562,12 @@ def net_training(ctx):
 
 # -- evaluate_accuracy --------------------------------------------------------------------
 
-EVALUATE_HINTS = [("has no attribute 'eval'", "net may be a plain function: call net.eval() "
-                   "only when isinstance(net, torch.nn.Module).")]
+EVALUATE_HINTS = [
+    (
+        "has no attribute 'eval'",
+        "net may be a plain function: call net.eval() only when isinstance(net, torch.nn.Module).",
+    )
+]
 
 
 def _evaluate_case(sizes, classes, seed, hit_rates=None):
@@ -498,24 +594,35 @@ def _check_evaluate(ctx, batches, W, per_batch, as_module):
     net_kind = "an nn.Module" if as_module else "a plain function"
     what = f"evaluate_accuracy with {net_kind} as net, over batches of sizes {sizes}"
     use = sorted(ctx.passed & {"accuracy"})
-    value = explain_errors(
-        lambda: ctx.probe("softmax_regression.evaluate", use, batches, W, as_module),
-        EVALUATE_HINTS)
+    value = explain_errors(lambda: ctx.probe("softmax_regression.evaluate", use, batches, W, as_module), EVALUATE_HINTS)
     E.number(value, what)
     correct, total = sum(per_batch), sum(sizes)
-    E.near(value, correct / total, what, rtol=1e-6, mistakes=[
-        Mistake("the mean of the per-batch accuracies", "The last batch is smaller, so its "
+    E.near(
+        value,
+        correct / total,
+        what,
+        rtol=1e-6,
+        mistakes=[
+            Mistake(
+                "the mean of the per-batch accuracies",
+                "The last batch is smaller, so its "
                 "accuracy must weigh less: add up correct predictions and examples over all "
                 "batches and divide once at the end.",
-                sum(c / s for c, s in zip(per_batch, sizes)) / len(sizes)),
-        Mistake("dividing by the number of batches times the first batch's size", "The last "
-                "batch may be smaller: count the examples (y.numel()) as they come.",
-                correct / (len(sizes) * sizes[0])),
-        Mistake("the number of correct predictions, not the fraction", "Divide by the number "
-                "of examples.", float(correct)),
-        Mistake("the accuracy of the last batch only", "Accumulate over every batch.",
-                per_batch[-1] / sizes[-1]),
-    ])
+                sum(c / s for c, s in zip(per_batch, sizes)) / len(sizes),
+            ),
+            Mistake(
+                "dividing by the number of batches times the first batch's size",
+                "The last batch may be smaller: count the examples (y.numel()) as they come.",
+                correct / (len(sizes) * sizes[0]),
+            ),
+            Mistake(
+                "the number of correct predictions, not the fraction",
+                "Divide by the number of examples.",
+                float(correct),
+            ),
+            Mistake("the accuracy of the last batch only", "Accumulate over every batch.", per_batch[-1] / sizes[-1]),
+        ],
+    )
 
 
 @check("evaluate_accuracy", "counts over every example, with a smaller last batch", weight=2)
@@ -525,8 +632,7 @@ def evaluate_accuracy_counts(ctx):
     batches, W, per_batch = _evaluate_case([4, 4, 1], 3, ctx.seed, hit_rates=[0.0, 0.0, 1.0])
     _check_evaluate(ctx, batches, W, per_batch, as_module=False)
 
-    @ctx.given(st.integers(2, 10), st.integers(1, 4), st.integers(1, 9), st.integers(2, 10),
-               S.seeds, st.booleans())
+    @ctx.given(st.integers(2, 10), st.integers(1, 4), st.integers(1, 9), st.integers(2, 10), S.seeds, st.booleans())
     def prop(batch_size, full, last, classes, seed, as_module):
         sizes = [batch_size] * full + ([min(last, batch_size - 1)] if batch_size > 1 else [])
         batches, W, per_batch = _evaluate_case(sizes, classes, seed)

@@ -30,21 +30,21 @@ class TensorSpec:
 
     def __str__(self) -> str:
         where = f", offset {self.offset:g}" if self.offset else ""
-        return (f"an input of shape {self.shape}, {str(self.dtype).replace('torch.', '')}, "
-                f"scale {self.scale:g}{where}")
+        return f"an input of shape {self.shape}, {str(self.dtype).replace('torch.', '')}, scale {self.scale:g}{where}"
 
 
 def shapes(min_dims: int = 1, max_dims: int = 2, min_side: int = 1, max_side: int = 8):
-    return st.lists(st.integers(min_side, max_side), min_size=min_dims,
-                    max_size=max_dims).map(tuple)
+    return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
 
 
-def tensors(shape=None, *, dtypes=DTYPES, scales=(1.0,), offsets=(0.0,), min_dims=1,
-            max_dims=2, min_side=1, max_side=8):
+def tensors(
+    shape=None, *, dtypes=DTYPES, scales=(1.0,), offsets=(0.0,), min_dims=1, max_dims=2, min_side=1, max_side=8
+):
     """TensorSpec strategy; ``scales``/``offsets`` list the magnitudes worth visiting."""
     shape_st = st.just(tuple(shape)) if shape is not None else shapes(min_dims, max_dims, min_side, max_side)
-    return st.builds(TensorSpec, shape_st, dtypes, st.sampled_from(scales),
-                     st.sampled_from(offsets), st.integers(0, 2**31 - 1))
+    return st.builds(
+        TensorSpec, shape_st, dtypes, st.sampled_from(scales), st.sampled_from(offsets), st.integers(0, 2**31 - 1)
+    )
 
 
 def matrices(min_rows=1, max_rows=8, min_cols=1, max_cols=8, **kw):
@@ -57,8 +57,7 @@ LOGIT_SCALES = (1.0, 10.0, 100.0, 1e4)
 
 
 def logits(max_rows: int = 8, max_classes: int = 10, dtypes=DTYPES):
-    return matrices(1, max_rows, 1, max_classes, dtypes=dtypes, scales=LOGIT_SCALES,
-                    offsets=(0.0, 1e3, -1e3))
+    return matrices(1, max_rows, 1, max_classes, dtypes=dtypes, scales=LOGIT_SCALES, offsets=(0.0, 1e3, -1e3))
 
 
 def probabilities_and_labels(max_rows: int = 8, max_classes: int = 10):

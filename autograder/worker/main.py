@@ -31,11 +31,20 @@ from .protocol import Handle, Param, decode, encode, read_message, write_message
 
 # Namespaces whose public names a recorded call is also reported under, so that
 # ``getattr(torch, "soft" + "max")`` and ``sm = torch.softmax`` read like ``torch.softmax``.
-PUBLIC_NAMESPACES = ("torch", "torch.nn.functional", "torch.special", "torch.linalg",
-                     "torch.fft", "torch.optim", "torch.nn", "torch.nn.init", "torch.autograd")
+PUBLIC_NAMESPACES = (
+    "torch",
+    "torch.nn.functional",
+    "torch.special",
+    "torch.linalg",
+    "torch.fft",
+    "torch.optim",
+    "torch.nn",
+    "torch.nn.init",
+    "torch.autograd",
+)
 
 
-class TamperingDetected(Exception):  # noqa: N818 - the name is what students read
+class TamperingDetected(Exception):
     """The submission switched off the grader's call recording while it ran."""
 
 
@@ -43,7 +52,8 @@ def _is_torch(module_name) -> bool:
     """Torch's own code, or the harness's: calls made from there are not the student's."""
     own = __package__ or "divekit_worker"
     return isinstance(module_name, str) and (
-        module_name == "torch" or module_name.startswith(("torch.", own, "importlib")))
+        module_name == "torch" or module_name.startswith(("torch.", own, "importlib"))
+    )
 
 
 class CallRecorder(TorchFunctionMode):
@@ -134,12 +144,10 @@ class CallRecorder(TorchFunctionMode):
     def check_intact(self) -> None:
         """Raise :class:`TamperingDetected` unless both recorders are still in place."""
         if sys.getprofile() != self._profile:
-            raise TamperingDetected("the submission replaced the grader's call recorder "
-                                    "(sys.setprofile) while it ran")
+            raise TamperingDetected("the submission replaced the grader's call recorder (sys.setprofile) while it ran")
         depth = torch._C._len_torch_function_stack()
         if depth < self._depth or torch._C._get_function_stack_at(self._depth - 1) is not self:
-            raise TamperingDetected("the submission removed the grader's torch function "
-                                    "mode while it ran")
+            raise TamperingDetected("the submission removed the grader's torch function mode while it ran")
 
     def __exit__(self, *exc):
         sys.setprofile(None)
@@ -270,9 +278,11 @@ class Worker:
         if not isinstance(output, torch.Tensor):
             return {"error": f"the output is a {type(output).__name__}, not a tensor"}
         if not output.requires_grad:
-            return {"error": "the output does not depend on the inputs through autograd "
-                    "(it has no grad_fn: look for .detach(), .data, .item(), numpy or "
-                    "torch.no_grad() on the way)"}
+            return {
+                "error": "the output does not depend on the inputs through autograd "
+                "(it has no grad_fn: look for .detach(), .data, .item(), numpy or "
+                "torch.no_grad() on the way)"
+            }
         wrt = list(grad_inputs)
         names = []
         module = self.resolve(int(grad_spec["module"])) if grad_spec.get("module") else None
@@ -287,7 +297,7 @@ class Worker:
         return {
             "output_grad": g,
             "inputs": [gr for gr in grads[: len(grad_inputs)]],
-            "params": dict(zip(names, grads[len(grad_inputs):])),
+            "params": dict(zip(names, grads[len(grad_inputs) :])),
         }
 
     def handle(self, request: dict, tensors: dict) -> tuple[dict, dict]:
@@ -379,8 +389,7 @@ def _landlock(spec: dict) -> str:
         fs_all |= LL_IOCTL_DEV
 
     class RulesetAttr(ctypes.Structure):
-        _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64),
-                    ("scoped", ctypes.c_uint64)]
+        _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
 
     class PathBeneath(ctypes.Structure):
         _pack_ = 1
@@ -388,8 +397,7 @@ def _landlock(spec: dict) -> str:
 
     attr = RulesetAttr(fs_all, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
     size = 8 if abi < 4 else 16 if abi < 6 else 24
-    ruleset = libc.syscall(LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size),
-                           ctypes.c_uint32(0))
+    ruleset = libc.syscall(LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if ruleset < 0:
         return f"Landlock failed ({os.strerror(ctypes.get_errno())})"
     extra = fs_all & (LL_TRUNCATE | LL_IOCTL_DEV)
@@ -409,8 +417,9 @@ def _landlock(spec: dict) -> str:
                 if not os.path.isdir(path):
                     rights &= file_rights
                 rule = PathBeneath(rights & fs_all, fd)
-                libc.syscall(LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1),
-                             ctypes.byref(rule), ctypes.c_uint32(0))
+                libc.syscall(
+                    LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule), ctypes.c_uint32(0)
+                )
             finally:
                 os.close(fd)
         libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
@@ -470,7 +479,7 @@ def _load_probe(module: str, source: str) -> None:
     mod = types.ModuleType(name)
     mod.__package__ = probes.__name__
     mod.__file__ = f"<divekit probe {module}>"
-    exec(compile(source, mod.__file__, "exec"), mod.__dict__)  # noqa: S102 - the judge's code
+    exec(compile(source, mod.__file__, "exec"), mod.__dict__)  # the judge's code, not the student's
     sys.modules[name] = mod
     setattr(probes, module, mod)
 

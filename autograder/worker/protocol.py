@@ -139,8 +139,7 @@ def decode(data: Any, tensors: dict[str, torch.Tensor], resolve=None) -> Any:
         return _decode(data, tensors, resolve, 0)
     except ProtocolError:
         raise
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError,
-            RecursionError) as exc:
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError, RecursionError) as exc:
         raise ProtocolError(f"malformed value on the wire ({type(exc).__name__})") from None
 
 
@@ -165,8 +164,9 @@ def _decode(data: Any, tensors: dict[str, torch.Tensor], resolve, depth: int) ->
             raise ProtocolError(f"bad float {text!r}")
         return float(text)
     if "__param__" in data:
-        return Param(_decode(data["__param__"], tensors, None, depth + 1),
-                     _decode(data.get("grad"), tensors, None, depth + 1))
+        return Param(
+            _decode(data["__param__"], tensors, None, depth + 1), _decode(data.get("grad"), tensors, None, depth + 1)
+        )
     if "__handle__" in data:
         ident = data["__handle__"]
         if type(ident) is not int:
@@ -222,8 +222,7 @@ def parse_message(body: bytes, payload: bytes) -> tuple[dict, dict[str, torch.Te
             tensors = st_load(payload)
         except Exception as exc:  # noqa: BLE001 - any parse failure is the sender's fault
             raise ProtocolError(f"payload is not safetensors: {exc}") from None
-        if not all(type(t) is torch.Tensor and t.layout == torch.strided
-                   for t in tensors.values()):
+        if not all(type(t) is torch.Tensor and t.layout == torch.strided for t in tensors.values()):
             raise ProtocolError("payload holds something other than plain dense tensors")
     return header, tensors
 

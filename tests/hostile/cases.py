@@ -36,30 +36,36 @@ RIGHT = "    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2\n"
 WRONG = "    return y_hat * 0\n"
 
 CASES = [
-    Hostile("sys-exit-at-import", "import sys\nsys.exit(0)\n", where="import",
-            says="SystemExit", others_ok=False),
-    Hostile("os-exit-at-import", "import os\nos._exit(0)\n", where="import",
-            says="exited with code 0", others_ok=False),
-    Hostile("os-exit-in-stub", "def squared_loss(y_hat, y):\n    import os\n    os._exit(3)\n",
-            says="exited with code 3"),
-    Hostile("infinite-loop", "def squared_loss(y_hat, y):\n    while True:\n        pass\n",
-            says="time limit"),
-    Hostile("sleep-at-import", "import time\ntime.sleep(1000)\n", where="import",
-            says="time limit", others_ok=False),
-    Hostile("syntax-error", "def squared_loss(y_hat, y)\n    return y_hat\n",
-            says="SyntaxError at line", others_ok=False),
+    Hostile("sys-exit-at-import", "import sys\nsys.exit(0)\n", where="import", says="SystemExit", others_ok=False),
+    Hostile(
+        "os-exit-at-import", "import os\nos._exit(0)\n", where="import", says="exited with code 0", others_ok=False
+    ),
+    Hostile(
+        "os-exit-in-stub", "def squared_loss(y_hat, y):\n    import os\n    os._exit(3)\n", says="exited with code 3"
+    ),
+    Hostile("infinite-loop", "def squared_loss(y_hat, y):\n    while True:\n        pass\n", says="time limit"),
+    Hostile("sleep-at-import", "import time\ntime.sleep(1000)\n", where="import", says="time limit", others_ok=False),
+    Hostile(
+        "syntax-error", "def squared_loss(y_hat, y)\n    return y_hat\n", says="SyntaxError at line", others_ok=False
+    ),
     Hostile("nan", "def squared_loss(y_hat, y):\n    return y_hat * float('nan')\n", says="NaN"),
     # Address space: untouched allocations until the kernel says no (costs no real memory).
-    Hostile("memory-address-space", """
+    Hostile(
+        "memory-address-space",
+        """
 def squared_loss(y_hat, y):
     import torch
     hoard = []
     while True:
         hoard.append(torch.empty(2**28))  # 1 GiB each
-""", says="limit: the worker's memory"),
+""",
+        says="limit: the worker's memory",
+    ),
     # Resident memory spread over children, each under its own address-space limit: the
     # judge's supervisor adds them up.
-    Hostile("memory-resident-children", """
+    Hostile(
+        "memory-resident-children",
+        """
 def squared_loss(y_hat, y):
     import ctypes, os, time
     for _ in range(8):
@@ -69,10 +75,13 @@ def squared_loss(y_hat, y):
             time.sleep(60)
             os._exit(0)
     time.sleep(60)
-""", says="more than the limit of 1.50 GiB",
-            limits={"memory_bytes": int(1.5 * GiB), "address_space_bytes": 16 * GiB,
-                    "call_seconds": 30}),
-    Hostile("too-many-processes", """
+""",
+        says="more than the limit of 1.50 GiB",
+        limits={"memory_bytes": int(1.5 * GiB), "address_space_bytes": 16 * GiB, "call_seconds": 30},
+    ),
+    Hostile(
+        "too-many-processes",
+        """
 def squared_loss(y_hat, y):
     import ctypes, os, time
     for _ in range(60):
@@ -81,15 +90,30 @@ def squared_loss(y_hat, y):
             time.sleep(60)
             os._exit(0)
     time.sleep(60)
-""", says="processes", limits={"processes": 24, "call_seconds": 30}),
-    Hostile("cpu-time", "def squared_loss(y_hat, y):\n    while True:\n        pass\n",
-            says="CPU time", limits={"cpu_seconds": 9, "call_seconds": 60}),
-    Hostile("file-too-large", """
+""",
+        says="processes",
+        limits={"processes": 24, "call_seconds": 30},
+    ),
+    Hostile(
+        "cpu-time",
+        "def squared_loss(y_hat, y):\n    while True:\n        pass\n",
+        says="CPU time",
+        limits={"cpu_seconds": 9, "call_seconds": 60},
+    ),
+    Hostile(
+        "file-too-large",
+        """
 def squared_loss(y_hat, y):
     with open("big.bin", "wb") as f:
         f.write(b"x" * (5 * 2**20))
-""" + RIGHT, says="file may be at most 1 MiB", limits={"file_bytes": MiB}),
-    Hostile("disk-filler", """
+"""
+        + RIGHT,
+        says="file may be at most 1 MiB",
+        limits={"file_bytes": MiB},
+    ),
+    Hostile(
+        "disk-filler",
+        """
 def squared_loss(y_hat, y):
     import os, time
     os.makedirs("fill", exist_ok=True)
@@ -99,9 +123,13 @@ def squared_loss(y_hat, y):
             f.write(os.urandom(2**20))
         i += 1
         time.sleep(0.005)
-""", says="more than the limit of 16 MiB",
-            limits={"disk_bytes": 16 * MiB, "call_seconds": 30}),
-    Hostile("patch-comparisons", """
+""",
+        says="more than the limit of 16 MiB",
+        limits={"disk_bytes": 16 * MiB, "call_seconds": 30},
+    ),
+    Hostile(
+        "patch-comparisons",
+        """
 import torch
 import torch.testing
 torch.allclose = lambda *a, **k: True
@@ -111,8 +139,13 @@ torch.Tensor.__eq__ = lambda self, other: True
 torch.testing.assert_close = lambda *a, **k: None
 
 def squared_loss(y_hat, y):
-""" + WRONG, says="expected"),
-    Hostile("tensor-subclass-claims-equality", """
+"""
+        + WRONG,
+        says="expected",
+    ),
+    Hostile(
+        "tensor-subclass-claims-equality",
+        """
 import torch
 
 class Liar(torch.Tensor):
@@ -130,8 +163,12 @@ class Liar(torch.Tensor):
 
 def squared_loss(y_hat, y):
     return torch.zeros_like(y_hat).as_subclass(Liar)
-""", says="expected"),
-    Hostile("object-claims-equality", """
+""",
+        says="expected",
+    ),
+    Hostile(
+        "object-claims-equality",
+        """
 class Anything:
     shape = (1,)
     dtype = None
@@ -142,8 +179,12 @@ class Anything:
 
 def squared_loss(y_hat, y):
     return Anything()
-""", says="Anything"),
-    Hostile("reference-on-disk", """
+""",
+        says="Anything",
+    ),
+    Hostile(
+        "reference-on-disk",
+        """
 def squared_loss(y_hat, y):
     import importlib, os
     tried = []
@@ -170,8 +211,13 @@ def squared_loss(y_hat, y):
         except BaseException as exc:
             tried.append(type(exc).__name__)
     raise RuntimeError("no reference found on disk")
-""", says="no reference found on disk", needs="files"),
-    Hostile("reference-in-memory", """
+""",
+        says="no reference found on disk",
+        needs="files",
+    ),
+    Hostile(
+        "reference-in-memory",
+        """
 def squared_loss(y_hat, y):
     import gc, importlib, sys, types
     names = ("squared_loss", "_squared_loss")
@@ -199,8 +245,12 @@ def squared_loss(y_hat, y):
     except ImportError:
         pass
     raise RuntimeError("no reference found in memory")
-""", says="no reference found in memory"),
-    Hostile("overwrite-grading-helpers", """
+""",
+        says="no reference found in memory",
+    ),
+    Hostile(
+        "overwrite-grading-helpers",
+        """
 import sys
 
 _main = sys.modules["divekit_worker.main"]
@@ -216,8 +266,14 @@ except BaseException:
     pass
 
 def squared_loss(y_hat, y):
-""" + WRONG, says="squared_loss", others_ok=False),
-    Hostile("forged-results", """
+"""
+        + WRONG,
+        says="squared_loss",
+        others_ok=False,
+    ),
+    Hostile(
+        "forged-results",
+        """
 def squared_loss(y_hat, y):
     import json, os, sys
     blob = json.dumps({"score": 1000.0, "max_score": 9.0, "output": "forged", "tests": [
@@ -233,8 +289,13 @@ def squared_loss(y_hat, y):
                 f.write(blob)
         except OSError:
             pass
-""" + WRONG, says="expected"),
-    Hostile("kill-the-judge", """
+"""
+        + WRONG,
+        says="expected",
+    ),
+    Hostile(
+        "kill-the-judge",
+        """
 def squared_loss(y_hat, y):
     import os, signal
     for target in (os.getppid(), 1, -1):
@@ -246,8 +307,14 @@ def squared_loss(y_hat, y):
         os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)
     except OSError:
         pass
-""" + RIGHT, earns=True, needs="signals"),
-    Hostile("leave-children", """
+"""
+        + RIGHT,
+        earns=True,
+        needs="signals",
+    ),
+    Hostile(
+        "leave-children",
+        """
 def _spawn():
     import ctypes, os, sys, time
     if os.fork() == 0:  # a plain fork that sleeps
@@ -265,8 +332,13 @@ def _spawn():
 
 def squared_loss(y_hat, y):
     _spawn()
-""" + RIGHT, earns=True),
-    Hostile("leave-children-and-die", """
+"""
+        + RIGHT,
+        earns=True,
+    ),
+    Hostile(
+        "leave-children-and-die",
+        """
 def squared_loss(y_hat, y):
     import ctypes, os, sys, time
     pid = os.fork()
@@ -280,11 +352,15 @@ def squared_loss(y_hat, y):
     os.waitpid(pid, 0)
     time.sleep(0.5)
     os._exit(0)
-""", says="exited with code 0"),
+""",
+        says="exited with code 0",
+    ),
     # The hard case for plain processes: a daemon with an empty environment, started just
     # before the worker dies, is re-parented to init before the judge has seen it. Only a
     # uid of the worker's own (or bubblewrap's PID namespace) finds it then.
-    Hostile("scrubbed-daemon-and-die", """
+    Hostile(
+        "scrubbed-daemon-and-die",
+        """
 def squared_loss(y_hat, y):
     import os, sys
     pid = os.fork()
@@ -296,15 +372,24 @@ def squared_loss(y_hat, y):
         os._exit(0)
     os.waitpid(pid, 0)
     os._exit(0)
-""", says="exited with code 0", needs="children"),
-    Hostile("flood-output", """
+""",
+        says="exited with code 0",
+        needs="children",
+    ),
+    Hostile(
+        "flood-output",
+        """
 def squared_loss(y_hat, y):
     import sys
     while True:
         sys.stdout.write("spam " * 2000 + "\\n")
         sys.stderr.write("eggs " * 2000 + "\\n")
-""", says="bytes of output were cut"),
-    Hostile("network", """
+""",
+        says="bytes of output were cut",
+    ),
+    Hostile(
+        "network",
+        """
 def squared_loss(y_hat, y):
     import socket
     outcome = []
@@ -315,8 +400,13 @@ def squared_loss(y_hat, y):
         except OSError as exc:
             outcome.append(f"{host}:{type(exc).__name__}")
     raise RuntimeError("network " + " ".join(outcome))
-""", says="127.0.0.1:", needs="network"),
-    Hostile("delete-own-files", """
+""",
+        says="127.0.0.1:",
+        needs="network",
+    ),
+    Hostile(
+        "delete-own-files",
+        """
 def squared_loss(y_hat, y):
     import os, shutil, sys
     for name in os.listdir("."):
@@ -324,7 +414,9 @@ def squared_loss(y_hat, y):
     harness = os.path.dirname(os.path.dirname(sys.modules["divekit_worker"].__file__))
     shutil.rmtree(harness, ignore_errors=True)
     os._exit(0)
-""", says="exited with code 0"),
+""",
+        says="exited with code 0",
+    ),
 ]
 
 BY_NAME = {c.name: c for c in CASES}

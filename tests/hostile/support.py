@@ -26,8 +26,9 @@ FAST_LIMITS = Limits(call_seconds=5, module_seconds=90)
 
 def _bwrap_param():
     ok, why = sandbox.bubblewrap_works()
-    return pytest.param("bwrap", id="bwrap", marks=pytest.mark.skipif(
-        not ok, reason=f"bubblewrap unavailable here: {why}"))
+    return pytest.param(
+        "bwrap", id="bwrap", marks=pytest.mark.skipif(not ok, reason=f"bubblewrap unavailable here: {why}")
+    )
 
 
 # Every test that takes ``mode`` runs in both: plain processes and under bubblewrap.
@@ -65,7 +66,7 @@ def leftovers(mark: str) -> list[str]:
             continue
         try:
             stat = Path(f"/proc/{name}/stat").read_bytes()
-            if stat[stat.rindex(b")") + 2:][:1] in (b"Z", b"X"):
+            if stat[stat.rindex(b")") + 2 :][:1] in (b"Z", b"X"):
                 continue
         except (OSError, ValueError):
             continue
@@ -90,11 +91,9 @@ def with_stub(code: str, stub: str = "squared_loss") -> str:
     return replace_stub(REFERENCE, stub, code)
 
 
-def grade_text(tmp_path: Path, text: str, mode: str, only=ONLY, limits: Limits = FAST_LIMITS,
-               **options) -> Report:
+def grade_text(tmp_path: Path, text: str, mode: str, only=ONLY, limits: Limits = FAST_LIMITS, **options) -> Report:
     folder = submission(tmp_path, text)
-    opts = GradeOptions(sandbox=mode, examples=options.pop("examples", 3), training=False,
-                        limits=limits, **options)
+    opts = GradeOptions(sandbox=mode, examples=options.pop("examples", 3), training=False, limits=limits, **options)
     return grade(str(folder), list(only), opts)
 
 

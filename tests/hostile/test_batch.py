@@ -38,10 +38,27 @@ def test_grade_all_keeps_going_whatever_a_submission_does(tmp_path):
     (root / "empty").mkdir()
     out = tmp_path / "out"
 
-    result = CliRunner().invoke(cli.main, [
-        "grade-all", str(root), "--out-dir", str(out), "--jobs", "2", "--only", TARGET,
-        "--only", OTHER, "--no-training", "--examples", "3", "--timeout", "5"],
-        catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "grade-all",
+            str(root),
+            "--out-dir",
+            str(out),
+            "--jobs",
+            "2",
+            "--only",
+            TARGET,
+            "--only",
+            OTHER,
+            "--no-training",
+            "--examples",
+            "3",
+            "--timeout",
+            "5",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
 
     rows = {r["name"]: r for r in csv.DictReader(open(out / "summary.csv"))}
@@ -71,8 +88,7 @@ def test_a_judge_that_fails_gets_a_json_saying_so(tmp_path):
     root = tmp_path / "submissions"
     (root / "someone").mkdir(parents=True)
     (root / "someone" / "linear_regression.py").write_text(REFERENCE)
-    spec = batch.options_spec(only=["linear_regression.no_such_stub"], limits=FAST_LIMITS,
-                              training=False, examples=3)
+    spec = batch.options_spec(only=["linear_regression.no_such_stub"], limits=FAST_LIMITS, training=False, examples=3)
     rows = batch.grade_all(root, tmp_path / "out", spec)
     assert [r.status for r in rows] == ["error"]
     data = json.loads((tmp_path / "out" / "someone.json").read_text())

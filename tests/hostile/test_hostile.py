@@ -36,16 +36,19 @@ from .support import (
 GAPS = {
     "files": "plain processes without Landlock can read every file the judge's user can read",
     "network": "plain processes without Landlock (ABI 4+) can open network connections",
-    "signals": "plain processes of the judge's own uid, without Landlock signal scoping "
-               "(ABI 6+), can signal the judge",
+    "signals": "plain processes of the judge's own uid, without Landlock signal scoping (ABI 6+), can signal the judge",
     "children": "without a uid of its own, a daemon with an empty environment started just "
-                "before its worker dies can outlive the worker",
+    "before its worker dies can outlive the worker",
 }
 
 
 def source_of(case: Hostile, mark: str, port: int, out: Path) -> str:
-    code = (case.code.replace("MARKER", mark).replace("REPO_PATH", str(REPO))
-            .replace("PORT", str(port)).replace("OUT_PATH", str(out)))
+    code = (
+        case.code.replace("MARKER", mark)
+        .replace("REPO_PATH", str(REPO))
+        .replace("PORT", str(port))
+        .replace("OUT_PATH", str(out))
+    )
     if case.where == "import":
         return code + "\n" + REFERENCE
     if case.where == "module":
@@ -106,10 +109,29 @@ def test_forged_results_are_never_read(tmp_path, mode):
     folder = submission(tmp_path, source_of(case, marker(), 1, out))
     created_autograder = not Path("/autograder").exists()
     try:
-        result = CliRunner().invoke(cli.main, [
-            "grade", str(folder), "--only", TARGET, "--only", OTHER, "--sandbox", mode,
-            "--no-training", "--examples", "3", "--timeout", "5", "--format", "json",
-            "--out", str(out)], catch_exceptions=False)
+        result = CliRunner().invoke(
+            cli.main,
+            [
+                "grade",
+                str(folder),
+                "--only",
+                TARGET,
+                "--only",
+                OTHER,
+                "--sandbox",
+                mode,
+                "--no-training",
+                "--examples",
+                "3",
+                "--timeout",
+                "5",
+                "--format",
+                "json",
+                "--out",
+                str(out),
+            ],
+            catch_exceptions=False,
+        )
     finally:
         for leftover in (Path("/tmp/results.json"),):
             if leftover.exists() and "forged" in leftover.read_text(errors="replace"):

@@ -7,7 +7,8 @@ NO_TRAINING = {"training": False}
 
 def _bn(body: str) -> str:
     """A batch_norm with the given middle part (training-mode statistics and update)."""
-    return '''
+    return (
+        """
 def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
     if X.dim() not in (2, 4):
         raise ValueError("2-D or 4-D input only")
@@ -15,44 +16,85 @@ def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, moment
         X_hat = (X - moving_mean) / torch.sqrt(moving_var + eps)
     else:
         dims = (0,) if X.dim() == 2 else (0, 2, 3)
-''' + body + '''
+"""
+        + body
+        + """
     Y = gamma * X_hat + beta
     return Y, moving_mean.detach(), moving_var.detach()
-'''
+"""
+    )
 
 
-CORRECT_STATS = '''
+CORRECT_STATS = """
         mean = X.mean(dim=dims, keepdim=True)
         var = ((X - mean) ** 2).mean(dim=dims, keepdim=True)
-'''
-CORRECT_UPDATE = '''
+"""
+CORRECT_UPDATE = """
         with torch.no_grad():
             moving_mean = momentum * moving_mean + (1.0 - momentum) * mean
             moving_var = momentum * moving_var + (1.0 - momentum) * var
-'''
-CORRECT_NORMALISE = '''
+"""
+CORRECT_NORMALISE = """
         X_hat = (X - mean) / torch.sqrt(var + eps)
-'''
+"""
 
 WRONG = [
-    Variant("batch_norm", "statistics over the batch axis only for 4-D input", _bn('''
+    Variant(
+        "batch_norm",
+        "statistics over the batch axis only for 4-D input",
+        _bn(
+            """
         mean = X.mean(dim=0, keepdim=True)
         var = ((X - mean) ** 2).mean(dim=0, keepdim=True)
-''' + CORRECT_NORMALISE + CORRECT_UPDATE), expect="batch axis only"),
-    Variant("batch_norm", "unbiased variance (n - 1)", _bn('''
+"""
+            + CORRECT_NORMALISE
+            + CORRECT_UPDATE
+        ),
+        expect="batch axis only",
+    ),
+    Variant(
+        "batch_norm",
+        "unbiased variance (n - 1)",
+        _bn(
+            """
         mean = X.mean(dim=dims, keepdim=True)
         var = X.var(dim=dims, keepdim=True)
-''' + CORRECT_NORMALISE + CORRECT_UPDATE), expect="unbiased (n - 1) variance"),
-    Variant("batch_norm", "eps outside the square root", _bn(CORRECT_STATS + '''
+"""
+            + CORRECT_NORMALISE
+            + CORRECT_UPDATE
+        ),
+        expect="unbiased (n - 1) variance",
+    ),
+    Variant(
+        "batch_norm",
+        "eps outside the square root",
+        _bn(
+            CORRECT_STATS
+            + """
         X_hat = (X - mean) / (torch.sqrt(var) + eps)
-''' + CORRECT_UPDATE), expect="eps outside the square root"),
-    Variant("batch_norm", "momentum weighing the new value", _bn(CORRECT_STATS + CORRECT_NORMALISE
-                                                                 + '''
+"""
+            + CORRECT_UPDATE
+        ),
+        expect="eps outside the square root",
+    ),
+    Variant(
+        "batch_norm",
+        "momentum weighing the new value",
+        _bn(
+            CORRECT_STATS
+            + CORRECT_NORMALISE
+            + """
         with torch.no_grad():
             moving_mean = (1.0 - momentum) * moving_mean + momentum * mean
             moving_var = (1.0 - momentum) * moving_var + momentum * var
-'''), expect="momentum weighing the new value"),
-    Variant("batch_norm", "moving statistics not detached", '''
+"""
+        ),
+        expect="momentum weighing the new value",
+    ),
+    Variant(
+        "batch_norm",
+        "moving statistics not detached",
+        """
 def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
     if X.dim() not in (2, 4):
         raise ValueError("2-D or 4-D input only")
@@ -66,8 +108,13 @@ def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, moment
         moving_mean = momentum * moving_mean + (1.0 - momentum) * mean
         moving_var = momentum * moving_var + (1.0 - momentum) * var
     return gamma * X_hat + beta, moving_mean, moving_var
-''', expect="not detached"),
-    Variant("batch_norm", "the seed's chained means, without the detach", '''
+""",
+        expect="not detached",
+    ),
+    Variant(
+        "batch_norm",
+        "the seed's chained means, without the detach",
+        """
 def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
     if X.dim() not in (2, 4):
         raise ValueError("2-D or 4-D input only")
@@ -86,8 +133,13 @@ def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, moment
         moving_var = momentum * moving_var + (1.0 - momentum) * var
     Y = gamma * X_hat + beta
     return Y, moving_mean, moving_var
-''', expect="not detached"),
-    Variant("batch_norm", "prediction mode updating the statistics", '''
+""",
+        expect="not detached",
+    ),
+    Variant(
+        "batch_norm",
+        "prediction mode updating the statistics",
+        """
 def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
     if X.dim() not in (2, 4):
         raise ValueError("2-D or 4-D input only")
@@ -102,8 +154,13 @@ def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, moment
         moving_mean = momentum * moving_mean + (1.0 - momentum) * mean
         moving_var = momentum * moving_var + (1.0 - momentum) * var
     return gamma * X_hat + beta, moving_mean, moving_var
-''', expect="prediction mode updated the moving statistics"),
-    Variant("batch_norm", "batch statistics in prediction mode", '''
+""",
+        expect="prediction mode updated the moving statistics",
+    ),
+    Variant(
+        "batch_norm",
+        "batch statistics in prediction mode",
+        """
 def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
     if X.dim() not in (2, 4):
         raise ValueError("2-D or 4-D input only")
@@ -116,12 +173,26 @@ def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, moment
             moving_mean = momentum * moving_mean + (1.0 - momentum) * mean
             moving_var = momentum * moving_var + (1.0 - momentum) * var
     return gamma * X_hat + beta, moving_mean.detach(), moving_var.detach()
-''', expect="batch statistics in prediction mode"),
-    Variant("batch_norm", "the one-pass variance E[X^2] - E[X]^2", _bn('''
+""",
+        expect="batch statistics in prediction mode",
+    ),
+    Variant(
+        "batch_norm",
+        "the one-pass variance E[X^2] - E[X]^2",
+        _bn(
+            """
         mean = X.mean(dim=dims, keepdim=True)
         var = (X * X).mean(dim=dims, keepdim=True) - mean ** 2
-''' + CORRECT_NORMALISE + CORRECT_UPDATE), expect="cancels catastrophically"),
-    Variant("batch_norm", "gamma and beta swapped", '''
+"""
+            + CORRECT_NORMALISE
+            + CORRECT_UPDATE
+        ),
+        expect="cancels catastrophically",
+    ),
+    Variant(
+        "batch_norm",
+        "gamma and beta swapped",
+        """
 def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
     if X.dim() not in (2, 4):
         raise ValueError("2-D or 4-D input only")
@@ -136,8 +207,13 @@ def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, moment
             moving_mean = momentum * moving_mean + (1.0 - momentum) * mean
             moving_var = momentum * moving_var + (1.0 - momentum) * var
     return beta * X_hat + gamma, moving_mean.detach(), moving_var.detach()
-''', expect="gamma and beta swapped"),
-    Variant("batch_norm", "the book's assert instead of ValueError", '''
+""",
+        expect="gamma and beta swapped",
+    ),
+    Variant(
+        "batch_norm",
+        "the book's assert instead of ValueError",
+        """
 def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
     if not is_training:
         X_hat = (X - moving_mean) / torch.sqrt(moving_var + eps)
@@ -151,14 +227,27 @@ def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, moment
             moving_mean = momentum * moving_mean + (1.0 - momentum) * mean
             moving_var = momentum * moving_var + (1.0 - momentum) * var
     return gamma * X_hat + beta, moving_mean.detach(), moving_var.detach()
-''', expect="should raise ValueError"),
-    Variant("batch_norm", "PyTorch's unbiased moving variance", _bn(
-        CORRECT_STATS + CORRECT_NORMALISE + '''
+""",
+        expect="should raise ValueError",
+    ),
+    Variant(
+        "batch_norm",
+        "PyTorch's unbiased moving variance",
+        _bn(
+            CORRECT_STATS
+            + CORRECT_NORMALISE
+            + """
         with torch.no_grad():
             moving_mean = momentum * moving_mean + (1.0 - momentum) * mean
             moving_var = momentum * moving_var + (1.0 - momentum) * X.var(dim=dims, keepdim=True)
-'''), expect="unbiased (n - 1) variance"),
-    Variant("batch_norm", "calls F.batch_norm", '''
+"""
+        ),
+        expect="unbiased (n - 1) variance",
+    ),
+    Variant(
+        "batch_norm",
+        "calls F.batch_norm",
+        """
 def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
     if X.dim() not in (2, 4):
         raise ValueError("2-D or 4-D input only")
@@ -173,9 +262,13 @@ def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, moment
     else:
         rm, rv = moving_mean, moving_var
     return gamma * Y + beta, rm.detach(), rv.detach()
-''', expect="from scratch"),
-
-    Variant("BatchNorm", "gamma and beta as plain tensors", '''
+""",
+        expect="from scratch",
+    ),
+    Variant(
+        "BatchNorm",
+        "gamma and beta as plain tensors",
+        """
 class BatchNorm(nn.Module):
     def __init__(self, num_features, num_dims):
         super().__init__()
@@ -190,8 +283,13 @@ class BatchNorm(nn.Module):
             self.training, X, self.gamma, self.beta, self.moving_mean, self.moving_var,
             eps=1e-5, momentum=0.9)
         return Y
-''', expect="not a parameter"),
-    Variant("BatchNorm", "gamma and beta as buffers", '''
+""",
+        expect="not a parameter",
+    ),
+    Variant(
+        "BatchNorm",
+        "gamma and beta as buffers",
+        """
 class BatchNorm(nn.Module):
     def __init__(self, num_features, num_dims):
         super().__init__()
@@ -206,8 +304,13 @@ class BatchNorm(nn.Module):
             self.training, X, self.gamma, self.beta, self.moving_mean, self.moving_var,
             eps=1e-5, momentum=0.9)
         return Y
-''', expect="is a buffer"),
-    Variant("BatchNorm", "gamma and beta as hyperparameters", '''
+""",
+        expect="is a buffer",
+    ),
+    Variant(
+        "BatchNorm",
+        "gamma and beta as hyperparameters",
+        """
 class BatchNorm(nn.Module):
     def __init__(self, num_features, num_dims, gamma=1.0, beta=0.0):
         super().__init__()
@@ -221,8 +324,13 @@ class BatchNorm(nn.Module):
             self.training, X, self.gamma, self.beta, self.moving_mean, self.moving_var,
             eps=1e-5, momentum=0.9)
         return Y
-''', expect="as if it were a hyperparameter"),
-    Variant("BatchNorm", "the seed's zero-initialised moving variance", '''
+""",
+        expect="as if it were a hyperparameter",
+    ),
+    Variant(
+        "BatchNorm",
+        "the seed's zero-initialised moving variance",
+        """
 class BatchNorm(nn.Module):
     def __init__(self, num_features, num_dims):
         super().__init__()
@@ -237,8 +345,13 @@ class BatchNorm(nn.Module):
             self.training, X, self.gamma, self.beta, self.moving_mean, self.moving_var,
             eps=1e-5, momentum=0.9)
         return Y
-''', expect="zero-initialised moving variance"),
-    Variant("BatchNorm", "moving statistics as plain attributes (the book's)", '''
+""",
+        expect="zero-initialised moving variance",
+    ),
+    Variant(
+        "BatchNorm",
+        "moving statistics as plain attributes (the book's)",
+        """
 class BatchNorm(nn.Module):
     def __init__(self, num_features, num_dims):
         super().__init__()
@@ -256,8 +369,13 @@ class BatchNorm(nn.Module):
             self.training, X, self.gamma, self.beta, self.moving_mean, self.moving_var,
             eps=1e-5, momentum=0.9)
         return Y
-''', expect="register_buffer"),
-    Variant("BatchNorm", "moving statistics as parameters", '''
+""",
+        expect="register_buffer",
+    ),
+    Variant(
+        "BatchNorm",
+        "moving statistics as parameters",
+        """
 class BatchNorm(nn.Module):
     def __init__(self, num_features, num_dims):
         super().__init__()
@@ -272,8 +390,13 @@ class BatchNorm(nn.Module):
                                self.moving_var, eps=1e-5, momentum=0.9)
         self.moving_mean.data, self.moving_var.data = mm, mv
         return Y
-''', expect="is a parameter"),
-    Variant("BatchNorm", "PyTorch's momentum convention (0.1)", '''
+""",
+        expect="is a parameter",
+    ),
+    Variant(
+        "BatchNorm",
+        "PyTorch's momentum convention (0.1)",
+        """
 class BatchNorm(nn.Module):
     def __init__(self, num_features, num_dims):
         super().__init__()
@@ -288,8 +411,13 @@ class BatchNorm(nn.Module):
             self.training, X, self.gamma, self.beta, self.moving_mean, self.moving_var,
             eps=1e-5, momentum=0.1)
         return Y
-''', expect="momentum weighing the new value"),
-    Variant("BatchNorm", "always in training mode", '''
+""",
+        expect="momentum weighing the new value",
+    ),
+    Variant(
+        "BatchNorm",
+        "always in training mode",
+        """
 class BatchNorm(nn.Module):
     def __init__(self, num_features, num_dims):
         super().__init__()
@@ -304,8 +432,13 @@ class BatchNorm(nn.Module):
             True, X, self.gamma, self.beta, self.moving_mean, self.moving_var,
             eps=1e-5, momentum=0.9)
         return Y
-''', expect="training mode after net.eval()"),
-    Variant("BatchNorm", "the new statistics thrown away", '''
+""",
+        expect="training mode after net.eval()",
+    ),
+    Variant(
+        "BatchNorm",
+        "the new statistics thrown away",
+        """
 class BatchNorm(nn.Module):
     def __init__(self, num_features, num_dims):
         super().__init__()
@@ -319,9 +452,13 @@ class BatchNorm(nn.Module):
         Y, _, _ = batch_norm(self.training, X, self.gamma, self.beta, self.moving_mean,
                              self.moving_var, eps=1e-5, momentum=0.9)
         return Y
-''', expect="not stored"),
-
-    Variant("lenet_bn", "nn.BatchNorm2d (the concise version)", '''
+""",
+        expect="not stored",
+    ),
+    Variant(
+        "lenet_bn",
+        "nn.BatchNorm2d (the concise version)",
+        """
 def lenet_bn():
     return nn.Sequential(
         nn.Conv2d(1, 6, kernel_size=5), nn.BatchNorm2d(6), nn.Sigmoid(),
@@ -331,8 +468,14 @@ def lenet_bn():
         nn.Linear(256, 120), nn.BatchNorm1d(120), nn.Sigmoid(),
         nn.Linear(120, 84), nn.BatchNorm1d(84), nn.Sigmoid(),
         nn.Linear(84, 10))
-''', expect="your own BatchNorm", options=NO_TRAINING),
-    Variant("lenet_bn", "BatchNorm after the activation", '''
+""",
+        expect="your own BatchNorm",
+        options=NO_TRAINING,
+    ),
+    Variant(
+        "lenet_bn",
+        "BatchNorm after the activation",
+        """
 def lenet_bn():
     return nn.Sequential(
         nn.Conv2d(1, 6, kernel_size=5), nn.Sigmoid(), BatchNorm(6, num_dims=4),
@@ -342,8 +485,14 @@ def lenet_bn():
         nn.Linear(256, 120), nn.Sigmoid(), BatchNorm(120, num_dims=2),
         nn.Linear(120, 84), nn.Sigmoid(), BatchNorm(84, num_dims=2),
         nn.Linear(84, 10))
-''', expect="wrong places", options=NO_TRAINING),
-    Variant("lenet_bn", "ReLU activations (with the course notes' max pooling)", '''
+""",
+        expect="wrong places",
+        options=NO_TRAINING,
+    ),
+    Variant(
+        "lenet_bn",
+        "ReLU activations (with the course notes' max pooling)",
+        """
 def lenet_bn():
     return nn.Sequential(
         nn.Conv2d(1, 6, kernel_size=5), BatchNorm(6, num_dims=4), nn.ReLU(),
@@ -353,8 +502,14 @@ def lenet_bn():
         nn.Linear(256, 120), BatchNorm(120, num_dims=2), nn.ReLU(),
         nn.Linear(120, 84), BatchNorm(84, num_dims=2), nn.ReLU(),
         nn.Linear(84, 10))
-''', expect="nn.Sigmoid", options=NO_TRAINING),
-    Variant("lenet_bn", "padding 2 as in the plain LeNet", '''
+""",
+        expect="nn.Sigmoid",
+        options=NO_TRAINING,
+    ),
+    Variant(
+        "lenet_bn",
+        "padding 2 as in the plain LeNet",
+        """
 def lenet_bn():
     return nn.Sequential(
         nn.Conv2d(1, 6, kernel_size=5, padding=2), BatchNorm(6, num_dims=4), nn.Sigmoid(),
@@ -364,8 +519,14 @@ def lenet_bn():
         nn.Linear(400, 120), BatchNorm(120, num_dims=2), nn.Sigmoid(),
         nn.Linear(120, 84), BatchNorm(84, num_dims=2), nn.Sigmoid(),
         nn.Linear(84, 10))
-''', expect="16 * 4 * 4 = 256", options=NO_TRAINING),
-    Variant("lenet_bn", "one max and one average pooling", '''
+""",
+        expect="16 * 4 * 4 = 256",
+        options=NO_TRAINING,
+    ),
+    Variant(
+        "lenet_bn",
+        "one max and one average pooling",
+        """
 def lenet_bn():
     return nn.Sequential(
         nn.Conv2d(1, 6, kernel_size=5), BatchNorm(6, num_dims=4), nn.Sigmoid(),
@@ -375,8 +536,14 @@ def lenet_bn():
         nn.Linear(256, 120), BatchNorm(120, num_dims=2), nn.Sigmoid(),
         nn.Linear(120, 84), BatchNorm(84, num_dims=2), nn.Sigmoid(),
         nn.Linear(84, 10))
-''', expect="mixes its pooling layers (MaxPool2d and AvgPool2d)", options=NO_TRAINING),
-    Variant("lenet_bn", "no pooling", '''
+""",
+        expect="mixes its pooling layers (MaxPool2d and AvgPool2d)",
+        options=NO_TRAINING,
+    ),
+    Variant(
+        "lenet_bn",
+        "no pooling",
+        """
 def lenet_bn():
     return nn.Sequential(
         nn.Conv2d(1, 6, kernel_size=5), BatchNorm(6, num_dims=4), nn.Sigmoid(),
@@ -385,8 +552,14 @@ def lenet_bn():
         nn.Linear(16 * 20 * 20, 120), BatchNorm(120, num_dims=2), nn.Sigmoid(),
         nn.Linear(120, 84), BatchNorm(84, num_dims=2), nn.Sigmoid(),
         nn.Linear(84, 10))
-''', expect="has no pooling layer", options=NO_TRAINING),
-    Variant("lenet_bn", "adaptive pooling to the right size", '''
+""",
+        expect="has no pooling layer",
+        options=NO_TRAINING,
+    ),
+    Variant(
+        "lenet_bn",
+        "adaptive pooling to the right size",
+        """
 def lenet_bn():
     return nn.Sequential(
         nn.Conv2d(1, 6, kernel_size=5), BatchNorm(6, num_dims=4), nn.Sigmoid(),
@@ -396,9 +569,15 @@ def lenet_bn():
         nn.Linear(256, 120), BatchNorm(120, num_dims=2), nn.Sigmoid(),
         nn.Linear(120, 84), BatchNorm(84, num_dims=2), nn.Sigmoid(),
         nn.Linear(84, 10))
-''', expect="pools with AdaptiveMaxPool2d", options=NO_TRAINING),
+""",
+        expect="pools with AdaptiveMaxPool2d",
+        options=NO_TRAINING,
+    ),
     # A broken network must fail the training threshold, not only the unit checks.
-    Variant("lenet_bn", "a frozen network", '''
+    Variant(
+        "lenet_bn",
+        "a frozen network",
+        """
 def lenet_bn():
     net = nn.Sequential(
         nn.Conv2d(1, 6, kernel_size=5), BatchNorm(6, num_dims=4), nn.Sigmoid(),
@@ -411,11 +590,16 @@ def lenet_bn():
     for p in net.parameters():
         p.requires_grad_(False)
     return net
-''', expect="did not learn"),
+""",
+        expect="did not learn",
+    ),
 ]
 
 RIGHT = [
-    Variant("batch_norm", "the seed's chained means with the detach added", '''
+    Variant(
+        "batch_norm",
+        "the seed's chained means with the detach added",
+        """
 def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
     if len(X.shape) not in (2, 4):
         raise ValueError("batch_norm: X must be 2-D or 4-D")
@@ -434,8 +618,12 @@ def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, moment
         moving_var = momentum * moving_var + (1.0 - momentum) * var
     Y = gamma * X_hat + beta
     return Y, moving_mean.detach(), moving_var.detach()
-'''),
-    Variant("batch_norm", "torch.var(correction=0), rsqrt and .data", '''
+""",
+    ),
+    Variant(
+        "batch_norm",
+        "torch.var(correction=0), rsqrt and .data",
+        """
 def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
     if X.ndim == 2:
         dims = [0]
@@ -451,8 +639,12 @@ def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, moment
     else:
         X_hat = (X - moving_mean) * torch.rsqrt(moving_var + eps)
     return X_hat * gamma + beta, moving_mean, moving_var
-'''),
-    Variant("batch_norm", "centred sum divided by the count", '''
+""",
+    ),
+    Variant(
+        "batch_norm",
+        "centred sum divided by the count",
+        """
 def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
     if X.dim() not in (2, 4):
         raise ValueError("only (N, C) and (N, C, H, W)")
@@ -469,8 +661,12 @@ def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, moment
         return Y, new_mean, new_var
     Y = gamma * ((X - moving_mean) / (moving_var + eps).sqrt()) + beta
     return Y, moving_mean, moving_var
-'''),
-    Variant("BatchNorm", "the book's is_grad_enabled test, shape built from num_dims", '''
+""",
+    ),
+    Variant(
+        "BatchNorm",
+        "the book's is_grad_enabled test, shape built from num_dims",
+        """
 class BatchNorm(nn.Module):
     def __init__(self, num_features, num_dims):
         super().__init__()
@@ -485,8 +681,12 @@ class BatchNorm(nn.Module):
             torch.is_grad_enabled(), X, self.gamma, self.beta, self.moving_mean,
             self.moving_var, eps=1e-5, momentum=0.9)
         return Y
-'''),
-    Variant("BatchNorm", "buffers updated in place", '''
+""",
+    ),
+    Variant(
+        "BatchNorm",
+        "buffers updated in place",
+        """
 class BatchNorm(nn.Module):
     def __init__(self, num_features, num_dims):
         super().__init__()
@@ -502,18 +702,26 @@ class BatchNorm(nn.Module):
         self.moving_mean.copy_(mean)
         self.moving_var.copy_(var)
         return Y
-'''),
+""",
+    ),
     # The course notes' LeNet pools by the maximum; trained against a max-pooling reference.
-    Variant("lenet_bn", "the course notes' max pooling, stride left to its default", '''
+    Variant(
+        "lenet_bn",
+        "the course notes' max pooling, stride left to its default",
+        """
 def lenet_bn():
     conv = lambda i, o: [nn.Conv2d(i, o, 5), BatchNorm(o, num_dims=4), nn.Sigmoid(), nn.MaxPool2d(2)]
     return nn.Sequential(*conv(1, 6), *conv(6, 16), nn.Flatten(),
                          nn.Linear(256, 120), BatchNorm(120, 2), nn.Sigmoid(),
                          nn.Linear(120, 84), BatchNorm(84, 2), nn.Sigmoid(),
                          nn.Linear(84, 10))
-'''),
+""",
+    ),
     # The book's second edition pools by the average, in both places.
-    Variant("lenet_bn", "layers appended one by one", '''
+    Variant(
+        "lenet_bn",
+        "layers appended one by one",
+        """
 def lenet_bn():
     net = nn.Sequential()
     for layer in [nn.Conv2d(1, 6, 5), BatchNorm(6, 4), nn.Sigmoid(), nn.AvgPool2d(2, 2),
@@ -522,5 +730,6 @@ def lenet_bn():
                   nn.Linear(120, 84), BatchNorm(84, 2), nn.Sigmoid(), nn.Linear(84, 10)]:
         net.append(layer)
     return net
-'''),
+""",
+    ),
 ]

@@ -5,11 +5,13 @@ from .harness import Variant
 NO_TRAINING = {"training": False}
 
 
-def _densenet(transition: str = "transition_block(num_channels, num_channels // 2)",
-              halve: str = "num_channels // 2",
-              last: str = "i != len(num_convs_in_dense_blocks) - 1",
-              freeze: bool = False) -> str:
-    return f'''
+def _densenet(
+    transition: str = "transition_block(num_channels, num_channels // 2)",
+    halve: str = "num_channels // 2",
+    last: str = "i != len(num_convs_in_dense_blocks) - 1",
+    freeze: bool = False,
+) -> str:
+    return f"""
 def densenet(num_classes=10, in_channels=1, growth_rate=32,
              num_convs_in_dense_blocks=(4, 4, 4, 4)):
     b1 = nn.Sequential(
@@ -30,24 +32,36 @@ def densenet(num_classes=10, in_channels=1, growth_rate=32,
         nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
         nn.Linear(num_channels, num_classes))
     return {"net.requires_grad_(False)" if freeze else "net"}
-'''
+"""
 
 
 WRONG = [
-    Variant("conv_block", "the convolution first (ResNet's order)", '''
+    Variant(
+        "conv_block",
+        "the convolution first (ResNet's order)",
+        """
 def conv_block(in_channels, out_channels):
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1),
         nn.BatchNorm2d(out_channels), nn.ReLU())
-''', expect="BEFORE the convolution"),
-    Variant("conv_block", "no padding", '''
+""",
+        expect="BEFORE the convolution",
+    ),
+    Variant(
+        "conv_block",
+        "no padding",
+        """
 def conv_block(in_channels, out_channels):
     return nn.Sequential(
         nn.BatchNorm2d(in_channels), nn.ReLU(),
         nn.Conv2d(in_channels, out_channels, kernel_size=3))
-''', expect="padding 1"),
-
-    Variant("DenseBlock", "concatenates in the wrong order", '''
+""",
+        expect="padding 1",
+    ),
+    Variant(
+        "DenseBlock",
+        "concatenates in the wrong order",
+        """
 class DenseBlock(nn.Module):
     def __init__(self, num_convs, in_channels, out_channels):
         super().__init__()
@@ -60,8 +74,13 @@ class DenseBlock(nn.Module):
             Y = blk(X)
             X = torch.cat((Y, X), dim=1)
         return X
-''', expect="concatenation in the wrong order"),
-    Variant("DenseBlock", "returns the last block's output only", '''
+""",
+        expect="concatenation in the wrong order",
+    ),
+    Variant(
+        "DenseBlock",
+        "returns the last block's output only",
+        """
 class DenseBlock(nn.Module):
     def __init__(self, num_convs, in_channels, out_channels):
         super().__init__()
@@ -74,8 +93,13 @@ class DenseBlock(nn.Module):
             Y = blk(X)
             X = torch.cat((X, Y), dim=1)
         return Y
-''', expect="only the last block's output"),
-    Variant("DenseBlock", "out_channels left as the growth rate", '''
+""",
+        expect="only the last block's output",
+    ),
+    Variant(
+        "DenseBlock",
+        "out_channels left as the growth rate",
+        """
 class DenseBlock(nn.Module):
     def __init__(self, num_convs, in_channels, out_channels):
         super().__init__()
@@ -87,8 +111,13 @@ class DenseBlock(nn.Module):
         for blk in self.net:
             X = torch.cat((X, blk(X)), dim=1)
         return X
-''', expect="out_channels is 10"),
-    Variant("DenseBlock", "every conv block built for in_channels", '''
+""",
+        expect="out_channels is 10",
+    ),
+    Variant(
+        "DenseBlock",
+        "every conv block built for in_channels",
+        """
 class DenseBlock(nn.Module):
     def __init__(self, num_convs, in_channels, out_channels):
         super().__init__()
@@ -100,44 +129,68 @@ class DenseBlock(nn.Module):
         for blk in self.net:
             X = torch.cat((X, blk(X)), dim=1)
         return X
-''', expect="in_channels + i * out_channels"),
-
-    Variant("transition_block", "a transition with max pooling", '''
+""",
+        expect="in_channels + i * out_channels",
+    ),
+    Variant(
+        "transition_block",
+        "a transition with max pooling",
+        """
 def transition_block(in_channels, out_channels):
     return nn.Sequential(
         nn.BatchNorm2d(in_channels), nn.ReLU(),
         nn.Conv2d(in_channels, out_channels, kernel_size=1),
         nn.MaxPool2d(kernel_size=2, stride=2))
-''', expect="with max pooling"),
-    Variant("transition_block", "a 3x3 convolution", '''
+""",
+        expect="with max pooling",
+    ),
+    Variant(
+        "transition_block",
+        "a 3x3 convolution",
+        """
 def transition_block(in_channels, out_channels):
     return nn.Sequential(
         nn.BatchNorm2d(in_channels), nn.ReLU(),
         nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1),
         nn.AvgPool2d(kernel_size=2, stride=2))
-''', expect="do not fit"),
-
-    Variant("densenet", "no channel halving",
-            _densenet(transition="transition_block(num_channels, num_channels)",
-                      halve="num_channels"),
-            expect="no channel halving", options=NO_TRAINING),
-    Variant("densenet", "a transition after the last dense block too",
-            _densenet(last="True"), expect="Linear layer should see (1, 248)",
-            options=NO_TRAINING),
+""",
+        expect="do not fit",
+    ),
+    Variant(
+        "densenet",
+        "no channel halving",
+        _densenet(transition="transition_block(num_channels, num_channels)", halve="num_channels"),
+        expect="no channel halving",
+        options=NO_TRAINING,
+    ),
+    Variant(
+        "densenet",
+        "a transition after the last dense block too",
+        _densenet(last="True"),
+        expect="Linear layer should see (1, 248)",
+        options=NO_TRAINING,
+    ),
     # A broken network must fail the training threshold, not only the unit checks.
     Variant("densenet", "a frozen network", _densenet(freeze=True), expect="did not learn"),
 ]
 
 RIGHT = [
-    Variant("conv_block", "layers added by name", '''
+    Variant(
+        "conv_block",
+        "layers added by name",
+        """
 def conv_block(in_channels, out_channels):
     blk = nn.Sequential()
     blk.add_module("norm", nn.BatchNorm2d(in_channels))
     blk.add_module("act", nn.ReLU(inplace=True))
     blk.add_module("conv", nn.Conv2d(in_channels, out_channels, (3, 3), padding=(1, 1)))
     return blk
-'''),
-    Variant("DenseBlock", "a ModuleList and a list concatenation", '''
+""",
+    ),
+    Variant(
+        "DenseBlock",
+        "a ModuleList and a list concatenation",
+        """
 class DenseBlock(nn.Module):
     def __init__(self, num_convs, in_channels, out_channels):
         super().__init__()
@@ -153,13 +206,21 @@ class DenseBlock(nn.Module):
         for blk in self.blocks:
             features.append(blk(torch.cat(features, 1)))
         return torch.cat(features, 1)
-'''),
-    Variant("transition_block", "AvgPool2d(2)", '''
+""",
+    ),
+    Variant(
+        "transition_block",
+        "AvgPool2d(2)",
+        """
 def transition_block(in_channels, out_channels):
     return nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(),
                          nn.Conv2d(in_channels, out_channels, 1), nn.AvgPool2d(2))
-'''),
-    Variant("densenet", "blocks added to one Sequential as it grows", '''
+""",
+    ),
+    Variant(
+        "densenet",
+        "blocks added to one Sequential as it grows",
+        """
 def densenet(num_classes=10, in_channels=1, growth_rate=32,
              num_convs_in_dense_blocks=(4, 4, 4, 4)):
     net = nn.Sequential(nn.Conv2d(in_channels, 64, 7, 2, 3), nn.BatchNorm2d(64), nn.ReLU(),
@@ -177,5 +238,7 @@ def densenet(num_classes=10, in_channels=1, growth_rate=32,
                   nn.Linear(channels, num_classes)):
         net.append(layer)
     return net
-''', options=NO_TRAINING),
+""",
+        options=NO_TRAINING,
+    ),
 ]

@@ -37,9 +37,8 @@ def replace_stub(source: str, stub: str, code: str, extra_imports: str = "") -> 
         if name is None and isinstance(node, ast.Assign):
             name = next((t.id for t in node.targets if isinstance(t, ast.Name)), None)
         if name == stub:
-            start = (node.decorator_list[0].lineno if getattr(node, "decorator_list", None)
-                     else node.lineno) - 1
-            new = lines[:start] + textwrap.dedent(code).strip("\n").splitlines() + lines[node.end_lineno:]
+            start = (node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno) - 1
+            new = lines[:start] + textwrap.dedent(code).strip("\n").splitlines() + lines[node.end_lineno :]
             text = "\n".join(new) + "\n"
             return (extra_imports.strip() + "\n" + text) if extra_imports else text
     raise KeyError(f"{stub} is not defined at the top level")

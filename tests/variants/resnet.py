@@ -5,16 +5,25 @@ from .harness import Variant
 NO_TRAINING = {"training": False}
 
 
-def _residual(init_extra: str = "", forward: str = "", conv1_stride: str = "stride",
-              conv2_stride: str = "1", conv3_stride: str = "stride", bn2: bool = True) -> str:
-    forward = forward or '''
+def _residual(
+    init_extra: str = "",
+    forward: str = "",
+    conv1_stride: str = "stride",
+    conv2_stride: str = "1",
+    conv3_stride: str = "stride",
+    bn2: bool = True,
+) -> str:
+    forward = (
+        forward
+        or """
         Y = F.relu(self.bn1(self.conv1(X)))
         Y = self.bn2(self.conv2(Y))
         if self.conv3 is not None:
             X = self.conv3(X)
         return F.relu(Y + X)
-'''
-    return f'''
+"""
+    )
+    return f"""
 class Residual(nn.Module):
     def __init__(self, in_channels, out_channels, use_1x1conv=False, stride=1):
         super().__init__()
@@ -31,42 +40,73 @@ class Residual(nn.Module):
 {init_extra}
     def forward(self, X):
 {forward}
-'''
+"""
 
 
 WRONG = [
-    Variant("Residual", "stride on conv2", _residual(conv1_stride="1", conv2_stride="stride"),
-            expect="stride on conv2"),
-    Variant("Residual", "ReLU before the addition", _residual(forward='''
+    Variant(
+        "Residual", "stride on conv2", _residual(conv1_stride="1", conv2_stride="stride"), expect="stride on conv2"
+    ),
+    Variant(
+        "Residual",
+        "ReLU before the addition",
+        _residual(
+            forward="""
         Y = F.relu(self.bn1(self.conv1(X)))
         Y = F.relu(self.bn2(self.conv2(Y)))
         if self.conv3 is not None:
             X = self.conv3(X)
         return Y + X
-'''), expect="ReLU before the addition"),
-    Variant("Residual", "missing bn2", _residual(bn2=False, forward='''
+"""
+        ),
+        expect="ReLU before the addition",
+    ),
+    Variant(
+        "Residual",
+        "missing bn2",
+        _residual(
+            bn2=False,
+            forward="""
         Y = F.relu(self.bn1(self.conv1(X)))
         Y = self.conv2(Y)
         if self.conv3 is not None:
             X = self.conv3(X)
         return F.relu(Y + X)
-'''), expect="missing bn"),
-    Variant("Residual", "never adds the shortcut", _residual(forward='''
+""",
+        ),
+        expect="missing bn",
+    ),
+    Variant(
+        "Residual",
+        "never adds the shortcut",
+        _residual(
+            forward="""
         Y = F.relu(self.bn1(self.conv1(X)))
         Y = self.bn2(self.conv2(Y))
         return F.relu(Y)
-'''), expect="never adds the shortcut"),
-    Variant("Residual", "bn2 after the addition", _residual(forward='''
+"""
+        ),
+        expect="never adds the shortcut",
+    ),
+    Variant(
+        "Residual",
+        "bn2 after the addition",
+        _residual(
+            forward="""
         Y = F.relu(self.bn1(self.conv1(X)))
         Y = self.conv2(Y)
         if self.conv3 is not None:
             X = self.conv3(X)
         return F.relu(self.bn2(Y + X))
-'''), expect="bn2 after the addition"),
-    Variant("Residual", "1x1 conv without the stride", _residual(conv3_stride="1"),
-            expect="conv3 has stride"),
-
-    Variant("resnet_block", "1x1 conv on the first block", '''
+"""
+        ),
+        expect="bn2 after the addition",
+    ),
+    Variant("Residual", "1x1 conv without the stride", _residual(conv3_stride="1"), expect="conv3 has stride"),
+    Variant(
+        "resnet_block",
+        "1x1 conv on the first block",
+        """
 def resnet_block(in_channels, out_channels, num_residuals, first_block=False):
     blk = []
     for i in range(num_residuals):
@@ -75,8 +115,13 @@ def resnet_block(in_channels, out_channels, num_residuals, first_block=False):
         else:
             blk.append(Residual(out_channels, out_channels))
     return nn.Sequential(*blk)
-''', expect="1x1 convolution on the first block"),
-    Variant("resnet_block", "a 1x1 conv in every Residual", '''
+""",
+        expect="1x1 convolution on the first block",
+    ),
+    Variant(
+        "resnet_block",
+        "a 1x1 conv in every Residual",
+        """
 def resnet_block(in_channels, out_channels, num_residuals, first_block=False):
     blk = []
     for i in range(num_residuals):
@@ -87,8 +132,13 @@ def resnet_block(in_channels, out_channels, num_residuals, first_block=False):
         else:
             blk.append(Residual(out_channels, out_channels, use_1x1conv=True))
     return nn.Sequential(*blk)
-''', expect="only the first one"),
-    Variant("resnet_block", "no downsampling", '''
+""",
+        expect="only the first one",
+    ),
+    Variant(
+        "resnet_block",
+        "no downsampling",
+        """
 def resnet_block(in_channels, out_channels, num_residuals, first_block=False):
     blk = []
     for i in range(num_residuals):
@@ -97,9 +147,13 @@ def resnet_block(in_channels, out_channels, num_residuals, first_block=False):
         else:
             blk.append(Residual(out_channels, out_channels))
     return nn.Sequential(*blk)
-''', expect="halve the height and width"),
-
-    Variant("resnet18", "stem without the max-pool", '''
+""",
+        expect="halve the height and width",
+    ),
+    Variant(
+        "resnet18",
+        "stem without the max-pool",
+        """
 def resnet18(num_classes=10, in_channels=1):
     b1 = nn.Sequential(nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
                        nn.BatchNorm2d(64), nn.ReLU())
@@ -107,8 +161,14 @@ def resnet18(num_classes=10, in_channels=1):
                          resnet_block(64, 128, 2), resnet_block(128, 256, 2),
                          resnet_block(256, 512, 2), nn.AdaptiveAvgPool2d((1, 1)),
                          nn.Flatten(), nn.Linear(512, num_classes))
-''', expect="the stem", options=NO_TRAINING),
-    Variant("resnet18", "first stage without first_block", '''
+""",
+        expect="the stem",
+        options=NO_TRAINING,
+    ),
+    Variant(
+        "resnet18",
+        "first stage without first_block",
+        """
 def resnet18(num_classes=10, in_channels=1):
     b1 = nn.Sequential(nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
                        nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
@@ -116,8 +176,14 @@ def resnet18(num_classes=10, in_channels=1):
                          resnet_block(64, 128, 2), resnet_block(128, 256, 2),
                          resnet_block(256, 512, 2), nn.AdaptiveAvgPool2d((1, 1)),
                          nn.Flatten(), nn.Linear(512, num_classes))
-''', expect="Residual blocks' outputs", options=NO_TRAINING),
-    Variant("resnet18", "num_classes and in_channels ignored", '''
+""",
+        expect="Residual blocks' outputs",
+        options=NO_TRAINING,
+    ),
+    Variant(
+        "resnet18",
+        "num_classes and in_channels ignored",
+        """
 def resnet18(num_classes=10, in_channels=1):
     b1 = nn.Sequential(nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3),
                        nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
@@ -125,9 +191,15 @@ def resnet18(num_classes=10, in_channels=1):
                          resnet_block(64, 128, 2), resnet_block(128, 256, 2),
                          resnet_block(256, 512, 2), nn.AdaptiveAvgPool2d((1, 1)),
                          nn.Flatten(), nn.Linear(512, 10))
-''', expect="num_classes", options=NO_TRAINING),
+""",
+        expect="num_classes",
+        options=NO_TRAINING,
+    ),
     # A broken network must fail the training threshold, not only the unit checks.
-    Variant("resnet18", "a frozen network", '''
+    Variant(
+        "resnet18",
+        "a frozen network",
+        """
 def resnet18(num_classes=10, in_channels=1):
     b1 = nn.Sequential(nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
                        nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
@@ -136,11 +208,16 @@ def resnet18(num_classes=10, in_channels=1):
                         resnet_block(256, 512, 2), nn.AdaptiveAvgPool2d((1, 1)),
                         nn.Flatten(), nn.Linear(512, num_classes))
     return net.requires_grad_(False)
-''', expect="did not learn"),
+""",
+        expect="did not learn",
+    ),
 ]
 
 RIGHT = [
-    Variant("Residual", "nn.ReLU modules, layers in forward order, a shortcut variable", '''
+    Variant(
+        "Residual",
+        "nn.ReLU modules, layers in forward order, a shortcut variable",
+        """
 class Residual(nn.Module):
     def __init__(self, in_channels, out_channels, use_1x1conv=False, stride=1):
         super().__init__()
@@ -155,15 +232,23 @@ class Residual(nn.Module):
         shortcut = X if self.conv3 is None else self.conv3(X)
         Y = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(X)))))
         return self.relu(Y + shortcut)
-'''),
-    Variant("resnet_block", "list comprehension", '''
+""",
+    ),
+    Variant(
+        "resnet_block",
+        "list comprehension",
+        """
 def resnet_block(in_channels, out_channels, num_residuals, first_block=False):
     return nn.Sequential(*[
         Residual(in_channels, out_channels, use_1x1conv=True, stride=2)
         if i == 0 and not first_block else Residual(out_channels, out_channels)
         for i in range(num_residuals)])
-'''),
-    Variant("resnet18", "one flat nn.Sequential", '''
+""",
+    ),
+    Variant(
+        "resnet18",
+        "one flat nn.Sequential",
+        """
 def resnet18(num_classes=10, in_channels=1):
     return nn.Sequential(
         nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
@@ -171,5 +256,6 @@ def resnet18(num_classes=10, in_channels=1):
         *resnet_block(64, 64, 2, first_block=True), *resnet_block(64, 128, 2),
         *resnet_block(128, 256, 2), *resnet_block(256, 512, 2),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, num_classes))
-'''),
+""",
+    ),
 ]

@@ -35,12 +35,9 @@ def describe_module(module: torch.nn.Module) -> dict:
         "type": type(module).__name__,
         "training": bool(module.training),
         "parameters": [
-            [name, list(p.shape), str(p.dtype), bool(p.requires_grad)]
-            for name, p in module.named_parameters()
+            [name, list(p.shape), str(p.dtype), bool(p.requires_grad)] for name, p in module.named_parameters()
         ],
-        "buffers": [
-            [name, list(b.shape), str(b.dtype)] for name, b in module.named_buffers()
-        ],
+        "buffers": [[name, list(b.shape), str(b.dtype)] for name, b in module.named_buffers()],
         "children": [[name, type(m).__name__] for name, m in module.named_children()],
         "modules": [[name, type(m).__name__] for name, m in module.named_modules() if name],
         "repr": repr(module)[:4000],

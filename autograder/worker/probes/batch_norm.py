@@ -13,6 +13,7 @@ from torch import nn
 
 # -- stand-ins: the reference pieces, used where the student's piece failed its checks ---
 
+
 def _batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
     if X.dim() not in (2, 4):
         raise ValueError("batch_norm expects a 2-D or 4-D input")
@@ -40,8 +41,8 @@ class BatchNorm(nn.Module):  # the stand-in keeps the contract's class name
 
     def forward(self, X):
         Y, self.moving_mean, self.moving_var = _batch_norm(
-            self.training, X, self.gamma, self.beta, self.moving_mean, self.moving_var,
-            eps=1e-5, momentum=0.9)
+            self.training, X, self.gamma, self.beta, self.moving_mean, self.moving_var, eps=1e-5, momentum=0.9
+        )
         return Y
 
 
@@ -74,17 +75,21 @@ def build(student, stub, use, args=(), kwargs=None, seed=0):
 def train(student, stub, use, seed, train_x, train_y, test_x, test_y, **settings):
     """Build ``student.<stub>()`` (stand-ins for the pieces not in ``use``) and train it
     with ``settings`` (lr, epochs, batch_size, resize, on)."""
-    return _train(student, STAND_INS, NEEDS, stub, use, seed,
-                  (train_x, train_y, test_x, test_y), settings)
+    return _train(student, STAND_INS, NEEDS, stub, use, seed, (train_x, train_y, test_x, test_y), settings)
 
 
 # -- BatchNorm as a layer -----------------------------------------------------------------
 
+
 def _tensor_facts(t):
     if not isinstance(t, torch.Tensor):
         return None
-    return {"requires_grad": bool(t.requires_grad), "grad_fn": t.grad_fn is not None,
-            "dtype": str(t.dtype).replace("torch.", ""), "device": str(t.device)}
+    return {
+        "requires_grad": bool(t.requires_grad),
+        "grad_fn": t.grad_fn is not None,
+        "dtype": str(t.dtype).replace("torch.", ""),
+        "device": str(t.device),
+    }
 
 
 def history(student, X, gamma, beta, moving_mean, moving_var, eps, momentum):
@@ -96,8 +101,7 @@ def history(student, X, gamma, beta, moving_mean, moving_var, eps, momentum):
     out = student.batch_norm(True, X, gamma, beta, moving_mean, moving_var, eps, momentum)
     if not isinstance(out, tuple) or len(out) != 3:
         return {"error": f"batch_norm returned a {type(out).__name__}, not a triple"}
-    return {"Y": _tensor_facts(out[0]), "moving_mean": _tensor_facts(out[1]),
-            "moving_var": _tensor_facts(out[2])}
+    return {"Y": _tensor_facts(out[0]), "moving_mean": _tensor_facts(out[1]), "moving_var": _tensor_facts(out[2])}
 
 
 def layer_state(student, use, num_features, num_dims):
@@ -108,10 +112,10 @@ def layer_state(student, use, num_features, num_dims):
         "parameters": {n: p.detach().clone() for n, p in layer.named_parameters()},
         "buffers": {n: b.clone() for n, b in layer.named_buffers()},
         "state_dict": {k: v.clone() for k, v in layer.state_dict().items()},
-        "attributes": {n: _tensor_facts(getattr(layer, n, None))
-                       for n in ("gamma", "beta", "moving_mean", "moving_var")},
-        "kinds": {n: type(getattr(layer, n, None)).__name__
-                  for n in ("gamma", "beta", "moving_mean", "moving_var")},
+        "attributes": {
+            n: _tensor_facts(getattr(layer, n, None)) for n in ("gamma", "beta", "moving_mean", "moving_var")
+        },
+        "kinds": {n: type(getattr(layer, n, None)).__name__ for n in ("gamma", "beta", "moving_mean", "moving_var")},
     }
 
 
@@ -143,12 +147,14 @@ def layer_steps(student, use, num_features, num_dims, values, inputs, train, dty
                 with torch.no_grad():
                     Y = layer(X)
             mm, mv = getattr(layer, "moving_mean", None), getattr(layer, "moving_var", None)
-            steps.append({
-                "Y": Y.detach() if isinstance(Y, torch.Tensor) else None,
-                "moving_mean": mm.detach().clone() if isinstance(mm, torch.Tensor) else None,
-                "moving_var": mv.detach().clone() if isinstance(mv, torch.Tensor) else None,
-                "buffers": sorted(n for n, _ in layer.named_buffers()),
-            })
+            steps.append(
+                {
+                    "Y": Y.detach() if isinstance(Y, torch.Tensor) else None,
+                    "moving_mean": mm.detach().clone() if isinstance(mm, torch.Tensor) else None,
+                    "moving_var": mv.detach().clone() if isinstance(mv, torch.Tensor) else None,
+                    "buffers": sorted(n for n, _ in layer.named_buffers()),
+                }
+            )
     return steps
 
 
@@ -165,27 +171,32 @@ def round_trip(student, use, num_features, num_dims, X, device=None):
         fresh = student.BatchNorm(num_features, num_dims)
         try:
             fresh.load_state_dict(state)
-            facts["reloaded"] = {n: getattr(fresh, n).detach().clone()
-                                 for n in ("gamma", "beta", "moving_mean", "moving_var")
-                                 if isinstance(getattr(fresh, n, None), torch.Tensor)}
+            facts["reloaded"] = {
+                n: getattr(fresh, n).detach().clone()
+                for n in ("gamma", "beta", "moving_mean", "moving_var")
+                if isinstance(getattr(fresh, n, None), torch.Tensor)
+            }
         except Exception as exc:  # noqa: BLE001 - reported to the judge as data
             facts["reload_error"] = f"{type(exc).__name__}: {exc}"[:500]
-        facts["trained"] = {n: getattr(layer, n).detach().clone()
-                            for n in ("gamma", "beta", "moving_mean", "moving_var")
-                            if isinstance(getattr(layer, n, None), torch.Tensor)}
+        facts["trained"] = {
+            n: getattr(layer, n).detach().clone()
+            for n in ("gamma", "beta", "moving_mean", "moving_var")
+            if isinstance(getattr(layer, n, None), torch.Tensor)
+        }
         layer.to(torch.float64)
-        facts["float64"] = {n: _tensor_facts(getattr(layer, n, None))
-                            for n in ("gamma", "beta", "moving_mean", "moving_var")}
+        facts["float64"] = {
+            n: _tensor_facts(getattr(layer, n, None)) for n in ("gamma", "beta", "moving_mean", "moving_var")
+        }
         layer.eval()
         with torch.no_grad():
             facts["float64_output"] = _tensor_facts(layer(X.double()))
         if device and device != "cpu":
             layer.to(device)
-            facts["device"] = {n: _tensor_facts(getattr(layer, n, None))
-                               for n in ("gamma", "beta", "moving_mean", "moving_var")}
+            facts["device"] = {
+                n: _tensor_facts(getattr(layer, n, None)) for n in ("gamma", "beta", "moving_mean", "moving_var")
+            }
             layer.train()
             Y = layer(X.double().to(device))
             facts["device_output"] = _tensor_facts(Y)
-            facts["device_after"] = {n: _tensor_facts(getattr(layer, n, None))
-                                     for n in ("moving_mean", "moving_var")}
+            facts["device_after"] = {n: _tensor_facts(getattr(layer, n, None)) for n in ("moving_mean", "moving_var")}
     return facts

@@ -32,11 +32,12 @@ def backward_or_why(out, leaves, output_grad):
     if not isinstance(out, torch.Tensor):
         return {"error": f"the output is a {type(out).__name__}, not a tensor"}
     if tuple(out.shape) != tuple(output_grad.shape):
-        return {"error": f"the output has shape {tuple(out.shape)}, expected "
-                f"{tuple(output_grad.shape)}"}
+        return {"error": f"the output has shape {tuple(out.shape)}, expected {tuple(output_grad.shape)}"}
     if not out.requires_grad:
-        return {"error": "the output does not depend on the parameters through autograd (it "
-                "has no grad_fn: look for .detach(), .data, .item(), numpy or torch.no_grad() "
-                "on the way)"}
+        return {
+            "error": "the output does not depend on the parameters through autograd (it "
+            "has no grad_fn: look for .detach(), .data, .item(), numpy or torch.no_grad() "
+            "on the way)"
+        }
     grads = torch.autograd.grad(out, leaves, output_grad.to(out.dtype), allow_unused=True)
     return {"grads": list(grads)}

@@ -23,23 +23,34 @@ class Fn1:
 _C_COS = 0.15 * math.pi
 
 FUNCTIONS_1D: dict[str, Fn1] = {
-    "x**2": Fn1(lambda x: x ** 2, lambda x: 2 * x, lambda x: 2.0 + 0 * x, "convex"),
-    "cosh(0.5x)": Fn1(lambda x: torch.cosh(0.5 * x), lambda x: 0.5 * torch.sinh(0.5 * x),
-                      lambda x: 0.25 * torch.cosh(0.5 * x), "convex"),
+    "x**2": Fn1(lambda x: x**2, lambda x: 2 * x, lambda x: 2.0 + 0 * x, "convex"),
+    "cosh(0.5x)": Fn1(
+        lambda x: torch.cosh(0.5 * x),
+        lambda x: 0.5 * torch.sinh(0.5 * x),
+        lambda x: 0.25 * torch.cosh(0.5 * x),
+        "convex",
+    ),
     "exp(x)": Fn1(torch.exp, torch.exp, torch.exp, "convex"),
-    "x**4 - 3x": Fn1(lambda x: x ** 4 - 3 * x, lambda x: 4 * x ** 3 - 3, lambda x: 12 * x ** 2,
-                     "convex"),
-    "softplus(2x)": Fn1(lambda x: torch.nn.functional.softplus(2 * x),
-                        lambda x: 2 * torch.sigmoid(2 * x),
-                        lambda x: 4 * torch.sigmoid(2 * x) * torch.sigmoid(-2 * x), "convex"),
-    "-x**2": Fn1(lambda x: -(x ** 2), lambda x: -2 * x, lambda x: -2.0 + 0 * x, "concave"),
-    "-cosh(0.5x)": Fn1(lambda x: -torch.cosh(0.5 * x), lambda x: -0.5 * torch.sinh(0.5 * x),
-                       lambda x: -0.25 * torch.cosh(0.5 * x), "concave"),
+    "x**4 - 3x": Fn1(lambda x: x**4 - 3 * x, lambda x: 4 * x**3 - 3, lambda x: 12 * x**2, "convex"),
+    "softplus(2x)": Fn1(
+        lambda x: torch.nn.functional.softplus(2 * x),
+        lambda x: 2 * torch.sigmoid(2 * x),
+        lambda x: 4 * torch.sigmoid(2 * x) * torch.sigmoid(-2 * x),
+        "convex",
+    ),
+    "-x**2": Fn1(lambda x: -(x**2), lambda x: -2 * x, lambda x: -2.0 + 0 * x, "concave"),
+    "-cosh(0.5x)": Fn1(
+        lambda x: -torch.cosh(0.5 * x),
+        lambda x: -0.5 * torch.sinh(0.5 * x),
+        lambda x: -0.25 * torch.cosh(0.5 * x),
+        "concave",
+    ),
     "x cos(0.15 pi x)": Fn1(
         lambda x: x * torch.cos(_C_COS * x),
         lambda x: torch.cos(_C_COS * x) - _C_COS * x * torch.sin(_C_COS * x),
-        lambda x: -2 * _C_COS * torch.sin(_C_COS * x) - x * _C_COS ** 2 * torch.cos(_C_COS * x),
-        "neither"),
+        lambda x: -2 * _C_COS * torch.sin(_C_COS * x) - x * _C_COS**2 * torch.cos(_C_COS * x),
+        "neither",
+    ),
     "sin(x)": Fn1(torch.sin, torch.cos, lambda x: -torch.sin(x), "neither"),
 }
 
@@ -92,14 +103,12 @@ def _hess_rosenbrock(x):
 
 # Functions of a 1-D tensor (d >= 2), each with its Hessian written out by hand.
 FUNCTIONS_ND = {
-    "sum c_i x_i**2": (lambda x: (_coefficients(x) * x ** 2).sum(),
-                       lambda x: torch.diag(2 * _coefficients(x))),
+    "sum c_i x_i**2": (lambda x: (_coefficients(x) * x**2).sum(), lambda x: torch.diag(2 * _coefficients(x))),
     "x^T M x, M not symmetric": (lambda x: x @ _mix(x) @ x, lambda x: _mix(x) + _mix(x).T),
     "logsumexp": (lambda x: torch.logsumexp(x, 0), _hess_logsumexp),
     "exp(a . x)": (lambda x: torch.exp(_weights(x) @ x), _hess_exp_dot),
     "sum sin(x_i) x_(i+1)": (lambda x: (torch.sin(x[:-1]) * x[1:]).sum(), _hess_chain),
-    "rosenbrock": (lambda x: (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum(),
-                   _hess_rosenbrock),
+    "rosenbrock": (lambda x: (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum(), _hess_rosenbrock),
 }
 
 
@@ -138,5 +147,4 @@ def hess(student, name, x):
     before = x.detach().clone()
     f = _Watched(FUNCTIONS_ND[name][0])
     value = student.hessian(f, x)
-    return {"value": value, "calls": f.calls, "with_grad": f.with_grad,
-            "changed": not torch.equal(before, x.detach())}
+    return {"value": value, "calls": f.calls, "with_grad": f.with_grad, "changed": not torch.equal(before, x.detach())}

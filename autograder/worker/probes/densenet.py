@@ -9,15 +9,15 @@ from torch import nn
 
 
 def _conv_block(in_channels, out_channels):
-    return nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(),
-                         nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1))
+    return nn.Sequential(
+        nn.BatchNorm2d(in_channels), nn.ReLU(), nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+    )
 
 
 class DenseBlock(nn.Module):  # the stand-in keeps the contract's names
     def __init__(self, num_convs, in_channels, out_channels):
         super().__init__()
-        self.net = nn.Sequential(*[_conv_block(in_channels + i * out_channels, out_channels)
-                                   for i in range(num_convs)])
+        self.net = nn.Sequential(*[_conv_block(in_channels + i * out_channels, out_channels) for i in range(num_convs)])
         self.out_channels = in_channels + num_convs * out_channels
 
     def forward(self, X):
@@ -27,13 +27,15 @@ class DenseBlock(nn.Module):  # the stand-in keeps the contract's names
 
 
 def _transition_block(in_channels, out_channels):
-    return nn.Sequential(nn.BatchNorm2d(in_channels), nn.ReLU(),
-                         nn.Conv2d(in_channels, out_channels, kernel_size=1),
-                         nn.AvgPool2d(kernel_size=2, stride=2))
+    return nn.Sequential(
+        nn.BatchNorm2d(in_channels),
+        nn.ReLU(),
+        nn.Conv2d(in_channels, out_channels, kernel_size=1),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+    )
 
 
-STAND_INS = {"conv_block": _conv_block, "DenseBlock": DenseBlock,
-             "transition_block": _transition_block}
+STAND_INS = {"conv_block": _conv_block, "DenseBlock": DenseBlock, "transition_block": _transition_block}
 
 
 from .networks import (  # noqa: F401, E402 - probes are looked up by name here
@@ -59,5 +61,4 @@ def build(student, stub, use, args=(), kwargs=None, seed=0):
 
 def train(student, stub, use, seed, train_x, train_y, test_x, test_y, **settings):
     """Build ``student.<stub>()`` and train it (see batch_norm.train_network)."""
-    return _train(student, STAND_INS, {}, stub, use, seed,
-                  (train_x, train_y, test_x, test_y), settings)
+    return _train(student, STAND_INS, {}, stub, use, seed, (train_x, train_y, test_x, test_y), settings)

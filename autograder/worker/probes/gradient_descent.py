@@ -20,6 +20,7 @@ def _safe(fn):
     A diverging run then carries on with inf/nan (as the book's tensors would) instead of
     stopping inside the student's loop with an OverflowError from our function.
     """
+
     def wrapped(x):
         try:
             return fn(x)
@@ -27,6 +28,7 @@ def _safe(fn):
             return math.inf
         except (ValueError, ZeroDivisionError):
             return math.nan
+
     return wrapped
 
 
@@ -40,12 +42,14 @@ class Fn:
 # The book's examples (11.3): x**2, cosh(c x) with c = 0.5, and x cos(c x), c = 0.15 pi.
 FUNCTIONS: dict[str, Fn] = {
     "x**2": Fn(lambda x: x * x, lambda x: 2 * x, lambda x: 2.0),
-    "cosh(0.5x)": Fn(lambda x: math.cosh(0.5 * x), lambda x: 0.5 * math.sinh(0.5 * x),
-                     lambda x: 0.25 * math.cosh(0.5 * x)),
+    "cosh(0.5x)": Fn(
+        lambda x: math.cosh(0.5 * x), lambda x: 0.5 * math.sinh(0.5 * x), lambda x: 0.25 * math.cosh(0.5 * x)
+    ),
     "x cos(0.15 pi x)": Fn(
         lambda x: x * math.cos(_C_COS * x),
         lambda x: math.cos(_C_COS * x) - _C_COS * x * math.sin(_C_COS * x),
-        lambda x: -2 * _C_COS * math.sin(_C_COS * x) - x * _C_COS ** 2 * math.cos(_C_COS * x)),
+        lambda x: -2 * _C_COS * math.sin(_C_COS * x) - x * _C_COS**2 * math.cos(_C_COS * x),
+    ),
     "0.25x**4": Fn(lambda x: 0.25 * (x * x) * (x * x), lambda x: x * x * x, lambda x: 3 * x * x),
 }
 
@@ -75,6 +79,7 @@ def run_newton(student, name, eta, x0=None, steps=None):
 
 
 # -- trainers for train_2d ------------------------------------------------------------------
+
 
 def make_trainer(spec):
     """A trainer ``(x1, x2) -> (x1, x2)`` from a plain description.
@@ -125,8 +130,7 @@ def trace_2d(student, stub, eta, steps=20, x0=(-5.0, -2.0), noise_seed=None):
     for k in range(steps):
         out = fn(x1, x2, eta) if noise is None else fn(x1, x2, eta, noise[k])
         out = _plain(out)
-        if not (isinstance(out, (tuple, list)) and len(out) == 2
-                and all(isinstance(v, (int, float)) for v in out)):
+        if not (isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(v, (int, float)) for v in out)):
             break
         x1, x2 = out
         points.append((float(x1), float(x2)))

@@ -15,7 +15,7 @@ def _synthetic_data(w, b, num_examples, noise=0.01, generator=None):
 def _data_iter(batch_size, features, labels, generator=None):
     indices = torch.randperm(len(features), generator=generator)
     for i in range(0, len(features), batch_size):
-        j = indices[i: i + batch_size]
+        j = indices[i : i + batch_size]
         yield features[j], labels[j]
 
 
@@ -33,8 +33,13 @@ def _sgd(params, lr, batch_size):
             p -= lr * p.grad / batch_size
 
 
-STAND_INS = {"synthetic_data": _synthetic_data, "data_iter": _data_iter, "linreg": _linreg,
-             "squared_loss": _squared_loss, "sgd": _sgd}
+STAND_INS = {
+    "synthetic_data": _synthetic_data,
+    "data_iter": _data_iter,
+    "linreg": _linreg,
+    "squared_loss": _squared_loss,
+    "sgd": _sgd,
+}
 
 
 def train(student, use, seed, lr=0.03, num_epochs=3, batch_size=10, num_examples=1000):

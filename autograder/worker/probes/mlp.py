@@ -18,11 +18,9 @@ def _relu(X):
 
 
 def _init_params(num_inputs, num_hiddens, num_outputs, generator=None):
-    W1 = torch.normal(0, 0.01, size=(num_inputs, num_hiddens), generator=generator,
-                      requires_grad=True)
+    W1 = torch.normal(0, 0.01, size=(num_inputs, num_hiddens), generator=generator, requires_grad=True)
     b1 = torch.zeros(num_hiddens, requires_grad=True)
-    W2 = torch.normal(0, 0.01, size=(num_hiddens, num_outputs), generator=generator,
-                      requires_grad=True)
+    W2 = torch.normal(0, 0.01, size=(num_hiddens, num_outputs), generator=generator, requires_grad=True)
     b2 = torch.zeros(num_outputs, requires_grad=True)
     return [W1, b1, W2, b2]
 
@@ -63,8 +61,14 @@ def init_params(student, num_inputs, num_hiddens, num_outputs, generator=None, p
     items = []
     for item in value:
         if isinstance(item, torch.Tensor):
-            items.append({"tensor": item.detach(), "requires_grad": bool(item.requires_grad),
-                          "is_leaf": bool(item.is_leaf), "type": type(item).__name__})
+            items.append(
+                {
+                    "tensor": item.detach(),
+                    "requires_grad": bool(item.requires_grad),
+                    "is_leaf": bool(item.is_leaf),
+                    "type": type(item).__name__,
+                }
+            )
         else:
             items.append({"tensor": None, "type": type(item).__name__})
     return {"type": type(value).__name__, "items": items}
@@ -74,16 +78,26 @@ def net_call(student, use, X, W1, b1, W2, b2, output_grad=None):
     """``student.net(X, [W1, b1, W2, b2])`` with stand-ins for the stubs not in ``use``;
     with ``output_grad``, also the gradients with respect to the four parameters."""
     with _stand_ins(student, set(use)):
-        params = [p.detach().clone().requires_grad_(output_grad is not None)
-                  for p in (W1, b1, W2, b2)]
+        params = [p.detach().clone().requires_grad_(output_grad is not None) for p in (W1, b1, W2, b2)]
         out = student.net(X, params)
         if output_grad is None:
             return {"out": out}
         return dict(_backward(out, params, output_grad), out=out)
 
 
-def train(student, use, train_images, train_labels, test_images, num_epochs=10, batch_size=256,
-          lr=0.1, num_hiddens=256, seed=0, on="cpu"):
+def train(
+    student,
+    use,
+    train_images,
+    train_labels,
+    test_images,
+    num_epochs=10,
+    batch_size=256,
+    lr=0.1,
+    num_hiddens=256,
+    seed=0,
+    on="cpu",
+):
     """The book's MLP training: ``init_params(784, 256, 10)``, ``nn.CrossEntropyLoss`` on
     the logits, ``torch.optim.SGD(params, lr)``, ``train_ch3``'s loop.
 
@@ -105,7 +119,7 @@ def train(student, use, train_images, train_labels, test_images, num_epochs=10, 
             loss_sum, n = 0.0, 0
             order = torch.randperm(len(features), generator=g).to(on)
             for i in range(0, len(features), batch_size):
-                j = order[i: i + batch_size]
+                j = order[i : i + batch_size]
                 X, y = features[j], labels[j]
                 loss = loss_fn(student.net(X, params), y)
                 updater.zero_grad()

@@ -59,11 +59,18 @@ def load(student, module, state, dtype=None):
         module.to(getattr(torch, dtype))
     mine = module.state_dict()
     if list(mine) == list(theirs) or set(mine) == set(theirs):
-        problems = [f"{k}: your {tuple(mine[k].shape)}, expected {tuple(theirs[k].shape)}"
-                    for k in theirs if tuple(mine[k].shape) != tuple(theirs[k].shape)]
+        problems = [
+            f"{k}: your {tuple(mine[k].shape)}, expected {tuple(theirs[k].shape)}"
+            for k in theirs
+            if tuple(mine[k].shape) != tuple(theirs[k].shape)
+        ]
         if problems:
-            return {"how": "failed", "problems": problems, "keys": list(mine),
-                    "shapes": [list(v.shape) for v in mine.values()]}
+            return {
+                "how": "failed",
+                "problems": problems,
+                "keys": list(mine),
+                "shapes": [list(v.shape) for v in mine.values()],
+            }
         module.load_state_dict(theirs, strict=True)
         return {"how": "names", "problems": [], "keys": list(mine)}
     a, b = list(mine.items()), list(theirs.items())
@@ -72,18 +79,23 @@ def load(student, module, state, dtype=None):
         problems.append(f"{len(a)} tensors in your state_dict, {len(b)} expected")
     for i, ((ka, va), (kb, vb)) in enumerate(zip(a, b)):
         if tuple(va.shape) != tuple(vb.shape):
-            problems.append(f"tensor {i}: your {ka} has shape {tuple(va.shape)} where the "
-                            f"reference's {kb} has {tuple(vb.shape)}")
+            problems.append(
+                f"tensor {i}: your {ka} has shape {tuple(va.shape)} where the reference's {kb} has {tuple(vb.shape)}"
+            )
             break
     missing = sorted(set(theirs) - set(mine))
     extra = sorted(set(mine) - set(theirs))
     if problems:
-        return {"how": "failed", "problems": problems, "keys": list(mine),
-                "shapes": [list(v.shape) for v in mine.values()],
-                "missing": missing, "unexpected": extra}
+        return {
+            "how": "failed",
+            "problems": problems,
+            "keys": list(mine),
+            "shapes": [list(v.shape) for v in mine.values()],
+            "missing": missing,
+            "unexpected": extra,
+        }
     module.load_state_dict({ka: vb for (ka, _), (_, vb) in zip(a, b)}, strict=True)
-    return {"how": "order", "problems": [], "keys": list(mine), "missing": missing,
-            "unexpected": extra}
+    return {"how": "order", "problems": [], "keys": list(mine), "missing": missing, "unexpected": extra}
 
 
 def set_mode(student, module, train, like=None):
@@ -116,8 +128,7 @@ def attribute(student, obj, name):
             value = getattr(value, part, None)
         if value is None:
             return None
-    if isinstance(value, tuple | list) and all(isinstance(v, bool | int | float | str)
-                                               for v in value):
+    if isinstance(value, tuple | list) and all(isinstance(v, bool | int | float | str) for v in value):
         return list(value)
     if isinstance(value, bool | int | float | str):
         return value
@@ -133,9 +144,15 @@ def shapes(student, module, X, types):
     def hook(name):
         def record(mod, inputs, output):
             x = inputs[0] if inputs else None
-            seen.append([name, type(mod).__name__,
-                         list(x.shape) if isinstance(x, torch.Tensor) else None,
-                         list(output.shape) if isinstance(output, torch.Tensor) else None])
+            seen.append(
+                [
+                    name,
+                    type(mod).__name__,
+                    list(x.shape) if isinstance(x, torch.Tensor) else None,
+                    list(output.shape) if isinstance(output, torch.Tensor) else None,
+                ]
+            )
+
         return record
 
     for name, mod in module.named_modules():
@@ -156,6 +173,7 @@ def shapes(student, module, X, types):
 
 # -- training (d2l's train_ch6) -----------------------------------------------------------
 
+
 def _images(x, resize, device):
     x = x.to(device=device, dtype=torch.float32).div_(255.0).unsqueeze(1)
     if resize and resize != x.shape[-1]:
@@ -163,8 +181,7 @@ def _images(x, resize, device):
     return x
 
 
-def train_network(net, train_x, train_y, test_x, test_y, *, seed, lr, epochs, batch_size,
-                  resize=0, on=None):
+def train_network(net, train_x, train_y, test_x, test_y, *, seed, lr, epochs, batch_size, resize=0, on=None):
     """The book's loop: Xavier-initialised Conv2d/Linear weights, SGD, cross-entropy.
 
     Returns the test accuracy and the mean training loss after every epoch. On CPU it runs
@@ -178,14 +195,12 @@ def train_network(net, train_x, train_y, test_x, test_y, *, seed, lr, epochs, ba
     if device.type == "cpu":
         torch.set_num_threads(1)
     try:
-        return _train_loop(net, train_x, train_y, test_x, test_y, seed, lr, epochs,
-                           batch_size, resize, device)
+        return _train_loop(net, train_x, train_y, test_x, test_y, seed, lr, epochs, batch_size, resize, device)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train_loop(net, train_x, train_y, test_x, test_y, seed, lr, epochs, batch_size, resize,
-                device):
+def _train_loop(net, train_x, train_y, test_x, test_y, seed, lr, epochs, batch_size, resize, device):
     torch.manual_seed(int(seed))
 
     def init_weights(m):
@@ -205,7 +220,7 @@ def _train_loop(net, train_x, train_y, test_x, test_y, seed, lr, epochs, batch_s
         order = torch.randperm(len(train_x), generator=g).to(device)
         total, count = 0.0, 0
         for i in range(0, len(order), batch_size):
-            idx = order[i: i + batch_size]
+            idx = order[i : i + batch_size]
             X, y = _images(train_x[idx], resize, device), train_y[idx]
             optimizer.zero_grad()
             ell = loss(net(X), y)
@@ -219,8 +234,8 @@ def _train_loop(net, train_x, train_y, test_x, test_y, seed, lr, epochs, batch_s
         correct = 0
         with torch.no_grad():
             for i in range(0, len(test_x), 1000):
-                X = _images(test_x[i: i + 1000], resize, device)
-                correct += int((net(X).argmax(dim=1) == test_y[i: i + 1000]).sum())
+                X = _images(test_x[i : i + 1000], resize, device)
+                correct += int((net(X).argmax(dim=1) == test_y[i : i + 1000]).sum())
         accs.append(correct / max(len(test_x), 1))
     return {"acc": accs, "loss": losses}
 

@@ -14,11 +14,21 @@ from __future__ import annotations
 import torch
 
 # Which optimisers keep which state: None, one tensor, or a pair per parameter.
-STATE_KIND = {"sgd": None, "sgd_momentum": "one", "adagrad": "one", "rmsprop": "one",
-              "adadelta": "pair", "adam": "pair"}
-INIT = {"sgd_momentum": "init_momentum_states", "adagrad": "init_adagrad_states",
-        "rmsprop": "init_rmsprop_states", "adadelta": "init_adadelta_states",
-        "adam": "init_adam_states"}
+STATE_KIND = {
+    "sgd": None,
+    "sgd_momentum": "one",
+    "adagrad": "one",
+    "rmsprop": "one",
+    "adadelta": "pair",
+    "adam": "pair",
+}
+INIT = {
+    "sgd_momentum": "init_momentum_states",
+    "adagrad": "init_adagrad_states",
+    "rmsprop": "init_rmsprop_states",
+    "adadelta": "init_adadelta_states",
+    "adam": "init_adam_states",
+}
 
 
 def fresh_states(name, params):
@@ -59,9 +69,13 @@ def trajectory(student, name, init, hyperparams, steps, grads=None, objective=No
     slist = list(states) if states is not None else None
     state_objects = _state_tensors(states)
     hp = dict(hyperparams)
-    record = {"params": [[p.detach().clone()] for p in params],
-              "states": [[] for _ in state_objects], "t": [hp.get("t")],
-              "problem": None, "step": None}
+    record = {
+        "params": [[p.detach().clone()] for p in params],
+        "states": [[] for _ in state_objects],
+        "t": [hp.get("t")],
+        "problem": None,
+        "step": None,
+    }
     for k in range(steps):
         for i, p in enumerate(params):
             p.grad = _grad(k, i, p, grads, objective)
@@ -70,14 +84,15 @@ def trajectory(student, name, init, hyperparams, steps, grads=None, objective=No
         problem = None
         if any(a is not b for a, b in zip(plist, params)) or len(plist) != len(params):
             problem = "params replaced"
-        elif slist is not None and (len(slist) != len(states) or
-                                    any(a is not b for a, b in zip(_state_tensors(slist),
-                                                                   state_objects))):
+        elif slist is not None and (
+            len(slist) != len(states) or any(a is not b for a, b in zip(_state_tensors(slist), state_objects))
+        ):
             problem = "states replaced"
         elif any(not p.is_leaf or not p.requires_grad for p in params):
             problem = "not a leaf"
-        elif any(p.grad is None or p.grad.shape != g.shape or not torch.equal(p.grad, g)
-                 for p, g in zip(params, given)):
+        elif any(
+            p.grad is None or p.grad.shape != g.shape or not torch.equal(p.grad, g) for p, g in zip(params, given)
+        ):
             problem = "grads changed"
         elif any(p.shape != t.shape or p.dtype != t.dtype for p, t in zip(params, init)):
             problem = "params reshaped"
@@ -105,22 +120,35 @@ def init_states(student, init_name, shapes, dtype_name):
     entries = []
     for e in out:
         if isinstance(e, torch.Tensor):
-            entries.append({"kind": "tensor", "tensors": [e.detach()],
-                            "requires_grad": [e.requires_grad]})
+            entries.append({"kind": "tensor", "tensors": [e.detach()], "requires_grad": [e.requires_grad]})
         elif isinstance(e, (tuple, list)):
             ts = [t for t in e if isinstance(t, torch.Tensor)]
-            entries.append({"kind": type(e).__name__, "length": len(e),
-                            "tensors": [t.detach() for t in ts],
-                            "requires_grad": [t.requires_grad for t in ts]})
+            entries.append(
+                {
+                    "kind": type(e).__name__,
+                    "length": len(e),
+                    "tensors": [t.detach() for t in ts],
+                    "requires_grad": [t.requires_grad for t in ts],
+                }
+            )
         else:
             entries.append({"kind": type(e).__name__})
     info["entries"] = entries
-    tensors = [t for e in out for t in ([e] if isinstance(e, torch.Tensor) else
-                                        [x for x in e if isinstance(x, torch.Tensor)]
-                                        if isinstance(e, (tuple, list)) else [])]
+    tensors = [
+        t
+        for e in out
+        for t in (
+            [e]
+            if isinstance(e, torch.Tensor)
+            else [x for x in e if isinstance(x, torch.Tensor)]
+            if isinstance(e, (tuple, list))
+            else []
+        )
+    ]
     ptrs = [(t.untyped_storage().data_ptr(), t.untyped_storage().nbytes()) for t in tensors]
-    info["aliases"] = [[i, j] for i in range(len(ptrs)) for j in range(i + 1, len(ptrs))
-                       if ptrs[i] == ptrs[j] and ptrs[i][1] > 0]
+    info["aliases"] = [
+        [i, j] for i in range(len(ptrs)) for j in range(i + 1, len(ptrs)) if ptrs[i] == ptrs[j] and ptrs[i][1] > 0
+    ]
     param_ptrs = {p.untyped_storage().data_ptr() for p in params}
     info["param_alias"] = any(p[0] in param_ptrs for p in ptrs)
     return info
@@ -128,8 +156,10 @@ def init_states(student, init_name, shapes, dtype_name):
 
 # -- the book's airfoil run (train_ch11 with the optimiser in place of the loop's sgd) ---
 
-def train_airfoil(student, name, use_init, features, labels, hyperparams, seed,
-                  num_epochs=2, batch_size=10, record_every=100):
+
+def train_airfoil(
+    student, name, use_init, features, labels, hyperparams, seed, num_epochs=2, batch_size=10, record_every=100
+):
     """Linear regression on airfoil with the student's ``name`` optimiser.
 
     The book's harness: ``w ~ N(0, 0.01)`` of shape (5, 1), ``b = 0``, squared loss
@@ -143,8 +173,7 @@ def train_airfoil(student, name, use_init, features, labels, hyperparams, seed,
     w = w.to(features).requires_grad_(True)
     b = torch.zeros(1, dtype=features.dtype, device=features.device, requires_grad=True)
     params = [w, b]
-    states = (getattr(student, INIT[name])(params) if use_init and name in INIT
-              else fresh_states(name, params))
+    states = getattr(student, INIT[name])(params) if use_init and name in INIT else fresh_states(name, params)
     hp = dict(hyperparams)
 
     def loss_all():
@@ -156,7 +185,7 @@ def train_airfoil(student, name, use_init, features, labels, hyperparams, seed,
     for _ in range(num_epochs):
         order = torch.randperm(n, generator=g).to(features.device)
         for i in range(0, n, batch_size):
-            idx = order[i: i + batch_size]
+            idx = order[i : i + batch_size]
             X, y = features[idx], labels[idx]
             loss = ((X @ w + b - y.reshape(-1, 1)) ** 2 / 2).mean()
             for p in params:

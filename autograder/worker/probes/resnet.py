@@ -23,10 +23,14 @@ class Residual(nn.Module):  # the stand-in keeps the contract's names
 
 
 def _resnet_block(in_channels, out_channels, num_residuals, first_block=False):
-    return nn.Sequential(*[
-        Residual(in_channels, out_channels, use_1x1conv=True, stride=2)
-        if i == 0 and not first_block else Residual(out_channels, out_channels)
-        for i in range(num_residuals)])
+    return nn.Sequential(
+        *[
+            Residual(in_channels, out_channels, use_1x1conv=True, stride=2)
+            if i == 0 and not first_block
+            else Residual(out_channels, out_channels)
+            for i in range(num_residuals)
+        ]
+    )
 
 
 STAND_INS = {"Residual": Residual, "resnet_block": _resnet_block}
@@ -55,5 +59,4 @@ def build(student, stub, use, args=(), kwargs=None, seed=0):
 
 def train(student, stub, use, seed, train_x, train_y, test_x, test_y, **settings):
     """Build ``student.<stub>()`` and train it (see batch_norm.train_network)."""
-    return _train(student, STAND_INS, {}, stub, use, seed,
-                  (train_x, train_y, test_x, test_y), settings)
+    return _train(student, STAND_INS, {}, stub, use, seed, (train_x, train_y, test_x, test_y), settings)

@@ -35,8 +35,12 @@ def _evaluate_accuracy(net, data_iter):
 
 
 # ``net`` has no stand-in: every probe here exists to run the student's own net.
-STAND_INS = {"softmax": _softmax, "cross_entropy": _cross_entropy, "accuracy": _accuracy,
-             "evaluate_accuracy": _evaluate_accuracy}
+STAND_INS = {
+    "softmax": _softmax,
+    "cross_entropy": _cross_entropy,
+    "accuracy": _accuracy,
+    "evaluate_accuracy": _evaluate_accuracy,
+}
 _MISSING = object()
 
 
@@ -87,8 +91,9 @@ def evaluate(student, use, batches, W, as_module=False):
         return student.evaluate_accuracy(net, (batch for batch in batches))
 
 
-def train(student, use, train_images, train_labels, test_images, num_epochs=10, batch_size=256,
-          lr=0.1, seed=0, on="cpu"):
+def train(
+    student, use, train_images, train_labels, test_images, num_epochs=10, batch_size=256, lr=0.1, seed=0, on="cpu"
+):
     """The book's ``train_ch3`` with the from-scratch updater: W ~ N(0, 0.01^2), b = 0, SGD.
 
     Images arrive as uint8 and are scaled to [0, 1] here, as ``ToTensor`` does. The test
@@ -109,7 +114,7 @@ def train(student, use, train_images, train_labels, test_images, num_epochs=10, 
             loss_sum, correct, n = 0.0, 0.0, 0
             order = torch.randperm(len(features), generator=g).to(on)
             for i in range(0, len(features), batch_size):
-                j = order[i: i + batch_size]
+                j = order[i : i + batch_size]
                 X, y = features[j], labels[j]
                 y_hat = net(X)
                 loss = student.cross_entropy(y_hat, y)
@@ -126,8 +131,13 @@ def train(student, use, train_images, train_labels, test_images, num_epochs=10, 
             train_acc.append(correct / n)
             with torch.no_grad():
                 test_pred.append(net(test).argmax(dim=1).to(torch.uint8).cpu())
-        batches = ((features[i: i + batch_size], labels[i: i + batch_size])
-                   for i in range(0, len(features), batch_size))
+        batches = (
+            (features[i : i + batch_size], labels[i : i + batch_size]) for i in range(0, len(features), batch_size)
+        )
         final_train_acc = student.evaluate_accuracy(net, batches)
-    return {"train_loss": train_loss, "train_acc": train_acc, "final_train_acc": final_train_acc,
-            "test_pred": torch.stack(test_pred)}
+    return {
+        "train_loss": train_loss,
+        "train_acc": train_acc,
+        "final_train_acc": final_train_acc,
+        "test_pred": torch.stack(test_pred),
+    }
