@@ -18,16 +18,11 @@ import threading
 import time
 from pathlib import Path
 
-from .sandbox import (
-    HARNESS_PROBES,
-    Launch,
-    Limits,
-    Supervisor,
-    build_launch,
-    prepare_workdir,
-    probe_source,
-    release_uid,
-)
+from .sandbox.host import release_uid
+from .sandbox.launch import Launch, build_launch
+from .sandbox.limits import Limits
+from .sandbox.supervisor import Supervisor
+from .sandbox.workdir import HARNESS_PROBES, prepare_workdir, probe_source
 from .worker.protocol import (
     HEADER,
     MAX_JSON,
@@ -214,7 +209,7 @@ class WorkerSession:
             pass
 
     def _kill_group(self) -> None:
-        """SIGKILL the worker and every process it made (see ``sandbox.Supervisor``)."""
+        """SIGKILL the worker and every process it made (see ``sandbox.supervisor``)."""
         if self.process is None or self.supervisor is None:
             return
         self.supervisor.kill_all()
@@ -259,7 +254,7 @@ class WorkerSession:
         return self.request(header, tensors, timeout)
 
     def _send_probe(self, module: str) -> None:
-        """Probes reach a worker only when a check first needs them (see sandbox.py),
+        """Probes reach a worker only when a check first needs them (see sandbox/workdir.py),
         after the sibling probe modules they import."""
         if module in self._probes_sent or f"{module}.py" in HARNESS_PROBES:
             return

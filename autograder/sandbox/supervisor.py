@@ -1,0 +1,220 @@
+"""The judge's watch over one worker's whole process tree: the limits rlimits cannot see
+(memory, processes, CPU time and disk of all its processes together), and the kill of
+every process it made, including ones that left its process group."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+from .launch import Launch
+from .limits import Limits, _fmt_bytes
+from .proc import Proc, _pss, _uid_has_processes, processes_with, scan_processes
+
+
+def _kill_uid(uid: int) -> None:
+    """SIGKILL every process of ``uid`` in one go: kill(-1) from a process with that uid."""
+    kill = shutil.which("kill", path="/usr/bin:/bin")
+    if kill:
+        try:
+            subprocess.run(
+                [kill, "-9", "-1"],
+                user=uid,
+                group=uid,
+                extra_groups=[],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=10,
+                cwd="/",
+                check=False,
+            )
+            if not _uid_has_processes(uid):
+                return
+        except (OSError, subprocess.SubprocessError):
+            pass
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+class Supervisor:
+    """Watches one worker from the judge and kills all of its processes when asked.
+
+    It knows the worker's processes as the descendants of the process the judge
+    started, plus every process it has seen among them before (a daemon that
+    ``setsid()``-ed and was re-parented stays known), plus, when the worker has its own
+    uid, every process of that uid, plus any process carrying the worker's token.
+    """
+
+    def __init__(
+        self,
+        launch: Launch,
+        limits: Limits,
+        popen: subprocess.Popen,
+        *,
+        interval: float = 0.1,
+        extra_processes: int = 0,
+    ):
+        self.launch = launch
+        self.limits = limits
+        self.popen = popen
+        self.interval = interval
+        self.extra = extra_processes  # bubblewrap's own processes
+        self.violation: str | None = None
+        self.kind: str | None = None
+        self.peak_memory = 0
+        self.peak_processes = 0
+        self._known: dict[int, int] = {}  # pid -> start time
+        self._cpu_dead = 0.0
+        self._cpu_seen: dict[tuple[int, int], float] = {}
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._last_disk = 0.0
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"divekit-supervisor-{popen.pid}")
+        self.thread.start()
+
+    # -- membership ------------------------------------------------------------------------
+    def members(self, procs: dict[int, Proc] | None = None) -> dict[int, Proc]:
+        procs = scan_processes() if procs is None else procs
+        roots = {self.popen.pid} | {
+            pid for pid, start in self._known.items() if pid in procs and procs[pid].start == start
+        }
+        children: dict[int, list[int]] = {}
+        for p in procs.values():
+            children.setdefault(p.ppid, []).append(p.pid)
+        found: dict[int, Proc] = {}
+        todo = [r for r in roots if r in procs]
+        while todo:
+            pid = todo.pop()
+            if pid in found:
+                continue
+            found[pid] = procs[pid]
+            todo += children.get(pid, [])
+        with self._lock:
+            for pid, p in found.items():
+                self._known[pid] = p.start
+        return found
+
+    # -- the watch -------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            if self.popen.poll() is not None and not self._known:
+                return
+            try:
+                self._check()
+            except Exception:  # noqa: BLE001 - a /proc race must not stop the watch
+                continue
+
+    def _check(self) -> None:
+        members = self.members()
+        if not members:
+            return
+        count = max(len(members) - self.extra, 0)
+        self.peak_processes = max(self.peak_processes, count)
+        if count > self.limits.processes:
+            return self._violate(
+                "processes", f"it started {count} processes, more than the limit of {self.limits.processes}"
+            )
+        memory = sum(_pss(p.pid, p.rss) for p in members.values())
+        self.peak_memory = max(self.peak_memory, memory)
+        if memory > self.limits.memory_bytes:
+            return self._violate(
+                "memory",
+                f"its processes used {_fmt_bytes(memory)} of memory, "
+                f"more than the limit of {_fmt_bytes(self.limits.memory_bytes)}",
+            )
+        cpu = 0.0
+        for p in members.values():
+            self._cpu_seen[(p.pid, p.start)] = p.cpu
+            cpu += p.cpu
+        gone = [k for k in self._cpu_seen if k[0] not in members]
+        for k in gone:
+            self._cpu_dead += self._cpu_seen.pop(k)
+        if cpu + self._cpu_dead > self.limits.cpu_seconds:
+            return self._violate(
+                "cpu",
+                f"its processes used {cpu + self._cpu_dead:.0f} s of CPU "
+                f"time, more than the limit of {self.limits.cpu_seconds} s",
+            )
+        now = time.monotonic()
+        if now - self._last_disk > 1.0:
+            self._last_disk = now
+            used, entries = self._disk()
+            if used > self.limits.disk_bytes or entries > 100_000:
+                return self._violate(
+                    "disk",
+                    f"it wrote {_fmt_bytes(used)} in {entries} files, "
+                    f"more than the limit of {_fmt_bytes(self.limits.disk_bytes)}",
+                )
+
+    def _disk(self) -> tuple[int, int]:
+        total, entries = 0, 0
+        todo = [d for d in self.launch.watched_dirs if os.path.isdir(d)]
+        while todo and entries <= 100_000:
+            try:
+                with os.scandir(todo.pop()) as it:
+                    for e in it:
+                        entries += 1
+                        try:
+                            st = e.stat(follow_symlinks=False)
+                        except OSError:
+                            continue
+                        total += st.st_blocks * 512
+                        if e.is_dir(follow_symlinks=False):
+                            todo.append(e.path)
+            except OSError:
+                continue
+        return total, entries
+
+    def _violate(self, kind: str, text: str) -> None:
+        if self.violation is None:
+            self.kind, self.violation = kind, text
+        self.kill_all()
+
+    # -- the kill --------------------------------------------------------------------------
+    def kill_all(self) -> None:
+        """SIGKILL every process of the worker; returns once none is left (or 5 s passed)."""
+        if self.launch.uid is not None:
+            _kill_uid(self.launch.uid)
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            members = self.members()
+            members.update({pid: None for pid in processes_with(self.launch.token)} if self.launch.token else {})
+            members.pop(os.getpid(), None)
+            alive = [pid for pid in members if pid != self.popen.pid or self.popen.poll() is None]
+            if not alive:
+                break
+            # Stop first so that nobody forks while we kill, then kill.
+            for sig in (signal.SIGSTOP, signal.SIGKILL):
+                for pid in alive:
+                    try:
+                        os.kill(pid, sig)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+            if self.launch.uid is not None:
+                _kill_uid(self.launch.uid)
+            time.sleep(0.02)
+        try:
+            self.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.thread is not threading.current_thread():
+            self.thread.join(timeout=2)
