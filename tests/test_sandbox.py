@@ -20,6 +20,7 @@ from autograder.checks import Check
 from autograder.checks.context import Ctx
 from autograder.grading import GradeOptions, grade
 from autograder.sandbox import Limits, choose_mode
+from autograder.sandbox.bwrap import python_binds
 from autograder.session import WorkerLost, WorkerSession
 from autograder.worker.protocol import (
     ProtocolError,
@@ -128,7 +129,7 @@ def test_what_a_worker_sees_from_inside(mode):
             "submission",
             "opt",
         }
-        allowed |= {dest.strip("/").split("/")[0] for _, dest in sandbox._python_binds()}
+        allowed |= {dest.strip("/").split("/")[0] for _, dest in python_binds()}
         allowed |= {p.strip("/").split("/")[0] for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p}
         assert set(facts["root_listing"]) <= allowed, facts["root_listing"]
         if host.bwrap_variant == "root-drop":

@@ -20,43 +20,24 @@ Two modes:
   isolation is weaker than under bubblewrap.
 
 In both modes the worker applies its own resource limits before it imports the
-student's code (``worker/main.py``), and a :class:`Supervisor` thread in the judge
+student's code (``worker/confinement.py``), and a ``Supervisor`` thread in the judge
 watches what the rlimits cannot see: the memory and the number of processes of all the
 worker's processes together (a CUDA worker has no address-space limit), their total CPU
 time and the disk they fill. When a limit is hit the supervisor kills every process the
 worker made, including ones that left its process group with ``setsid()``, and says
 which limit was hit and by how much.
+
+One module per concern: ``host`` (what this machine offers, and the mode), ``uids`` (a
+uid of its own per worker), ``workdir`` (the worker's private folder), ``bwrap`` and
+``launch`` (the command line, environment and confinement of each mode), ``proc`` (the
+one walk over /proc), ``supervisor`` (limits across the process tree, and the kill),
+``limits``.
 """
 
-from .bwrap import _python_binds
-from .host import Host, allocate_uid, bubblewrap_works, choose_mode, describe_isolation, host, release_uid
-from .launch import Launch, build_launch, worker_env
+# What the rest of the judge uses; the session and the tests import the parts they drive
+# from the modules themselves.
+from .host import bubblewrap_works, choose_mode, describe_isolation, host
 from .limits import GiB, Limits, MiB
-from .proc import Proc, processes_with, scan_processes
-from .supervisor import Supervisor
-from .workdir import HARNESS_PROBES, WORKER_PACKAGE, prepare_workdir, probe_source
+from .workdir import WORKER_PACKAGE
 
-__all__ = [
-    "HARNESS_PROBES",
-    "WORKER_PACKAGE",
-    "GiB",
-    "Host",
-    "Launch",
-    "Limits",
-    "MiB",
-    "Proc",
-    "Supervisor",
-    "_python_binds",
-    "allocate_uid",
-    "bubblewrap_works",
-    "build_launch",
-    "choose_mode",
-    "describe_isolation",
-    "host",
-    "prepare_workdir",
-    "probe_source",
-    "processes_with",
-    "release_uid",
-    "scan_processes",
-    "worker_env",
-]
+__all__ = ["WORKER_PACKAGE", "GiB", "Limits", "MiB", "bubblewrap_works", "choose_mode", "describe_isolation", "host"]

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parent.parent.parent  # the judge's checkout: ne
 REMAP_ROOT = "/opt/divekit"
 
 
-def _python_roots() -> list[str]:
+def python_roots() -> list[str]:
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         path = sysconfig.get_paths().get(key)
@@ -24,34 +24,32 @@ def _python_roots() -> list[str]:
     return sorted(r for r in real if not any(r != o and r.startswith(o + "/") for o in real))
 
 
-def _inside(path: str, folder: Path) -> bool:
+def inside(path: str, folder: Path) -> bool:
     folder = os.path.realpath(folder)
     return path == folder or path.startswith(folder + "/")
 
 
-def _python_binds() -> list[tuple[str, str]]:
+def python_binds() -> list[tuple[str, str]]:
     """(host path, path in the sandbox) for the Python installation.
 
     A virtual environment inside the judge's checkout (``.venv``, ``.nox/...``) is bound
     at ``/opt/divekit/...`` so that the checkout's path does not exist in the sandbox.
     """
-    return [
-        (root, f"{REMAP_ROOT}/python{i}" if _inside(root, REPO) else root) for i, root in enumerate(_python_roots())
-    ]
+    return [(root, f"{REMAP_ROOT}/python{i}" if inside(root, REPO) else root) for i, root in enumerate(python_roots())]
 
 
-def _mapped_python(binds: list[tuple[str, str]]) -> str:
+def mapped_python(binds: list[tuple[str, str]]) -> str:
     """The interpreter's path in the sandbox (a venv's ``bin/python`` where there is one)."""
     exe = os.path.abspath(sys.executable)
     real_dir = os.path.realpath(os.path.dirname(exe))
     for src, dest in binds:
         for candidate in (exe, os.path.join(real_dir, os.path.basename(exe))):
-            if _inside(candidate, Path(src)):
+            if inside(candidate, Path(src)):
                 return dest + candidate[len(src) :]
     return os.path.realpath(exe)
 
 
-def _system_binds() -> list[str]:
+def system_binds() -> list[str]:
     args: list[str] = []
     for path in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(path):
@@ -74,7 +72,7 @@ def _system_binds() -> list[str]:
     return args
 
 
-def _ro_binds(pairs: list[tuple[str, str]]) -> list[str]:
+def ro_binds(pairs: list[tuple[str, str]]) -> list[str]:
     """``--ro-bind`` each pair, creating parent folders world-traversable first (bwrap
     makes them 0700, which a worker that dropped to its own uid could not enter)."""
     args: list[str] = []
@@ -93,7 +91,7 @@ def _ro_binds(pairs: list[tuple[str, str]]) -> list[str]:
     return args
 
 
-def _bwrap_flags(variant: str) -> list[str]:
+def bwrap_flags(variant: str) -> list[str]:
     common = ["--die-with-parent", "--new-session", "--hostname", "divekit-worker"]
     if variant == "root-drop":
         # No user namespace: the worker drops from root to its own uid at boot, which

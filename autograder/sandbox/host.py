@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import functools
 import os
-import random
 import shutil
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 
-from .bwrap import _bwrap_flags, _mapped_python, _python_binds, _ro_binds, _system_binds
-from .proc import _uid_has_processes
+from .bwrap import bwrap_flags, mapped_python, python_binds, ro_binds, system_binds
+from .uids import allocate_uid, release_uid
 
 
 @dataclass(frozen=True)
 class Host:
     bwrap: str | None
-    bwrap_version: str
     bwrap_ok: bool
     bwrap_why: str
     bwrap_variant: str  # "root-drop" (root, worker drops to its uid), "userns", ""
@@ -32,52 +28,6 @@ class Host:
 
 def bubblewrap_path() -> str | None:
     return shutil.which("bwrap")
-
-
-def _uid_ranges() -> list[tuple[int, int]]:
-    try:
-        rows = Path("/proc/self/uid_map").read_text().split()
-    except OSError:
-        return []
-    vals = [int(v) for v in rows]
-    return [(vals[i], vals[i] + vals[i + 2]) for i in range(0, len(vals) - 2, 3)]
-
-
-def _gid_ok(gid: int) -> bool:
-    try:
-        rows = [int(v) for v in Path("/proc/self/gid_map").read_text().split()]
-    except OSError:
-        return False
-    return any(rows[i] <= gid < rows[i] + rows[i + 2] for i in range(0, len(rows) - 2, 3))
-
-
-_uid_lock = threading.Lock()
-_uids_in_use: set[int] = set()
-
-
-def allocate_uid() -> int | None:
-    """A uid no other process uses, for one worker (only when the judge is root)."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return None
-    ranges = _uid_ranges()
-    lo, hi = 2_000_000_000, 2_100_000_000  # far from any real account
-    if not any(a <= lo and hi <= b for a, b in ranges):
-        big = [(max(a, 20_000), b - 1) for a, b in ranges if b - 1 - max(a, 20_000) > 1000]
-        if not big:
-            return None
-        lo, hi = max(big, key=lambda r: r[1] - r[0])
-    with _uid_lock:
-        for _ in range(100):
-            uid = random.SystemRandom().randrange(lo, hi)
-            if uid not in _uids_in_use and _gid_ok(uid) and not _uid_has_processes(uid):
-                _uids_in_use.add(uid)
-                return uid
-    return None
-
-
-def release_uid(uid: int | None) -> None:
-    with _uid_lock:
-        _uids_in_use.discard(uid)
 
 
 def _landlock_abi() -> int:
@@ -102,12 +52,12 @@ def _quick(argv: list[str], **kw) -> subprocess.CompletedProcess | None:
 
 def _bwrap_probe(path: str, variant: str, uid: int | None) -> tuple[bool, str]:
     """Start Python under bubblewrap the way a worker will; (works, stderr)."""
-    binds = _python_binds()
+    binds = python_binds()
     argv = [
         path,
-        *_bwrap_flags(variant),
-        *_ro_binds(binds),
-        *_system_binds(),
+        *bwrap_flags(variant),
+        *ro_binds(binds),
+        *system_binds(),
         "--proc",
         "/proc",
         "--dev",
@@ -119,7 +69,7 @@ def _bwrap_probe(path: str, variant: str, uid: int | None) -> tuple[bool, str]:
     if uid is not None:
         code += f"; os.setgroups([]); os.setgid({uid}); os.setuid({uid})"
     code += "; import json, encodings.idna"
-    argv += [_mapped_python(binds), "-I", "-S", "-c", code]
+    argv += [mapped_python(binds), "-I", "-S", "-c", code]
     done = _quick(argv)
     if done is None:
         return False, "could not run bwrap"
@@ -169,7 +119,7 @@ def host() -> Host:
         process_uid = done is not None and done.returncode == 0
     release_uid(probe_uid)
     landlock = 0 if os.environ.get("DIVEKIT_LANDLOCK") == "0" else _landlock_abi()
-    return Host(path, version, ok, why, variant, own_uid, process_uid, landlock)
+    return Host(path, ok, why, variant, own_uid, process_uid, landlock)
 
 
 def bubblewrap_works() -> tuple[bool, str]:

@@ -8,11 +8,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .bwrap import REPO, _bwrap_flags, _inside, _mapped_python, _python_binds, _python_roots, _ro_binds, _system_binds
-from .host import allocate_uid, describe_isolation, host
+from .bwrap import REPO, bwrap_flags, inside, mapped_python, python_binds, python_roots, ro_binds, system_binds
+from .host import host
 from .limits import Limits
-from .proc import _user_tasks
-from .workdir import _hand_over
+from .proc import user_tasks
+from .uids import allocate_uid
+from .workdir import hand_over
 
 BOOT = (
     "import sys; sys.path.insert(0, {harness!r}); sys.dont_write_bytecode = True; "
@@ -27,9 +28,7 @@ class Launch:
     cwd: str
     env: dict[str, str]
     mode: str
-    note: str
     submission_dir: str  # where the student's files are, as the worker sees them
-    preexec: object = field(default=None, repr=False)  # unused: the worker confines itself
     uid: int | None = None  # the worker's own uid (judge is root), else None
     popen_user: int | None = None  # start the process itself under this uid
     confine: dict = field(default_factory=dict)  # sent to the worker before student code
@@ -65,7 +64,7 @@ def _confinement(limits: Limits, cuda: bool, uid: int | None, drop_in_worker: bo
         nproc = limits.processes
     elif hasattr(os, "getuid") and os.getuid() != 0:
         # Without a uid of its own, the limit counts every process of this user.
-        nproc = _user_tasks(os.getuid()) + limits.processes
+        nproc = user_tasks(os.getuid()) + limits.processes
     else:
         nproc = limits.processes  # root: the kernel ignores it; the supervisor counts
     return {
@@ -90,7 +89,7 @@ def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits,
         uid = allocate_uid()
     elif mode == "process" and h.process_uid:
         uid = allocate_uid()
-    _hand_over(workdir, uid)
+    hand_over(workdir, uid)
     watched = tuple(str(workdir / s) for s in ("submission", "tmp", "home"))
     if mode == "process":
         landlock = None
@@ -111,7 +110,7 @@ def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits,
             system += [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p]
             # The Python installation even where it lies in the checkout (a .venv); nothing
             # else of the checkout.
-            read = _python_roots() + [p for p in system if os.path.exists(p) and not _inside(os.path.realpath(p), REPO)]
+            read = python_roots() + [p for p in system if os.path.exists(p) and not inside(os.path.realpath(p), REPO)]
             landlock = {"read": read, "write": list(watched), "dev": "/dev"}
         env = worker_env(str(workdir / "home"), str(workdir / "tmp"))
         env[TOKEN_VAR] = token
@@ -121,7 +120,6 @@ def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits,
             env=env,
             mode=mode,
             submission_dir=str(submission),
-            note="plain process: " + describe_isolation("process"),
             uid=uid,
             popen_user=uid,
             confine=_confinement(limits, cuda, uid, False, landlock),
@@ -130,19 +128,19 @@ def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits,
         )
     if not h.bwrap_ok:
         raise RuntimeError(f"sandbox mode 'bwrap' was requested but {h.bwrap_why}")
-    binds = _python_binds()
+    binds = python_binds()
     libs = [
         (lib, lib)
         for lib in os.environ.get("LD_LIBRARY_PATH", "").split(":")
-        if lib and os.path.isdir(lib) and not _inside(os.path.realpath(lib), REPO)
+        if lib and os.path.isdir(lib) and not inside(os.path.realpath(lib), REPO)
     ]
-    argv = [h.bwrap, *_bwrap_flags(h.bwrap_variant), *_ro_binds(binds), *_system_binds(), *_ro_binds(libs)]
+    argv = [h.bwrap, *bwrap_flags(h.bwrap_variant), *ro_binds(binds), *system_binds(), *ro_binds(libs)]
     # A checkout inside a bound folder (under /usr, or holding the venv it lives in)
     # is covered by an empty folder.
     repo = os.path.realpath(REPO)
     mounted = binds + libs + [(p, p) for p in ("/usr", "/etc", "/sys/devices/system/cpu")]
     for src, dest in mounted:
-        if _inside(repo, Path(src)):
+        if inside(repo, Path(src)):
             argv += ["--tmpfs", dest + repo[len(os.path.realpath(src)) :]]
             break
     passwd = workdir / "passwd"
@@ -181,7 +179,7 @@ def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits,
         for dev in sorted(Path("/dev").glob("nvidia*")):
             argv += ["--dev-bind", str(dev), str(dev)]
         argv += ["--ro-bind", "/sys", "/sys"]
-    argv += [_mapped_python(binds), "-I", "-B", "-c", BOOT.format(harness="/harness")]
+    argv += [mapped_python(binds), "-I", "-B", "-c", BOOT.format(harness="/harness")]
     env = worker_env("/home/worker", "/tmp")
     env[TOKEN_VAR] = token
     return Launch(
@@ -190,7 +188,6 @@ def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits,
         env=env,
         mode=mode,
         submission_dir="/submission",
-        note="bubblewrap sandbox: " + describe_isolation("bwrap"),
         uid=uid,
         popen_user=None,
         confine=_confinement(limits, cuda, uid, uid is not None, None),

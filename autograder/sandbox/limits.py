@@ -27,5 +27,5 @@ class Limits:
     disk_bytes: int = 512 * MiB  # everything the worker writes in its folders, together
 
 
-def _fmt_bytes(n: float) -> str:
+def fmt_bytes(n: float) -> str:
     return f"{n / GiB:.2f} GiB" if n >= GiB else f"{n / MiB:.0f} MiB"

@@ -1,109 +1,112 @@
-"""Reading the process table in /proc: which processes exist, their parents, CPU time and
-memory, and which belong to a uid or carry a marker."""
+"""Reading the process table in /proc: which processes exist, their parents, CPU time,
+memory and threads, and which belong to a uid or carry a marker.
+
+:func:`processes` is the one walk over /proc; everything else here is a question asked
+of what it yields, so that zombies, vanished pids and unreadable entries are handled the
+same way everywhere.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-
-@dataclass
-class Proc:
-    pid: int
-    ppid: int
-    start: int  # start time in clock ticks since boot (tells a reused pid apart)
-    cpu: float  # seconds of user + system time
-    rss: int  # bytes
-
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def _read_stat(pid: int) -> Proc | None:
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    ppid: int
+    state: str  # "R", "S", "D", ...; "Z" and "X": exited, only waiting to be reaped
+    start: int  # start time in clock ticks since boot (tells a reused pid apart)
+    cpu: float  # seconds of user + system time
+    rss: int  # bytes
+    threads: int
+    uid: int | None = None  # the real uid; read only when :func:`processes` is asked for it
+
+    @property
+    def alive(self) -> bool:
+        return self.state not in ("Z", "X")
+
+
+def read(pid: int, *, uid: bool = False) -> Proc | None:
+    """One process as /proc shows it now; None once it is gone (or unreadable)."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_bytes().decode("ascii", "replace")
-    except OSError:
-        return None
-    try:
+        # The command name (field 2) may hold spaces and parentheses: split after its last ")".
+        # rest[0] is field 3 (state); ppid is field 4, utime 14, stime 15, num_threads 20,
+        # starttime 22, rss 24.
         rest = raw[raw.rindex(")") + 2 :].split()
-        # rest[0] is field 3 (state); ppid is field 4, utime 14, stime 15, starttime 22, rss 24
-        if rest[0] in ("Z", "X"):
-            return None
-        return Proc(pid, int(rest[1]), int(rest[19]), (int(rest[11]) + int(rest[12])) / _TICKS, int(rest[21]) * _PAGE)
-    except (ValueError, IndexError):
+        owner = None
+        if uid:
+            status = Path(f"/proc/{pid}/status").read_text()
+            m = re.search(r"^Uid:\s+(\d+)", status, re.M)
+            if m is None:
+                return None
+            owner = int(m.group(1))
+        cpu = (int(rest[11]) + int(rest[12])) / _TICKS
+        return Proc(pid, int(rest[1]), rest[0], int(rest[19]), cpu, int(rest[21]) * _PAGE, int(rest[17]), owner)
+    except (OSError, ValueError, IndexError):
         return None
 
 
-def scan_processes() -> dict[int, Proc]:
-    procs = {}
+def processes(*, uid: bool = False) -> Iterator[Proc]:
+    """Every process in /proc now, zombies included (see :attr:`Proc.alive`); with
+    ``uid=True`` each also carries its real uid (one more read per process)."""
     try:
         names = os.listdir("/proc")
     except OSError:
-        return procs
+        return
     for name in names:
         if name.isdigit():
-            p = _read_stat(int(name))
+            p = read(int(name), uid=uid)
             if p is not None:
-                procs[p.pid] = p
-    return procs
+                yield p
 
 
-def _uid_has_processes(uid: int) -> bool:
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                status = Path(f"/proc/{name}/status").read_text()
-            except OSError:
-                continue
-            m = re.search(r"^Uid:\s+(\d+)", status, re.M)
-            if m and int(m.group(1)) == uid and not re.search(r"^State:\s+[ZX]", status, re.M):
+def scan_processes() -> dict[int, Proc]:
+    """The live processes by pid: the supervisor's view of the table."""
+    return {p.pid: p for p in processes() if p.alive}
+
+
+def uid_has_processes(uid: int) -> bool:
+    return any(p.alive and p.uid == uid for p in processes(uid=True))
+
+
+def user_tasks(uid: int) -> int:
+    """Processes and threads that ``uid`` runs now (RLIMIT_NPROC counts them all, and
+    a zombie until it is reaped)."""
+    return sum(p.threads for p in processes(uid=True) if p.uid == uid)
+
+
+def processes_with(marker: str) -> list[int]:
+    """Live pids, other than this one, whose command line or environment contains
+    ``marker`` (a worker's token: found even after it left the worker's tree and uid)."""
+    needle = marker.encode()
+    me = os.getpid()
+    return [p.pid for p in processes() if p.alive and p.pid != me and _mentions(p.pid, needle)]
+
+
+def _mentions(pid: int, needle: bytes) -> bool:
+    for part in ("cmdline", "environ"):
+        try:
+            if needle in Path(f"/proc/{pid}/{part}").read_bytes():
                 return True
+        except OSError:
+            continue
     return False
 
 
-def processes_with(marker: str, *, environ: bool = True) -> list[int]:
-    """Pids whose command line (or environment) contains ``marker``: for leftover checks."""
-    found = []
-    needle = marker.encode()
-    me = os.getpid()
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == me:
-            continue
-        for part in ("cmdline", "environ") if environ else ("cmdline",):
-            try:
-                if needle in Path(f"/proc/{name}/{part}").read_bytes():
-                    if _read_stat(int(name)) is not None:  # zombies are gone already
-                        found.append(int(name))
-                    break
-            except OSError:
-                continue
-    return found
-
-
-def _pss(pid: int, fallback: int) -> int:
+def pss(pid: int, fallback: int) -> int:
+    """Proportional set size: shared pages (torch's libraries) counted once across processes."""
     try:
         text = Path(f"/proc/{pid}/smaps_rollup").read_text()
     except OSError:
         return fallback
     m = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
     return int(m.group(1)) * 1024 if m else fallback
-
-
-def _user_tasks(uid: int) -> int:
-    """Processes and threads that ``uid`` runs now (RLIMIT_NPROC counts them all)."""
-    total = 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            status = Path(f"/proc/{name}/status").read_text()
-        except OSError:
-            continue
-        uid_line = re.search(r"^Uid:\s+(\d+)", status, re.M)
-        threads = re.search(r"^Threads:\s+(\d+)", status, re.M)
-        if uid_line and int(uid_line.group(1)) == uid:
-            total += int(threads.group(1)) if threads else 1
-    return total

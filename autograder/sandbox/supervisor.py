@@ -5,47 +5,15 @@ every process it made, including ones that left its process group."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import threading
 import time
 
 from .launch import Launch
-from .limits import Limits, _fmt_bytes
-from .proc import Proc, _pss, _uid_has_processes, processes_with, scan_processes
-
-
-def _kill_uid(uid: int) -> None:
-    """SIGKILL every process of ``uid`` in one go: kill(-1) from a process with that uid."""
-    kill = shutil.which("kill", path="/usr/bin:/bin")
-    if kill:
-        try:
-            subprocess.run(
-                [kill, "-9", "-1"],
-                user=uid,
-                group=uid,
-                extra_groups=[],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=10,
-                cwd="/",
-                check=False,
-            )
-            if not _uid_has_processes(uid):
-                return
-        except (OSError, subprocess.SubprocessError):
-            pass
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            os.kill(-1, signal.SIGKILL)
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
+from .limits import Limits, fmt_bytes
+from .proc import Proc, processes_with, pss, scan_processes
+from .uids import kill_uid
 
 
 class Supervisor:
@@ -72,9 +40,6 @@ class Supervisor:
         self.interval = interval
         self.extra = extra_processes  # bubblewrap's own processes
         self.violation: str | None = None
-        self.kind: str | None = None
-        self.peak_memory = 0
-        self.peak_processes = 0
         self._known: dict[int, int] = {}  # pid -> start time
         self._cpu_dead = 0.0
         self._cpu_seen: dict[tuple[int, int], float] = {}
@@ -85,8 +50,9 @@ class Supervisor:
         self.thread.start()
 
     # -- membership ------------------------------------------------------------------------
-    def members(self, procs: dict[int, Proc] | None = None) -> dict[int, Proc]:
-        procs = scan_processes() if procs is None else procs
+    def members(self) -> dict[int, Proc]:
+        """The worker's live processes now, by pid."""
+        procs = scan_processes()
         roots = {self.popen.pid} | {
             pid for pid, start in self._known.items() if pid in procs and procs[pid].start == start
         }
@@ -121,18 +87,13 @@ class Supervisor:
         if not members:
             return
         count = max(len(members) - self.extra, 0)
-        self.peak_processes = max(self.peak_processes, count)
         if count > self.limits.processes:
-            return self._violate(
-                "processes", f"it started {count} processes, more than the limit of {self.limits.processes}"
-            )
-        memory = sum(_pss(p.pid, p.rss) for p in members.values())
-        self.peak_memory = max(self.peak_memory, memory)
+            return self._violate(f"it started {count} processes, more than the limit of {self.limits.processes}")
+        memory = sum(pss(p.pid, p.rss) for p in members.values())
         if memory > self.limits.memory_bytes:
             return self._violate(
-                "memory",
-                f"its processes used {_fmt_bytes(memory)} of memory, "
-                f"more than the limit of {_fmt_bytes(self.limits.memory_bytes)}",
+                f"its processes used {fmt_bytes(memory)} of memory, "
+                f"more than the limit of {fmt_bytes(self.limits.memory_bytes)}",
             )
         cpu = 0.0
         for p in members.values():
@@ -143,7 +104,6 @@ class Supervisor:
             self._cpu_dead += self._cpu_seen.pop(k)
         if cpu + self._cpu_dead > self.limits.cpu_seconds:
             return self._violate(
-                "cpu",
                 f"its processes used {cpu + self._cpu_dead:.0f} s of CPU "
                 f"time, more than the limit of {self.limits.cpu_seconds} s",
             )
@@ -153,9 +113,8 @@ class Supervisor:
             used, entries = self._disk()
             if used > self.limits.disk_bytes or entries > 100_000:
                 return self._violate(
-                    "disk",
-                    f"it wrote {_fmt_bytes(used)} in {entries} files, "
-                    f"more than the limit of {_fmt_bytes(self.limits.disk_bytes)}",
+                    f"it wrote {fmt_bytes(used)} in {entries} files, "
+                    f"more than the limit of {fmt_bytes(self.limits.disk_bytes)}",
                 )
 
     def _disk(self) -> tuple[int, int]:
@@ -177,16 +136,16 @@ class Supervisor:
                 continue
         return total, entries
 
-    def _violate(self, kind: str, text: str) -> None:
+    def _violate(self, text: str) -> None:
         if self.violation is None:
-            self.kind, self.violation = kind, text
+            self.violation = text
         self.kill_all()
 
     # -- the kill --------------------------------------------------------------------------
     def kill_all(self) -> None:
         """SIGKILL every process of the worker; returns once none is left (or 5 s passed)."""
         if self.launch.uid is not None:
-            _kill_uid(self.launch.uid)
+            kill_uid(self.launch.uid)
         try:
             os.killpg(self.popen.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -207,7 +166,7 @@ class Supervisor:
                     except (ProcessLookupError, PermissionError):
                         pass
             if self.launch.uid is not None:
-                _kill_uid(self.launch.uid)
+                kill_uid(self.launch.uid)
             time.sleep(0.02)
         try:
             self.popen.wait(timeout=5)

@@ -46,7 +46,7 @@ def probe_source(module: str) -> str | None:
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
-def _hand_over(workdir: Path, uid: int | None) -> None:
+def hand_over(workdir: Path, uid: int | None) -> None:
     """Let the worker's uid use its folders (and only read the harness)."""
     if uid is None:
         return
