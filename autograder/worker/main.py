@@ -6,10 +6,9 @@ student's prints go to stdout/stderr, which the judge captures separately, so no
 student prints can be mistaken for an answer. Every answer is data (see ``protocol``):
 the judge validates it and never runs code from here.
 
-Start-up, before any student code: read the configuration, :func:`confine` (drop to the
-worker's own uid where the judge gave one, resource limits, no new privileges, parent
-death signal, child subreaper, Landlock in plain process mode), answer ``booted``, then
-import the student's module and answer with the stubs found.
+Start-up, before any student code: read the configuration, confine the process (see
+``confinement``), answer ``booted``, then import the student's module and answer with the
+stubs found. Calls into the student's code run under the ``recorder``.
 """
 
 from __future__ import annotations
@@ -17,145 +16,17 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import os
-import signal
 import sys
 import time
 import traceback
 import types
 
 import torch
-from torch.overrides import TorchFunctionMode
 
 from . import probes
+from .confinement import confine
 from .protocol import Handle, Param, decode, encode, read_message, write_message
-
-# Namespaces whose public names a recorded call is also reported under, so that
-# ``getattr(torch, "soft" + "max")`` and ``sm = torch.softmax`` read like ``torch.softmax``.
-PUBLIC_NAMESPACES = (
-    "torch",
-    "torch.nn.functional",
-    "torch.special",
-    "torch.linalg",
-    "torch.fft",
-    "torch.optim",
-    "torch.nn",
-    "torch.nn.init",
-    "torch.autograd",
-)
-
-
-class TamperingDetected(Exception):
-    """The submission switched off the grader's call recording while it ran."""
-
-
-def _is_torch(module_name) -> bool:
-    """Torch's own code, or the harness's: calls made from there are not the student's."""
-    own = __package__ or "divekit_worker"
-    return isinstance(module_name, str) and (
-        module_name == "torch" or module_name.startswith(("torch.", own, "importlib"))
-    )
-
-
-class CallRecorder(TorchFunctionMode):
-    """Records the torch functions and tensor methods a stub calls (for from-scratch checks).
-
-    Two independent recorders: a ``TorchFunctionMode`` sees every torch operation on
-    tensors, and a profile hook (``sys.setprofile``) sees every call the student's code
-    makes into torch, builtin or Python (optimizers, ``torch.nn.functional``), however the
-    function was reached. Only calls made from outside torch are recorded, so torch's own
-    internals do not count against the student. A stub that switches either recorder off
-    raises :class:`TamperingDetected`.
-    """
-
-    _by_id: dict[int, set[str]] | None = None
-    _by_code: dict[object, set[str]] | None = None
-
-    def __init__(self):
-        super().__init__()
-        self.names: set[str] = set()
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", None) or repr(func)
-        module = getattr(func, "__module__", None) or ""
-        qual = getattr(func, "__qualname__", name)
-        if qual.startswith("TensorBase.") or qual.startswith("Tensor."):
-            self.names.add("Tensor." + name)
-        elif module:
-            self.names.add(f"{module}.{name}")
-        else:
-            self.names.add(name)
-        return func(*args, **(kwargs or {}))
-
-    # -- the profile hook ------------------------------------------------------------------
-    @classmethod
-    def _index(cls) -> None:
-        by_id: dict[int, set[str]] = {}
-        by_code: dict[object, set[str]] = {}
-        for ns in PUBLIC_NAMESPACES:
-            module = sys.modules.get(ns)
-            if module is None:
-                continue
-            for attr, obj in list(vars(module).items()):
-                if attr.startswith("__"):
-                    continue
-                public = f"{ns}.{attr}"
-                if isinstance(obj, types.BuiltinFunctionType):
-                    by_id.setdefault(id(obj), set()).add(public)
-                elif isinstance(obj, types.FunctionType):
-                    by_code.setdefault(obj.__code__, set()).add(public)
-                elif isinstance(obj, type):
-                    for meth in ("__init__", "__new__", "__call__", "forward", "step"):
-                        fn = vars(obj).get(meth)
-                        if isinstance(fn, types.FunctionType):
-                            by_code.setdefault(fn.__code__, set()).add(public)
-        cls._by_id, cls._by_code = by_id, by_code
-
-    def _profile(self, frame, event, arg):
-        if event == "c_call":
-            if _is_torch(frame.f_globals.get("__name__")):
-                return
-            owner = getattr(arg, "__self__", None)
-            if isinstance(owner, torch.Tensor):
-                self.names.add("Tensor." + arg.__name__)
-                return
-            module = getattr(arg, "__module__", None)
-            if not _is_torch(module):
-                return
-            self.names.add(f"{module}.{arg.__name__}")
-            self.names.update(self._by_id.get(id(arg), ()))
-        elif event == "call":
-            if not _is_torch(frame.f_globals.get("__name__")):
-                return
-            back = frame.f_back
-            if back is not None and _is_torch(back.f_globals.get("__name__")):
-                return
-            code = frame.f_code
-            self.names.add(f"{frame.f_globals.get('__name__')}.{code.co_qualname}")
-            self.names.update(self._by_code.get(code, ()))
-
-    def __enter__(self):
-        if CallRecorder._by_id is None:
-            CallRecorder._index()
-        out = super().__enter__()
-        self._depth = torch._C._len_torch_function_stack()
-        sys.setprofile(self._profile)
-        return out
-
-    def check_intact(self) -> None:
-        """Raise :class:`TamperingDetected` unless both recorders are still in place."""
-        if sys.getprofile() != self._profile:
-            raise TamperingDetected("the submission replaced the grader's call recorder (sys.setprofile) while it ran")
-        depth = torch._C._len_torch_function_stack()
-        if depth < self._depth or torch._C._get_function_stack_at(self._depth - 1) is not self:
-            raise TamperingDetected("the submission removed the grader's torch function mode while it ran")
-
-    def __exit__(self, *exc):
-        sys.setprofile(None)
-        stack = torch._C._len_torch_function_stack
-        if stack() >= self._depth and torch._C._get_function_stack_at(self._depth - 1) is self:
-            while stack() >= self._depth:  # modes the student left on top, then ours
-                torch._C._pop_torch_function_stack()
-        return None
+from .recorder import CallRecorder
 
 
 class Worker:
@@ -252,7 +123,7 @@ class Worker:
         # Probes are the harness's code: what they call is not the student's doing (and
         # recording a whole training loop would only slow it down).
         target = request.get("target") or {}
-        if request.get("record", True) and "probe" not in target:
+        if "probe" not in target:
             with recorder:
                 result = fn(*args, **kwargs)
                 if request.get("collect") == "list":
@@ -358,119 +229,6 @@ def error_answer(exc: BaseException, module_path: str) -> dict:
     }
 
 
-# -- confinement: applied before the student's code is imported -------------------------------
-
-PR_SET_PDEATHSIG = 1
-PR_SET_CHILD_SUBREAPER = 36
-PR_SET_NO_NEW_PRIVS = 38
-LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 446
-LL_EXECUTE, LL_WRITE_FILE, LL_READ_FILE, LL_READ_DIR = 1, 2, 4, 8
-LL_TRUNCATE, LL_IOCTL_DEV = 1 << 14, 1 << 15
-
-
-def _libc():
-    import ctypes
-
-    return ctypes, ctypes.CDLL(None, use_errno=True)
-
-
-def _landlock(spec: dict) -> str:
-    """Confine this process (and its children) to the given folders; returns what it did."""
-    ctypes, libc = _libc()
-    abi = libc.syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
-    if abi < 1:
-        return "no Landlock"
-    fs_all = (1 << 13) - 1
-    if abi >= 2:
-        fs_all |= 1 << 13  # REFER
-    if abi >= 3:
-        fs_all |= LL_TRUNCATE
-    if abi >= 5:
-        fs_all |= LL_IOCTL_DEV
-
-    class RulesetAttr(ctypes.Structure):
-        _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
-
-    class PathBeneath(ctypes.Structure):
-        _pack_ = 1
-        _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
-    attr = RulesetAttr(fs_all, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
-    size = 8 if abi < 4 else 16 if abi < 6 else 24
-    ruleset = libc.syscall(LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
-    if ruleset < 0:
-        return f"Landlock failed ({os.strerror(ctypes.get_errno())})"
-    extra = fs_all & (LL_TRUNCATE | LL_IOCTL_DEV)
-    file_rights = LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | extra
-    read = LL_EXECUTE | LL_READ_FILE | LL_READ_DIR
-    dev = LL_READ_FILE | LL_WRITE_FILE | LL_READ_DIR | extra
-    rules = [(p, read) for p in spec.get("read", [])] + [(p, fs_all) for p in spec.get("write", [])]
-    if spec.get("dev"):
-        rules.append((spec["dev"], dev))
-    try:
-        for path, rights in rules:
-            try:
-                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except OSError:
-                continue
-            try:
-                if not os.path.isdir(path):
-                    rights &= file_rights
-                rule = PathBeneath(rights & fs_all, fd)
-                libc.syscall(
-                    LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule), ctypes.c_uint32(0)
-                )
-            finally:
-                os.close(fd)
-        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        if libc.syscall(LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
-            return f"Landlock failed ({os.strerror(ctypes.get_errno())})"
-    finally:
-        os.close(ruleset)
-    return f"Landlock ABI {abi}"
-
-
-def confine(spec: dict) -> list[str]:
-    """Drop to the worker's uid, set resource limits, and confine; returns what was done."""
-    import resource
-
-    done = []
-    uid = spec.get("uid")
-    if uid is not None:
-        os.setgroups([])
-        os.setgid(int(uid))
-        os.setuid(int(uid))  # from root: every capability goes too
-        done.append(f"uid {uid}")
-    for name, value in (spec.get("rlimits") or {}).items():
-        if value is None:
-            continue
-        which = getattr(resource, f"RLIMIT_{name}")
-        hard = value + 5 if name == "CPU" else value
-        try:
-            resource.setrlimit(which, (value, hard))
-        except (ValueError, OSError):
-            soft_now, hard_now = resource.getrlimit(which)
-            if hard_now != resource.RLIM_INFINITY and value > hard_now:
-                resource.setrlimit(which, (hard_now, hard_now))
-            else:
-                raise
-        done.append(f"RLIMIT_{name}={value}")
-    if sys.platform.startswith("linux"):
-        ctypes, libc = _libc()
-        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        # Orphans of the student's processes (a setsid() daemon) are re-parented to this
-        # process rather than to init, so the judge still finds them among its descendants.
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-        if spec.get("pdeathsig"):
-            parent = os.getppid()
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            if os.getppid() != parent:  # the judge died before we asked
-                os._exit(1)
-        if spec.get("landlock"):
-            done.append(_landlock(spec["landlock"]))
-    return done
-
-
 def _load_probe(module: str, source: str) -> None:
     """Install the probes of ``module``, sent by the judge when a check first needs them."""
     if not module.isidentifier():
@@ -498,8 +256,6 @@ def main() -> None:
     config, _ = read(requests)
     confined = confine(config.get("confine") or {})
     torch.manual_seed(int(config.get("seed", 0)))
-    if config.get("threads"):
-        torch.set_num_threads(int(config["threads"]))
     fraction = config.get("gpu_memory_fraction")
     if fraction and torch.cuda.is_available():
         torch.cuda.set_per_process_memory_fraction(float(fraction))
