@@ -17,6 +17,8 @@ from .uids import allocate_uid, release_uid
 
 @dataclass(frozen=True)
 class Host:
+    """What :func:`host` found, once per judge process."""
+
     bwrap: str | None
     bwrap_ok: bool
     bwrap_why: str

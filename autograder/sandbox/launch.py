@@ -24,6 +24,8 @@ TOKEN_VAR = "DIVEKIT_WORKER_TOKEN"
 
 @dataclass
 class Launch:
+    """How the session starts one worker, and what the supervisor needs to watch it."""
+
     argv: list[str]
     cwd: str
     env: dict[str, str]
