@@ -59,7 +59,7 @@ def test_every_stub_has_points_checks_and_a_solution():
             t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
         }
         for s in m.stubs:
-            assert s.id in rubric.points, f"{s.id} has no points in rubric.toml"
+            assert s.id in rubric.points, f"{s.id} has no points in course/curriculum.toml"
             assert s.name in registered, f"{s.id} has no checks"
             assert s.name in defined, f"solutions/{m.filename} does not define {s.name}"
 
