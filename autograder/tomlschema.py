@@ -64,7 +64,27 @@ def _kind(value: Any) -> str:
         return "a table"
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         return "an array of tables"
+    if isinstance(value, bool):
+        return "a boolean"
     return next((name for t, name in _NAMES.items() if type(value) is t), type(value).__name__)
+
+
+# Where a key sits: the chain of (key, label) from the top; label names an array item ("#2 'mlp'").
+Where = tuple[tuple[str, str], ...]
+
+
+def _render(path: Where) -> str:
+    """``[policy]``, or ``[[module.stub]] #5 'sgd' of [[module]] #1 'linear_regression'``."""
+    if not path:
+        return "the top level"
+    parts, keys = [], [k for k, _ in path]
+    for depth in range(len(path), 0, -1):
+        header, label = ".".join(keys[:depth]), path[depth - 1][1]
+        if label:
+            parts.append(f"[[{header}]] {label}")
+        elif depth == len(path):
+            parts.append(f"[{header}]")
+    return " of ".join(parts)
 
 
 def _fits(value: Any, wanted: type) -> bool:
@@ -73,8 +93,8 @@ def _fits(value: Any, wanted: type) -> bool:
     return type(value) is wanted
 
 
-def _where(path: str) -> str:
-    return f"in {path}" if path else "at the top level"
+def _where(path: Where) -> str:
+    return f"in {_render(path)}" if path else "at the top level"
 
 
 def load(path: str | Path, schema: Table, *, text: str | None = None, label: str | None = None) -> dict[str, Any]:
@@ -87,7 +107,7 @@ def load(path: str | Path, schema: Table, *, text: str | None = None, label: str
     return check(raw, schema, name)
 
 
-def check(data: Mapping[str, Any], schema: Table, file: str, path: str = "") -> dict[str, Any]:
+def check(data: Mapping[str, Any], schema: Table, file: str, path: Where = ()) -> dict[str, Any]:
     """``data`` checked against ``schema``, with every declared default filled in."""
     if schema.values is not None:
         return {k: _value(v, schema.values, file, path, k) for k, v in data.items()}
@@ -98,7 +118,7 @@ def check(data: Mapping[str, Any], schema: Table, file: str, path: str = "") -> 
             what = "table" if isinstance(value, dict) or _kind(value) == "an array of tables" else "key"
             raise SchemaError(f"{file}: unknown {what} {key!r} {_where(path)}; allowed keys: {allowed}")
     for key, spec in schema.keys.items():
-        here = f"{path}.{key}" if path else key
+        here = ".".join([k for k, _ in path] + [key])
         if key not in data:
             if spec.required:
                 raise SchemaError(f"{file}: {_where(path)}, the required key {key!r} is missing")
@@ -107,7 +127,7 @@ def check(data: Mapping[str, Any], schema: Table, file: str, path: str = "") -> 
             elif isinstance(spec, Tables):
                 out[key] = []
             elif isinstance(spec, Table):
-                out[key] = check({}, spec, file, f"[{here}]")
+                out[key] = check({}, spec, file, (*path, (key, "")))
             continue
         value = data[key]
         if isinstance(spec, Tables):
@@ -115,24 +135,26 @@ def check(data: Mapping[str, Any], schema: Table, file: str, path: str = "") -> 
                 raise SchemaError(
                     f"{file}: {key!r} {_where(path)} must be an array of tables [[{here}]], got {_kind(value)}"
                 )
-            out[key] = [check(item, spec.table, file, _item(here, i, item)) for i, item in enumerate(value, 1)]
+            out[key] = [
+                check(item, spec.table, file, (*path, (key, _label(i, item)))) for i, item in enumerate(value, 1)
+            ]
         elif isinstance(spec, Table):
             if not isinstance(value, dict):
                 raise SchemaError(f"{file}: {key!r} {_where(path)} must be a table [{here}], got {_kind(value)}")
-            out[key] = check(value, spec, file, f"[{here}]")
+            out[key] = check(value, spec, file, (*path, (key, "")))
         else:
             out[key] = _value(value, spec, file, path, key)
     return out
 
 
-def _item(here: str, index: int, item: Mapping[str, Any]) -> str:
-    named = f" {item['name']!r}" if isinstance(item.get("name"), str) else ""
-    return f"[[{here}]] #{index}{named}"
+def _label(index: int, item: Mapping[str, Any]) -> str:
+    return f"#{index}" + (f" {item['name']!r}" if isinstance(item.get("name"), str) else "")
 
 
-def _value(value: Any, spec: Key, file: str, path: str, key: str) -> Any:
+def _value(value: Any, spec: Key, file: str, path: Where, key: str) -> Any:
     def bad(expected: str) -> SchemaError:
-        return SchemaError(f"{file}: {key!r} {_where(path)} must be {expected}, got {_kind(value)} ({value!r})")
+        shown = str(value).lower() if isinstance(value, bool) else repr(value)
+        return SchemaError(f"{file}: {key!r} {_where(path)} must be {expected}, got {_kind(value)} ({shown})")
 
     if not _fits(value, spec.type):
         raise bad(_NAMES[spec.type])
