@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -177,7 +178,7 @@ def grade_all(
     *,
     only: list[str] | None = None,
     jobs: int = 1,
-    progress=None,
+    progress: Callable[[Row], None] | None = None,
 ) -> list[Row]:
     """Grade every submission of ``folder`` into ``out_dir``; returns the summary rows."""
     out_dir = Path(out_dir)

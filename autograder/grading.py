@@ -30,6 +30,10 @@ SCRATCH_TITLE = "written from scratch"
 # Told (stub id, tests done, tests in all) before each test runs; not part of the config.
 Progress = Callable[[str, int, int], None]
 
+# The old name, kept only so that branches written alongside this change still import; it
+# takes the same fields except ``progress`` (now grade()'s argument). Remove once merged.
+GradeOptions = GradingConfig
+
 
 @dataclass
 class Entry:
@@ -364,14 +368,14 @@ def _printed(output: str) -> str:
 def grade(
     submission: str,
     only: list[str] | None = None,
-    options: GradingConfig | None = None,
+    config: GradingConfig | None = None,
     progress: Progress | None = None,
 ) -> Report:
     """Grade a submission folder/zip; raises intake.UnusableSubmission for unusable input.
 
-    ``options`` is built here if it is not yet (see GradingConfig.build); ``progress`` is told before each test.
+    ``config`` is built here if it is not yet (see GradingConfig.build); ``progress`` is told before each test.
     """
-    options = (options or GradingConfig()).built()
+    options = (config or GradingConfig()).built()
     rubric = options.rubric
     assert rubric is not None
     selection = curriculum.select(only)
