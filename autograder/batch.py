@@ -18,11 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .sandbox import Limits, choose_mode
+from .config import GradingConfig
 
 SUMMARY = "summary.csv"
 FIELDS = ["name", "status", "score", "max_score", "seconds", "reason", "source"]
@@ -75,69 +76,25 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def options_spec(
-    *,
-    only=None,
-    rubric=None,
-    solutions=None,
-    sandbox="auto",
-    device="cpu",
-    training=True,
-    data=None,
-    examples=25,
-    limits: Limits | None = None,
-    mode=None,
-    mode_reason="",
-) -> dict:
-    """What a judge process needs to rebuild the grading options (all plain data)."""
-    return {
-        "only": list(only or []) or None,
-        "rubric": rubric,
-        "solutions": solutions,
-        "sandbox": sandbox,
-        "device": device,
-        "training": training,
-        "data": data,
-        "examples": examples,
-        "limits": asdict(limits or Limits()),
-        "mode": mode,
-        "mode_reason": mode_reason,
-    }
-
-
-def deadline_for(spec: dict) -> float:
+def deadline_for(config: GradingConfig, only: list[str] | None = None) -> float:
     """How long one judge may take before it is stopped: every module's budget, twice."""
     from . import curriculum
 
-    limits = Limits(**spec["limits"])
     try:
-        modules = len(curriculum.select(spec.get("only")))
+        modules = len(curriculum.select(only))
     except KeyError:
         modules = 1
-    return 120 + 2 * modules * limits.module_seconds
+    return 120 + 2 * modules * config.limits.module_seconds
 
 
-def grade_one(submission: str, out: str, spec: dict) -> dict:
+def grade_one(submission: str, out: str, config: GradingConfig, only: list[str] | None = None) -> dict:
     """Grade one submission in this process and write its JSON; returns a summary."""
-    from . import curriculum, intake
-    from .grading import GradeOptions, grade
+    from . import intake
+    from .grading import grade
 
     start = time.monotonic()
-    rubric = curriculum.load_rubric(spec["rubric"]) if spec.get("rubric") else None
-    options = GradeOptions(
-        solutions=spec.get("solutions"),
-        sandbox=spec["sandbox"],
-        device=spec["device"],
-        training=spec["training"],
-        examples=spec["examples"],
-        limits=Limits(**spec["limits"]),
-        data=spec.get("data"),
-        rubric=rubric,
-        mode=spec.get("mode"),
-        mode_reason=spec.get("mode_reason") or "",
-    )
     try:
-        report = grade(submission, spec.get("only"), options)
+        report = grade(submission, only, config)
     except intake.UnusableSubmission as exc:
         _write_json(Path(out), unusable_json(str(exc)))
         return {
@@ -159,12 +116,12 @@ def grade_one(submission: str, out: str, spec: dict) -> dict:
     }
 
 
-def _run_judge(name: str, path: Path, out_dir: Path, spec: dict, deadline: float) -> Row:
+def _run_judge(name: str, path: Path, out_dir: Path, job: dict, deadline: float) -> Row:
     out = out_dir / f"{name}.json"
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="divekit-judge-") as scratch:
-        spec_file = Path(scratch) / "spec.json"
-        spec_file.write_text(json.dumps({"submission": str(path), "out": str(out), "spec": spec}))
+        spec_file = Path(scratch) / "job.json"
+        spec_file.write_text(json.dumps(dict(job, submission=str(path), out=str(out))))
         log = Path(scratch) / "log"
         with open(log, "wb") as log_stream:
             proc = subprocess.Popen(
@@ -214,20 +171,27 @@ def _run_judge(name: str, path: Path, out_dir: Path, spec: dict, deadline: float
     return Row(name, "error", 0.0, 0.0, round(seconds, 2), reason, str(path))
 
 
-def grade_all(folder: str | Path, out_dir: str | Path, spec: dict, *, jobs: int = 1, progress=None) -> list[Row]:
+def grade_all(
+    folder: str | Path,
+    out_dir: str | Path,
+    config: GradingConfig,
+    *,
+    only: list[str] | None = None,
+    jobs: int = 1,
+    progress: Callable[[Row], None] | None = None,
+) -> list[Row]:
     """Grade every submission of ``folder`` into ``out_dir``; returns the summary rows."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if spec.get("mode") is None:  # probe the sandbox once, not once per submission
-        mode, why = choose_mode(spec.get("sandbox", "auto"))
-        spec = dict(spec, mode=mode, mode_reason=why)
-    deadline = deadline_for(spec)
+    config = config.built()  # probe the sandbox once, not once per submission
+    job = {"only": only, "config": config.to_dict()}
+    deadline = deadline_for(config, only)
     submissions = discover(folder)
 
     def one(item: tuple[str, Path]) -> Row:
         name, path = item
         try:
-            row = _run_judge(name, path, out_dir, spec, deadline)
+            row = _run_judge(name, path, out_dir, job, deadline)
         except Exception as exc:  # noqa: BLE001 - one submission never stops the others
             reason = f"internal error while grading: {type(exc).__name__}: {exc}"
             _write_json(out_dir / f"{name}.json", unusable_json(reason, status="error"))
@@ -249,7 +213,8 @@ def grade_all(folder: str | Path, out_dir: str | Path, spec: dict, *, jobs: int 
 def _main(argv: list[str]) -> int:
     job = json.loads(Path(argv[0]).read_text())
     try:
-        summary = grade_one(job["submission"], job["out"], job["spec"])
+        config = GradingConfig.from_dict(job["config"])
+        summary = grade_one(job["submission"], job["out"], config, job["only"])
     except Exception as exc:
         print(f"DIVEKIT-ERROR {type(exc).__name__}: {exc}", flush=True)
         raise
@@ -261,4 +226,4 @@ if __name__ == "__main__":
     sys.exit(_main(sys.argv[1:]))
 
 
-__all__ = ["Row", "discover", "grade_all", "grade_one", "options_spec", "unusable_json"]
+__all__ = ["Row", "discover", "grade_all", "grade_one", "unusable_json"]

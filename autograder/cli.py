@@ -5,41 +5,32 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
 from . import curriculum, intake, static
-from .grading import GradeOptions, grade
+from .config import GradingConfig
+from .grading import grade
 from .reference import REPO
-from .sandbox import Limits, choose_mode
+from .sandbox import choose_mode
 
 EXERCISES = REPO / "exercises"
 SOLUTIONS = REPO / "solutions"
 
 
-def _options(rubric, solutions, sandbox, device, training, data, examples, timeout) -> GradeOptions:
-    try:
-        loaded = curriculum.load_rubric(rubric) if rubric else None
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    limits = Limits() if timeout is None else replace(Limits(), call_seconds=timeout)
-    return GradeOptions(
-        solutions=solutions,
-        sandbox=sandbox,
-        device=device,
-        training=training,
-        data=data,
-        rubric=loaded,
-        examples=examples,
-        limits=limits,
-    )
-
-
 def _unusable(reason: str) -> None:
     click.echo(f"divekit: cannot grade: {reason}", err=True)
     sys.exit(2)
+
+
+def _config(asked: dict[str, Any]) -> GradingConfig:
+    """The one GradingConfig of this command, from the options of ``grading_options`` (by name)."""
+    try:
+        return GradingConfig.build(**asked)
+    except (ValueError, RuntimeError) as exc:  # a bad --rubric, --device or --sandbox
+        _unusable(str(exc))
 
 
 def grading_options(fn):
@@ -54,7 +45,7 @@ def grading_options(fn):
         click.option(
             "--rubric",
             type=click.Path(exists=True, dir_okay=False),
-            help="Points per stub (default: the packaged rubric.toml).",
+            help="Instructor override of points and policy (default: the curriculum's own points).",
         ),
         click.option(
             "--solutions",
@@ -107,15 +98,15 @@ def main() -> None:
 @grading_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report here.")
-def grade_cmd(submission, only, rubric, solutions, sandbox, device, training, data, examples, timeout, fmt, out):
+def grade_cmd(submission, only, fmt, out, **asked):
     """Grade SUBMISSION (a folder laid out like exercises/, or a zip of one).
 
     Exits 0 whenever grading finished, whatever the score; 2 for unusable input.
     The JSON format is Gradescope's results.json.
     """
-    options = _options(rubric, solutions, sandbox, device, training, data, examples, timeout)
+    config = _config(asked)
     try:
-        report = grade(submission, list(only) or None, options)
+        report = grade(submission, list(only) or None, config)
     except intake.UnusableSubmission as exc:
         _unusable(str(exc))
     except KeyError as exc:
@@ -153,7 +144,7 @@ def check_cmd(targets, path, training, sandbox, data, verbose):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     console = Console(stderr=True)
-    options = _options(None, None, sandbox, "auto", training, data, 25, None)
+    config = _config({"sandbox": sandbox, "device": "auto", "training": training, "data": data})
     try:
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
@@ -163,8 +154,7 @@ def check_cmd(targets, path, training, sandbox, data, verbose):
             def report_progress(label, done, total):
                 progress.update(task, description=f"grading {label}", completed=done, total=total)
 
-            options.progress = report_progress
-            report = grade(path, list(targets) or None, options)
+            report = grade(path, list(targets) or None, config, progress=report_progress)
     except intake.UnusableSubmission as exc:
         _unusable(str(exc))
     except KeyError as exc:
@@ -251,13 +241,13 @@ def release_cmd(check_only):
 
 @main.command("verify")
 @grading_options
-def verify_cmd(only, rubric, solutions, sandbox, device, training, data, examples, timeout):
+def verify_cmd(only, **asked):
     """Maintainers: prove every solution gets full marks and every shipped stub gets 0."""
-    options = _options(rubric, solutions, sandbox, device, training, data, examples, timeout)
+    config = _config(asked)
     problems = []
     for folder, want_full in ((SOLUTIONS, True), (EXERCISES, False)):
         start = time.monotonic()
-        report = grade(str(folder), list(only) or None, options)
+        report = grade(str(folder), list(only) or None, config)
         for stub, (got, total) in report.by_stub().items():
             if want_full and got < total - 1e-9:
                 failing = [t for t in report.tests if t.stub == stub and t.status != "passed"]
@@ -286,32 +276,19 @@ def verify_cmd(only, rubric, solutions, sandbox, device, training, data, example
     help="Submissions graded at the same time (one judge process each).",
 )
 @grading_options
-def grade_all_cmd(folder, out_dir, jobs, only, rubric, solutions, sandbox, device, training, data, examples, timeout):
+def grade_all_cmd(folder, out_dir, jobs, only, **asked):
     """Grade every submission in FOLDER (each sub-folder or zip) into --out-dir.
 
     One submission that misbehaves never stops the others; one that cannot be graded
     gets a JSON saying why. Exits 0 once every submission has its JSON.
     """
-    from .batch import grade_all, options_spec
+    from .batch import grade_all
 
-    limits = Limits() if timeout is None else replace(Limits(), call_seconds=timeout)
     try:
-        spec = options_spec(
-            only=only,
-            rubric=rubric,
-            solutions=solutions,
-            sandbox=sandbox,
-            device=device,
-            training=training,
-            data=data,
-            examples=examples,
-            limits=limits,
-        )
         curriculum.select(list(only) or None)
     except KeyError as exc:
         _unusable(f"--only {exc.args[0]!r} names no module, stub or task (see `divekit list`)")
-    except RuntimeError as exc:
-        _unusable(str(exc))
+    config = _config(asked)  # probes the sandbox once, for every submission
 
     def show(row):
         click.echo(
@@ -320,7 +297,7 @@ def grade_all_cmd(folder, out_dir, jobs, only, rubric, solutions, sandbox, devic
         )
 
     try:
-        rows = grade_all(folder, out_dir, spec, jobs=jobs, progress=show)
+        rows = grade_all(folder, out_dir, config, only=list(only) or None, jobs=jobs, progress=show)
     except RuntimeError as exc:
         _unusable(str(exc))
     click.echo(f"{len(rows)} submission(s) -> {Path(out_dir) / 'summary.csv'}")

@@ -31,7 +31,6 @@ import math
 import os
 import socket
 import tempfile
-import tomllib
 import urllib.request
 import zlib
 from collections.abc import Iterator
@@ -41,6 +40,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from .tomlschema import Key, SchemaError, Table, Tables, load
 
 __all__ = [
     "DOWNLOAD_TIMEOUT_S",
@@ -166,8 +167,49 @@ def data_root(override: str | Path | None = None) -> Path:
     return Path(cache_home).expanduser().absolute() / "divekit"
 
 
+def _dataset(files: Table, **keys: Key) -> Table:
+    text = {k: Key(str, k) for k in ("title", "homepage", "license")}
+    return Table({**text, **keys, "files": Tables(files, "the files, as downloaded", required=True)}, required=True)
+
+
+def _req(type_: type, doc: str, **kw: Any) -> Key:
+    return Key(type_, doc, required=True, **kw)
+
+
+# Strict, so that a misspelt checksum key is an error rather than a file never checked.
+MANIFEST_SCHEMA = Table(
+    {
+        "schema": _req(int, "manifest format version", choices=(1,)),
+        "fashion-mnist": _dataset(
+            Table(
+                {
+                    "name": _req(str, "file name as downloaded"),
+                    "split": _req(str, "train or test", choices=("train", "test")),
+                    "kind": _req(str, "images or labels", choices=("images", "labels")),
+                    "count": _req(int, "number of examples", minimum=1),
+                    "url": _req(str, "where it is downloaded from"),
+                    "md5": _req(str, "md5 of the downloaded file"),
+                }
+            ),
+            subdir=_req(str, "torchvision's folder under the data root"),
+            image_shape=_req(list, "height and width", items=int),
+            num_classes=_req(int, "number of classes", minimum=1),
+        ),
+        "airfoil": _dataset(
+            Table(
+                {
+                    "name": _req(str, "file name"),
+                    "url": _req(str, "where it is downloaded from"),
+                    "sha1": _req(str, "sha1 of the file"),
+                }
+            )
+        ),
+    }
+)
+
+
 def load_manifest(path: str | Path | None = None) -> dict[str, Any]:
-    """Return the parsed data manifest.
+    """Return the parsed data manifest, checked against :data:`MANIFEST_SCHEMA`.
 
     Reads ``path`` if given, else ``datasets/manifest.toml`` in the repository, else the
     built-in copy (for installs without a checkout).
@@ -177,12 +219,11 @@ def load_manifest(path: str | Path | None = None) -> dict[str, Any]:
     elif MANIFEST_PATH.is_file():
         manifest_file = MANIFEST_PATH
     else:
-        return tomllib.loads(_BUILTIN_MANIFEST)
+        return load("", MANIFEST_SCHEMA, text=_BUILTIN_MANIFEST, label="the built-in data manifest")
     try:
-        with manifest_file.open("rb") as f:
-            return tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise DatasetError(f"cannot read data manifest {manifest_file}: {exc}") from exc
+        return load(manifest_file, MANIFEST_SCHEMA)
+    except SchemaError as exc:
+        raise DatasetError(f"data manifest: {exc}") from exc
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -15,11 +15,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import torch
-
 from autograder import curriculum
-from autograder.grading import GradeOptions, grade
-from autograder.sandbox import choose_mode
+from autograder.config import GradingConfig
+from autograder.grading import grade
+from autograder.sandbox import Limits
 from autograder.session import WorkerSession
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def bare_worker_seconds(mode: str) -> float:
     start = time.perf_counter()
-    with WorkerSession("empty", "empty.py", "", [], limits=GradeOptions().limits, mode=mode) as s:
+    with WorkerSession("empty", "empty.py", "", [], limits=Limits(), mode=mode) as s:
         s.start()
     return time.perf_counter() - start
 
@@ -39,17 +38,12 @@ def main() -> None:
     parser.add_argument("--sandbox", default="auto")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    mode, why = choose_mode(args.sandbox)
+    options = GradingConfig.build(sandbox=args.sandbox, device=args.device)  # resolves mode and device once
+    mode, device = options.mode, options.device
     modules = list(curriculum.select(args.only))
-    device = (
-        "cuda"
-        if args.device == "auto" and torch.cuda.is_available()
-        else ("cpu" if args.device == "auto" else args.device)
-    )
     print(f"grading time of the reference solutions on {device}; sandbox: {mode}")
     base = statistics.median(bare_worker_seconds(mode) for _ in range(3))
     print(f"  baseline: one bare worker start (imports torch): {base:.2f} s")
-    options = GradeOptions(sandbox=mode, device=device)
     # Warm the reference cache first: timings are those of a course's second student on.
     grade(str(REPO / "solutions"), modules, options)
     training_tests = []

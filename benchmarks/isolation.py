@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from autograder import curriculum
-from autograder.grading import GradeOptions, grade
+from autograder.config import GradingConfig
+from autograder.grading import grade
 from autograder.sandbox import Limits, bubblewrap_works, choose_mode, describe_isolation
 from autograder.session import WorkerSession
 
@@ -55,7 +56,7 @@ def main() -> None:
     )
     for mode in modes:
         print(f"  {mode}: {describe_isolation(mode)}")
-    options = {m: GradeOptions(sandbox=m, training=args.training) for m in modes}
+    options = {m: GradingConfig(sandbox=m, training=args.training) for m in modes}
     for m in modes:  # warm-up: page cache, reference cache, the judge's own imports
         grade(str(REPO / "solutions"), modules[:1], options[m])
     starts: dict[str, list[float]] = {m: [] for m in modes}

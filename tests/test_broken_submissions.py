@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grading import GradeOptions, grade
+from autograder.config import GradingConfig
+from autograder.grading import grade
 from autograder.sandbox import Limits
 
 from .variants.harness import replace_stub
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = (REPO / "solutions" / "linear_regression.py").read_text(encoding="utf-8")
-FAST = GradeOptions(sandbox="process", examples=5, training=False, limits=Limits(call_seconds=5, module_seconds=120))
+FAST = GradingConfig(sandbox="process", examples=5, training=False, limits=Limits(call_seconds=5, module_seconds=120))
 
 
 def _grade(tmp_path, text, only=("linear_regression",)):

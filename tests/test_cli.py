@@ -85,3 +85,29 @@ def test_list_shows_status(tmp_path):
 
 def test_release_check_passes_on_the_repo():
     assert _run("release", "--check").exit_code == 0
+
+
+def test_a_bad_rubric_exits_2_with_one_line_naming_file_table_and_key(tmp_path):
+    bad = tmp_path / "rubric.toml"
+    bad.write_text("[policy]\ndefualt_points = 2\n")
+    result = CliRunner().invoke(main, ["grade", str(REPO / "solutions"), "--rubric", str(bad), *FAST])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        f"divekit: cannot grade: {bad}: unknown key 'defualt_points' in [policy]; "
+        "allowed keys: default_points, from_scratch_share, visibility"
+    )
+    bad.write_text('[points]\n"mlp.nope" = 2\n')
+    result = CliRunner().invoke(
+        main, ["grade-all", str(tmp_path), "--out-dir", str(tmp_path / "o"), "--rubric", str(bad)]
+    )
+    assert result.exit_code == 2 and "names stubs that do not exist: mlp.nope" in result.output
+
+
+def test_a_rubric_override_sets_the_points_and_visibility(tmp_path):
+    override = tmp_path / "rubric.toml"
+    override.write_text('[policy]\nvisibility = "hidden"\n\n[points]\n"mlp.relu" = 7\n')
+    args = ["grade", str(REPO / "solutions"), "--only", "mlp.relu", *FAST, "--format", "json"]
+    data = json.loads(_run(*args, "--rubric", str(override)).output)
+    assert data["score"] == data["max_score"] == 7
+    assert {t["visibility"] for t in data["tests"]} == {"hidden"}
+    assert json.loads(_run(*args).output)["max_score"] == 1  # the curriculum's own points

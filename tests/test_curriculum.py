@@ -59,7 +59,7 @@ def test_every_stub_has_points_checks_and_a_solution():
             t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
         }
         for s in m.stubs:
-            assert s.id in rubric.points, f"{s.id} has no points in rubric.toml"
+            assert s.id in rubric.points, f"{s.id} has no points in course/curriculum.toml"
             assert s.name in registered, f"{s.id} has no checks"
             assert s.name in defined, f"solutions/{m.filename} does not define {s.name}"
 
@@ -107,3 +107,114 @@ def test_lenet_bn_layers_follow_the_contract():
     assert layers == lenet_layers_with("MaxPool2d")
     assert "Average pooling (`AvgPool2d(2, 2)`" in meaning and "in both pooling places" in meaning
     assert POOLINGS == ("MaxPool2d", "AvgPool2d")
+
+
+# -- strict TOML: a typo is an error that names the file, the table, the key and what is allowed
+
+
+COURSE = curriculum.DEFAULT_COURSE.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'forbidden = ["torch.optim.SGD", "torch.optim.sgd"]',
+            'forbiden = ["torch.optim.SGD", "torch.optim.sgd"]',
+            "unknown key 'forbiden' in [[module.stub]] #5 'sgd' of [[module]] #1 'linear_regression'; "
+            "allowed keys: forbidden, hint, kind, name, points, signature",
+        ),
+        (
+            "\n[policy]\n",
+            "\n[polcy]\n",
+            "unknown table 'polcy' at the top level; allowed keys: module, policy, solutions",
+        ),
+        (
+            'name = "ANSWERS"\npoints = 5',
+            'name = "ANSWERS"\npoints = "five"',
+            "'points' in [[module.stub]] #1 'ANSWERS' of [[module]] #10 'quiz' must be a number, got a string ('five')",
+        ),
+        (
+            'title = "Multilayer perceptron from scratch"\n',
+            "",
+            "in [[module]] #3 'mlp', the required key 'title' is missing",
+        ),
+        (
+            "from_scratch_share = 0.5",
+            "from_scratch_share = 1.5",
+            "'from_scratch_share' in [policy] must be at most 1, got a number (1.5)",
+        ),
+    ],
+    ids=["typo", "unknown-table", "wrong-type", "missing-key", "out-of-range"],
+)
+def test_a_curriculum_that_breaks_the_schema_is_an_error_saying_where(tmp_path, old, new, message):
+    assert COURSE.count(old) == 1
+    bad = tmp_path / "curriculum.toml"
+    bad.write_text(COURSE.replace(old, new), encoding="utf-8")
+    with pytest.raises(ValueError) as caught:
+        curriculum.modules(bad)
+    assert str(caught.value) == f"{bad}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[policy]\ndefualt_points = 2\n", "unknown key 'defualt_points' in [policy]; allowed keys: default_points"),
+        ("[pionts]\n", "unknown table 'pionts' at the top level; allowed keys: points, policy"),
+        ('[points]\n"mlp.relu" = true\n', "'mlp.relu' in [points] must be a number, got a boolean (true)"),
+        ('[points]\n"mlp.relu" = -1\n', "'mlp.relu' in [points] must be at least 0, got an integer (-1)"),
+        ('[policy]\nvisibility = "never"\n', "'visibility' in [policy] must be one of 'visible', 'hidden'"),
+    ],
+)
+def test_a_rubric_that_breaks_the_schema_is_an_error_saying_where(tmp_path, text, message):
+    bad = tmp_path / "rubric.toml"
+    bad.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(f"{bad}: {message}")):
+        curriculum.load_rubric(bad)
+
+
+def test_the_rubric_is_the_curriculums_points_and_policy_with_the_override_applied(tmp_path):
+    course = curriculum.load_rubric()
+    stub = next(m for m in curriculum.modules() if m.name == "batch_norm").stubs[0]
+    assert course.stub_points(stub.id) == stub.points and course.override is None
+    override = tmp_path / "rubric.toml"
+    override.write_text('[policy]\nvisibility = "hidden"\n\n[points]\n"mlp.relu" = 7\n')
+    mine = curriculum.load_rubric(override)
+    assert mine.stub_points("mlp.relu") == 7 and mine.visibility == "hidden"
+    # What the override leaves out keeps the curriculum's value.
+    assert mine.from_scratch_share == course.from_scratch_share
+    assert {k: v for k, v in mine.points.items() if k != "mlp.relu"} == {
+        k: v for k, v in course.points.items() if k != "mlp.relu"
+    }
+
+
+def test_a_throwaway_module_through_divekit_course(tmp_path, monkeypatch):
+    """A course file elsewhere replaces the packaged one; a signature left out is read from the solution."""
+    (tmp_path / "sol").mkdir()
+    (tmp_path / "sol" / "toy.py").write_text(
+        "class Layer:\n    def __init__(self, width, *, bias=True):\n        pass\n\n"
+        "def double(x, times=2):\n    return x * times\n"
+    )
+    (tmp_path / "course.toml").write_text(
+        'solutions = "sol"\n\n[policy]\ndefault_points = 3\n\n'
+        '[[module]]\nname = "toy"\ntask = "Task 9"\ntitle = "A toy"\n\n'
+        '[[module.stub]]\nname = "double"\npoints = 2\n\n'
+        '[[module.stub]]\nname = "Layer"\n\n'
+        '[[module.stub]]\nname = "ANSWER"\nkind = "value"\n'
+    )
+    monkeypatch.setenv(curriculum.COURSE_ENV, str(tmp_path / "course.toml"))
+    assert [m.name for m in curriculum.modules()] == ["toy"]
+    double, layer, answer = curriculum.module("toy").stubs
+    assert (double.signature, layer.signature, answer.signature) == ("(x, times=2)", "(width, *, bias=True)", None)
+    assert list(curriculum.select(["Task 9"])) == ["toy"]
+    rubric = curriculum.load_rubric()
+    assert [rubric.stub_points(s.id) for s in (double, layer, answer)] == [2, 3, 3]
+    (tmp_path / "course.toml").write_text(
+        '[[module]]\nname = "toy"\ntask = "Task 9"\ntitle = "A toy"\n\n[[module.stub]]\nname = "missing"\n'
+    )
+    monkeypatch.setenv(curriculum.COURSE_ENV, str(tmp_path / "course.toml"))
+    curriculum._read.cache_clear()  # same path, new content
+    with pytest.raises(ValueError, match="gives no signature, and .*toy.py does not define missing"):
+        curriculum.modules()
+    monkeypatch.delenv(curriculum.COURSE_ENV)
+    assert curriculum.modules()[0].name == "linear_regression"

@@ -127,6 +127,18 @@ def test_unreadable_manifest_raises(tmp_path: Path) -> None:
         data.load_manifest(bad)
 
 
+def test_a_misspelt_manifest_key_is_an_error_not_a_file_never_checked(tmp_path: Path) -> None:
+    bad = tmp_path / "manifest.toml"
+    text = data.MANIFEST_PATH.read_text(encoding="utf-8")
+    bad.write_text(text.replace('sha1 = "76e5', 'sh1 = "76e5'), encoding="utf-8")
+    with pytest.raises(DatasetError) as caught:
+        data.load_manifest(bad)
+    assert str(caught.value) == (
+        f"data manifest: {bad}: unknown key 'sh1' in [[airfoil.files]] #1 'airfoil_self_noise.dat'; "
+        "allowed keys: name, sha1, url"
+    )
+
+
 # ----------------------------------------------------------------------------- data_root
 
 

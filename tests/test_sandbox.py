@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from autograder import cli, curriculum, sandbox, static
 from autograder.checks import Check
 from autograder.checks.context import Ctx
-from autograder.grading import GradeOptions, grade
+from autograder.config import GradingConfig
+from autograder.grading import grade
 from autograder.sandbox import Limits, choose_mode
 from autograder.sandbox.bwrap import python_binds
 from autograder.session import WorkerLost, WorkerSession
@@ -531,7 +532,7 @@ MISSING_HALF = "def squared_loss(y_hat, y):\n    return (y_hat - y.reshape(y_hat
 def test_grading_twice_gives_the_same_report(tmp_path, mode):
     text = with_stub(MISSING_HALF)
     only = ["linear_regression.squared_loss", "linear_regression.data_iter"]
-    opts = GradeOptions(sandbox=mode, training=False, examples=10, limits=FAST_LIMITS)
+    opts = GradingConfig(sandbox=mode, training=False, examples=10, limits=FAST_LIMITS)
     folder = tmp_path / "sub"
     folder.mkdir()
     (folder / "linear_regression.py").write_text(text)

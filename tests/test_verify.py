@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from autograder import curriculum
-from autograder.grading import GradeOptions, grade
+from autograder.config import GradingConfig
+from autograder.grading import grade
 
 REPO = Path(__file__).resolve().parents[1]
 MODULES = [m.name for m in curriculum.modules()]
@@ -16,7 +17,7 @@ MODULES = [m.name for m in curriculum.modules()]
 
 @pytest.mark.parametrize("module", MODULES)
 def test_reference_solution_gets_full_marks(module):
-    report = grade(str(REPO / "solutions"), [module], GradeOptions(sandbox="process"))
+    report = grade(str(REPO / "solutions"), [module], GradingConfig(sandbox="process"))
     lost = [f"{t.name}: {t.output}" for t in report.tests if t.status != "passed"]
     assert not lost, "\n".join(lost)
     assert report.score == pytest.approx(report.max_score) and report.max_score > 0
@@ -24,7 +25,7 @@ def test_reference_solution_gets_full_marks(module):
 
 @pytest.mark.parametrize("module", MODULES)
 def test_shipped_stubs_score_zero(module):
-    report = grade(str(REPO / "exercises"), [module], GradeOptions(sandbox="process"))
+    report = grade(str(REPO / "exercises"), [module], GradingConfig(sandbox="process"))
     assert report.max_score > 0
     earned = {stub: got for stub, (got, _) in report.by_stub().items() if got > 0}
     assert not earned, earned

@@ -39,7 +39,7 @@ class Ctx:
     device: str = "cpu"
     examples: int = 25
     passed: frozenset[str] = frozenset()  # stubs whose unit checks all passed (for training)
-    options: dict = field(default_factory=dict)
+    options: Any = None  # the GradingConfig of this run (autograder.config)
     recorded: dict[str, set] = field(default_factory=dict)  # stub -> torch calls seen
     attachments: list = field(default_factory=list)  # (filename, bytes) for the report
     summary: str = ""  # shown with a passing check (e.g. a training run's figures)

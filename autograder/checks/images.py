@@ -31,7 +31,7 @@ def _load(root: str | None) -> data.ImageData:
 
 def load(ctx) -> data.ImageData:
     """The dataset for this grading run; its note (e.g. the fallback) goes into the report."""
-    images = _load(ctx.options.get("data"))
+    images = _load(ctx.options.data)
     if images.note:
         ctx.notes.append(images.note)
     return images

@@ -631,7 +631,7 @@ def _load_airfoil(root: str | None, env: str) -> tuple | str:
 
 
 def airfoil(ctx) -> tuple | str:
-    return _load_airfoil(ctx.options.get("data"), os.environ.get(data.ENV_VAR, ""))
+    return _load_airfoil(ctx.options.data, os.environ.get(data.ENV_VAR, ""))
 
 
 def _training_check(name: str):

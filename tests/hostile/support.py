@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from autograder import sandbox
-from autograder.grading import GradeOptions, grade
+from autograder.config import GradingConfig
+from autograder.grading import grade
 from autograder.report import Report
 from autograder.sandbox import Limits
 
@@ -93,7 +94,7 @@ def with_stub(code: str, stub: str = "squared_loss") -> str:
 
 def grade_text(tmp_path: Path, text: str, mode: str, only=ONLY, limits: Limits = FAST_LIMITS, **options) -> Report:
     folder = submission(tmp_path, text)
-    opts = GradeOptions(sandbox=mode, examples=options.pop("examples", 3), training=False, limits=limits, **options)
+    opts = GradingConfig(sandbox=mode, examples=options.pop("examples", 3), training=False, limits=limits, **options)
     return grade(str(folder), list(only), opts)
 
 

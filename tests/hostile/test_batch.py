@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from autograder import batch, cli
+from autograder.config import GradingConfig
 from autograder.sandbox import choose_mode
 
 from .cases import BY_NAME
@@ -88,8 +89,8 @@ def test_a_judge_that_fails_gets_a_json_saying_so(tmp_path):
     root = tmp_path / "submissions"
     (root / "someone").mkdir(parents=True)
     (root / "someone" / "linear_regression.py").write_text(REFERENCE)
-    spec = batch.options_spec(only=["linear_regression.no_such_stub"], limits=FAST_LIMITS, training=False, examples=3)
-    rows = batch.grade_all(root, tmp_path / "out", spec)
+    config = GradingConfig(limits=FAST_LIMITS, training=False, examples=3)
+    rows = batch.grade_all(root, tmp_path / "out", config, only=["linear_regression.no_such_stub"])
     assert [r.status for r in rows] == ["error"]
     data = json.loads((tmp_path / "out" / "someone.json").read_text())
     assert data["score"] == 0 and "could not be graded" in data["output"]

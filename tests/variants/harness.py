@@ -7,7 +7,8 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grading import GradeOptions, grade
+from autograder.config import GradingConfig
+from autograder.grading import grade
 from autograder.report import Report
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,7 +21,7 @@ class Variant:
     code: str  # the replacement definition(s), at module level
     expect: str = ""  # for WRONG: text the failing feedback must contain (case-insensitive)
     extra_imports: str = ""
-    # GradeOptions for this variant, e.g. {"training": False} for one that is not about
+    # GradingConfig fields for this variant, e.g. {"training": False} for one that is not about
     # training (keeps the suite quick); explicit grade_variant options override these.
     options: dict = field(default_factory=dict)
 
@@ -56,7 +57,7 @@ def grade_variant(tmp: Path, module: str, variant: Variant, **options) -> Report
     text = replace_stub(source, variant.stub, variant.code, variant.extra_imports)
     folder = write_submission(tmp, module, text)
     options = {**variant.options, **options}
-    opts = GradeOptions(sandbox="process", examples=options.pop("examples", 10), **options)
+    opts = GradingConfig(sandbox="process", examples=options.pop("examples", 10), **options)
     return grade(str(folder), [f"{module}.{variant.stub}"], opts)
 
 

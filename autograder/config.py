@@ -1,0 +1,106 @@
+"""One frozen grading configuration: everything a grade depends on, built once.
+
+The command line, ``grade-all``'s judge processes and the tests all describe a grading
+run with a :class:`GradingConfig`. :meth:`GradingConfig.build` fills in every resolved
+value once (the sandbox mode and why, the device, the data folder, the rubric in force),
+so that nothing downstream reads the environment or decides again; nothing changes a
+config afterwards. The progress callback is not configuration and travels beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from .curriculum import Rubric, load_rubric
+from .sandbox import Limits, choose_mode
+
+SANDBOX_MODES = ("auto", "bwrap", "process")
+
+
+def _doc(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` becomes ``cuda`` or ``cpu``; asking for CUDA where there is none is an error."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but torch sees no CUDA device here")
+    return device
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """How one grading run goes. Construct with what is asked for; :meth:`build` resolves the rest."""
+
+    solutions: str | None = _doc(None, "folder of reference solutions; None: the repository's solutions/")
+    sandbox: str = _doc("auto", "worker isolation asked for: auto, bwrap or process")
+    mode: str | None = _doc(None, "isolation chosen (bwrap or process); set by build()")
+    mode_reason: str = _doc("", "why that isolation was chosen, as the report states it; set by build()")
+    device: str = _doc("cpu", "where stubs and training run: cpu, cuda or auto (build() resolves auto)")
+    training: bool = _doc(True, "run the training thresholds")
+    examples: int = _doc(25, "hypothesis examples per property check")
+    limits: Limits = field(default_factory=Limits, metadata={"doc": "resource limits of every worker"})
+    data: str | None = _doc(None, "dataset folder: --data, else $DIVEKIT_DATA, else the default cache (build())")
+    rubric_file: str | None = _doc(None, "instructor's override of points and policy (--rubric); None: none")
+    rubric: Rubric | None = _doc(
+        None, "points and policy in force: the curriculum's with rubric_file applied (build())"
+    )
+
+    def __post_init__(self) -> None:
+        if self.sandbox not in SANDBOX_MODES:
+            raise ValueError(f"sandbox must be one of {', '.join(SANDBOX_MODES)}, not {self.sandbox!r}")
+        if self.examples < 1:
+            raise ValueError(f"examples must be at least 1, not {self.examples}")
+
+    @classmethod
+    def build(cls, *, timeout: float | None = None, rubric: str | None = None, **asked: Any) -> GradingConfig:
+        """A built config from what the command line asks for (``timeout``: seconds per call into student code).
+
+        Raises ``ValueError`` for a bad rubric file or device, ``RuntimeError`` for a sandbox that cannot be had.
+        """
+        limits = asked.pop("limits", None) or Limits()
+        if timeout is not None:
+            limits = replace(limits, call_seconds=timeout)
+        return cls(limits=limits, rubric_file=rubric, **asked).built()
+
+    @property
+    def is_built(self) -> bool:
+        return self.mode is not None and self.data is not None and self.rubric is not None
+
+    def built(self) -> GradingConfig:
+        """This config with every resolved value filled in; a built one is returned as it is."""
+        from . import data
+
+        if self.is_built:
+            return self
+        changes: dict[str, Any] = {}
+        if self.mode is None:
+            changes["mode"], changes["mode_reason"] = choose_mode(self.sandbox)
+        if self.device != (device := resolve_device(self.device)):
+            changes["device"] = device
+        if self.data is None:
+            changes["data"] = str(data.data_root())  # reads $DIVEKIT_DATA, here and only here
+        if self.rubric is None:
+            changes["rubric"] = load_rubric(self.rubric_file)
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON) for a judge process; the rubric travels as its file and is read again there."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rubric"}
+        out["limits"] = asdict(self.limits)
+        return out
+
+    @classmethod
+    def from_dict(cls, plain: dict[str, Any]) -> GradingConfig:
+        """The config :meth:`to_dict` describes, built (the sandbox mode it names is not probed again)."""
+        return cls(**dict(plain, limits=Limits(**plain["limits"]))).built()
+
+    @classmethod
+    def describe(cls) -> dict[str, str]:
+        """Every field with its one-line description (for documentation and ``--help`` texts)."""
+        return {f.name: f.metadata["doc"] for f in fields(cls)}
