@@ -218,3 +218,11 @@ def test_a_throwaway_module_through_divekit_course(tmp_path, monkeypatch):
         curriculum.modules()
     monkeypatch.delenv(curriculum.COURSE_ENV)
     assert curriculum.modules()[0].name == "linear_regression"
+
+
+def test_the_override_shown_to_instructors_is_a_valid_rubric(tmp_path):
+    text = (REPO / "docs" / "instructors.md").read_text(encoding="utf-8")
+    example = tmp_path / "rubric.toml"
+    example.write_text(text.split("```toml\n", 1)[1].split("```", 1)[0])
+    rubric = curriculum.load_rubric(example)
+    assert rubric.stub_points("batch_norm.batch_norm") == 6 and rubric.stub_points("quiz.ANSWERS") == 0
