@@ -362,7 +362,8 @@ def dev_group() -> None:
 @click.option("--static", "static_only", is_flag=True, help="Only the file inventory: skip grading (fast).")
 @click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True)
 @click.option("--training/--no-training", default=True, show_default=True)
-def dev_check_cmd(root, static_only, sandbox, training):
+@click.option("--only", multiple=True, metavar="MODULE_OR_STUB", help="Grade only these (the inventory is whole).")
+def dev_check_cmd(root, static_only, sandbox, training, only):
     """Every module complete (solution, checks, wrong and right variants, hint, points), no
     orphan file, exercises/ up to date; then every solution full marks, every stub 0."""
     from . import dev
@@ -371,7 +372,9 @@ def dev_check_cmd(root, static_only, sandbox, training):
     inv = dev.inventory(layout)
     problems = dev.static_problems(layout, inv)
     if not static_only and not problems:
-        problems = dev.graded_problems(layout, GradeOptions(sandbox=sandbox, training=training), echo=click.echo)
+        problems = dev.graded_problems(
+            layout, GradeOptions(sandbox=sandbox, training=training), only=only, echo=click.echo
+        )
     for p in problems:
         click.echo(f"problem: {p}")
     if problems:
