@@ -214,7 +214,7 @@ def adam(params, states, hyperparams):
     opt.step()
     hyperparams['t'] += 1
 """,
-        expect="from scratch",
+        expect="the source calls torch.optim.Adam",
     ),
     Variant(
         "init_adam_states",
