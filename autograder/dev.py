@@ -286,12 +286,15 @@ def _orphans(layout: Layout, known: set[str]) -> list[str]:
             elif declared is not None and declared != path.stem:
                 problems.append(f"{path.stem}: {layout.rel(path)} registers its checks for {declared!r}")
     if layout.old_probes.is_dir():
+        # A probe file that some module imports is a helper (common.py, networks.py).
         imported = set()
-        for path in layout.old_probes.glob("*.py"):
+        for path in layout.package.rglob("*.py"):
             tree = _parse(path)
             for node in ast.walk(tree) if tree else ():
-                if isinstance(node, ast.ImportFrom) and node.level == 1:
-                    imported |= {node.module} if node.module else {a.name for a in node.names}
+                if isinstance(node, ast.ImportFrom):
+                    imported |= {a.name for a in node.names} | {(node.module or "").rpartition(".")[2]}
+                elif isinstance(node, ast.Import):
+                    imported |= {a.name.rpartition(".")[2] for a in node.names}
         for path in sorted(layout.old_probes.glob("*.py")):
             if path.stem not in known | imported | {"__init__"}:
                 orphan(path, "a probe file")
