@@ -323,5 +323,43 @@ def doctor_cmd():
     click.echo(f"data root: {data.data_root()}")
 
 
+@main.group("dev")
+def dev_group() -> None:
+    """Maintainers: tools for authoring the course."""
+
+
+@dev_group.command("check")
+@click.option(
+    "--root",
+    type=click.Path(exists=True, file_okay=False),
+    default=str(REPO),
+    show_default=True,
+    help="The repository to inspect.",
+)
+@click.option("--static", "static_only", is_flag=True, help="Only the file inventory: skip grading (fast).")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True)
+@click.option("--training/--no-training", default=True, show_default=True)
+@click.option("--only", multiple=True, metavar="MODULE_OR_STUB", help="Grade only these (the inventory is whole).")
+def dev_check_cmd(root, static_only, sandbox, training, only):
+    """Every module complete (solution, checks, wrong and right variants, hint, points), no
+    orphan file, exercises/ up to date; then every solution full marks, every stub 0."""
+    from . import dev
+
+    layout = dev.Layout(Path(root).resolve())
+    inv = dev.inventory(layout)
+    problems = dev.static_problems(layout, inv)
+    if not static_only and not problems:
+        problems = dev.graded_problems(
+            layout, _config({"sandbox": sandbox, "training": training}), only=only, echo=click.echo
+        )
+    for p in problems:
+        click.echo(f"problem: {p}")
+    if problems:
+        click.echo(f"{len(problems)} problem(s)", err=True)
+        sys.exit(1)
+    stubs = sum(len(m.stubs) for m in inv.modules.values())
+    click.echo(f"ok: {len(inv.modules)} modules, {stubs} stubs" + (" (static only)" if static_only else ""))
+
+
 if __name__ == "__main__":
     main()

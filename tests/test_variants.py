@@ -1,30 +1,44 @@
 """Every check proven both ways: realistic wrong implementations lose points with a
-message naming the mistake; different correct implementations get full marks."""
+message naming the mistake; different correct implementations get full marks.
+
+The modules and their pytest markers come from the curriculum (``task1`` for a module of
+"Task 1"), and each variant is graded as a real grade would grade it (see
+``variants.harness.grade_variant``). That every stub has a wrong and a right variant is
+``divekit dev check``'s to say (``tests/test_dev_check.py``).
+"""
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 
 import pytest
+
+from autograder import curriculum
 
 from . import variants
 from .variants.harness import feedback, grade_variant
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(variants.__path__) if m.name != "harness")
-TASK = {"linear_regression": "task1", "softmax_regression": "task1", "mlp": "task1"}
+
+def _marker(module: curriculum.Module):
+    return getattr(pytest.mark, module.task.lower().replace(" ", ""))
+
+
+def _variants(module: str, kind: str) -> list:
+    # No default: a module without its WRONG or RIGHT list fails collection, loudly.
+    return getattr(importlib.import_module(f"{variants.__name__}.{module}"), kind)
 
 
 def _cases(kind: str):
-    for module in MODULES:
-        for v in getattr(importlib.import_module(f"{variants.__name__}.{module}"), kind, []):
-            yield pytest.param(module, v, id=f"{module}-{v}", marks=getattr(pytest.mark, TASK.get(module, "task6")))
+    for module in curriculum.modules():
+        for v in _variants(module.name, kind):
+            yield pytest.param(module.name, v, id=f"{module.name}-{v}", marks=_marker(module))
 
 
 @pytest.mark.parametrize(("module", "variant"), list(_cases("WRONG")))
 def test_wrong_variant_is_caught(tmp_path, module, variant):
     report = grade_variant(tmp_path, module, variant)
     assert report.score < report.max_score, f"{variant.name} got full marks on {module}.{variant.stub}"
+    assert variant.expect, f"{variant.name} names no phrase that shows its mistake was detected"
     text = feedback(report)
     assert variant.expect.lower() in text.lower(), (
         f"the feedback for {variant.name} does not say {variant.expect!r}:\n{text}"

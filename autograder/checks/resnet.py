@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..session import StudentError
 from ..worker.protocol import Handle
 from . import checks_for, images
 from . import expect as E
@@ -497,7 +498,14 @@ def resnet18_parameters(ctx):
     want = sum(p.numel() for p in ctx.ref.resnet18().parameters())
     E.that(total == want, f"resnet18() has {total:,} parameters; the book's has {want:,}.")
     h = network_handle(ctx, "resnet", "resnet18", _net_use(ctx), (), {"num_classes": 5, "in_channels": 3})
-    out = ctx.probe("resnet.forward", h, torch.rand(2, 3, 64, 64, generator=ctx.generator()), False)
+    try:
+        out = ctx.probe("resnet.forward", h, torch.rand(2, 3, 64, 64, generator=ctx.generator()), False)
+    except StudentError as err:
+        E.fail(
+            f"resnet18(num_classes=5, in_channels=3) cannot take a batch of shape (2, 3, 64, 64): "
+            f"{err.type_name}: {err.message}. Pass in_channels to the first convolution and num_classes "
+            "to the last linear layer instead of the book's 1 and 10."
+        )
     E.shape(out, (2, 5), "resnet18(num_classes=5, in_channels=3) on (2, 3, 64, 64)")
 
 

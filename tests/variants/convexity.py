@@ -47,7 +47,7 @@ def second_derivative(f, x, h=1e-4):
     x = torch.tensor(float(x), dtype=torch.float64)
     return float((f(x + h) - 2 * f(x) + f(x - h)) / h ** 2)
 """,
-        expect="finite differences",
+        expect="that is finite differences",
     ),
     Variant(
         "second_derivative",

@@ -56,7 +56,7 @@ def conv_block(in_channels, out_channels):
         nn.BatchNorm2d(in_channels), nn.ReLU(),
         nn.Conv2d(in_channels, out_channels, kernel_size=3))
 """,
-        expect="padding 1",
+        expect="expected shape (2, 7, 5, 5), got (2, 7, 3, 3)",
     ),
     Variant(
         "DenseBlock",

@@ -214,7 +214,7 @@ def adam(params, states, hyperparams):
     opt.step()
     hyperparams['t'] += 1
 """,
-        expect="from scratch",
+        expect="the source calls torch.optim.Adam",
     ),
     Variant(
         "init_adam_states",
@@ -237,6 +237,83 @@ def init_momentum_states(params):
     return [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
 """,
         expect="expected a tensor of zeros",
+    ),
+    Variant(
+        "init_adagrad_states",
+        "ones instead of zeros, so the first root is not of zero",
+        """
+def init_adagrad_states(params):
+    return [torch.ones_like(p) for p in params]
+""",
+        expect="the state starts at zero",
+    ),
+    Variant(
+        "init_adagrad_states",
+        "one accumulator shared by all parameters",
+        """
+def init_adagrad_states(params):
+    s = torch.zeros_like(params[0])
+    return [s for _ in params]
+""",
+        expect="one and the same tensor",
+    ),
+    Variant(
+        "init_rmsprop_states",
+        "a pair per parameter, copied from AdaDelta",
+        """
+def init_rmsprop_states(params):
+    return [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
+""",
+        expect="expected a tensor of zeros shaped like the parameter, got a tuple",
+    ),
+    Variant(
+        "init_rmsprop_states",
+        "torch.zeros(p.shape): float32 whatever the parameter",
+        """
+def init_rmsprop_states(params):
+    return [torch.zeros(p.shape) for p in params]
+""",
+        expect="fixed the precision at float32",
+    ),
+    Variant(
+        "init_rmsprop_states",
+        "a flat vector per parameter",
+        """
+def init_rmsprop_states(params):
+    return [torch.zeros(p.numel(), dtype=p.dtype) for p in params]
+""",
+        expect="expected shape",
+    ),
+    Variant(
+        "init_adadelta_states",
+        "one tensor per parameter instead of the pair",
+        """
+def init_adadelta_states(params):
+    return [torch.zeros_like(p) for p in params]
+""",
+        expect="expected a pair of tensors",
+    ),
+    Variant(
+        "init_adadelta_states",
+        "the same zeros for s and delta",
+        """
+def init_adadelta_states(params):
+    states = []
+    for p in params:
+        zeros = torch.zeros_like(p)
+        states.append((zeros, zeros))
+    return states
+""",
+        expect="one and the same tensor",
+    ),
+    Variant(
+        "init_adadelta_states",
+        "s and delta stacked into one tensor",
+        """
+def init_adadelta_states(params):
+    return [torch.zeros((2, *p.shape), dtype=p.dtype) for p in params]
+""",
+        expect="expected a pair of tensors",
     ),
 ]
 
@@ -328,6 +405,41 @@ def adam(params, states, hyperparams):
 def init_adam_states(params):
     return [[torch.zeros(p.shape, dtype=p.dtype, device=p.device),
              torch.zeros(p.shape, dtype=p.dtype, device=p.device)] for p in params]
+""",
+    ),
+    Variant(
+        "init_momentum_states",
+        "a tuple of new_zeros",
+        """
+def init_momentum_states(params):
+    return tuple(p.new_zeros(p.shape) for p in params)
+""",
+    ),
+    Variant(
+        "init_adagrad_states",
+        "a loop appending zeros of the parameter's shape and dtype",
+        """
+def init_adagrad_states(params):
+    states = []
+    for p in params:
+        states.append(torch.zeros(p.shape, dtype=p.dtype, device=p.device))
+    return states
+""",
+    ),
+    Variant(
+        "init_rmsprop_states",
+        "zeros_like of the parameter's data",
+        """
+def init_rmsprop_states(params):
+    return [torch.zeros_like(p.data) for p in params]
+""",
+    ),
+    Variant(
+        "init_adadelta_states",
+        "a pair made by a generator",
+        """
+def init_adadelta_states(params):
+    return [tuple(torch.zeros_like(p) for _ in range(2)) for p in params]
 """,
     ),
 ]

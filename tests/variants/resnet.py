@@ -192,7 +192,7 @@ def resnet18(num_classes=10, in_channels=1):
                          resnet_block(256, 512, 2), nn.AdaptiveAvgPool2d((1, 1)),
                          nn.Flatten(), nn.Linear(512, 10))
 """,
-        expect="num_classes",
+        expect="pass in_channels to the first convolution",
         options=NO_TRAINING,
     ),
     # A broken network must fail the training threshold, not only the unit checks.

@@ -3,8 +3,9 @@
     python -m tests.variants.scores OUT.json [--jobs N] [--examples N]
     python -m tests.variants.scores --compare BEFORE.json AFTER.json
 
-Each variant is graded as the variant tests grade it (its own options, the process
-sandbox); the snapshot maps ``module/stub/variant`` to ``{test name: [score, status]}``.
+Each variant is graded with its own options, the process sandbox and ``--examples``
+(10 by default, as the snapshot taken before the refactor was); the snapshot maps
+``module/stub/variant`` to ``{test name: [score, status]}``.
 ``--compare`` prints every test whose score or status differs, and exits 1 if any does.
 """
 
@@ -36,7 +37,7 @@ def _variants():
 def _grade(job):
     module, kind, variant, examples = job
     with tempfile.TemporaryDirectory() as tmp:
-        report = grade_variant(Path(tmp), module, variant, examples=examples)
+        report = grade_variant(Path(tmp), module, variant, examples=examples, sandbox="process")
     key = f"{module}/{kind}/{variant}"
     return key, {t.name: [round(t.score, 9), t.status] for t in report.tests}
 
