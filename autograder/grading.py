@@ -14,11 +14,11 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from . import checks as check_registry
 from . import curriculum, intake, reference, static
-from .checks.context import Ctx, StubNotImplemented
-from .checks.expect import CheckFailed
+from . import framework as check_registry
 from .curriculum import Module, Rubric, Stub
+from .framework.context import Ctx, StubNotImplemented
+from .framework.expect import CheckFailed
 from .report import Attachment, Report, TestResult
 from .sandbox import Limits, choose_mode
 from .session import StudentError, WorkerLost, WorkerSession

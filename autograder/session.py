@@ -8,7 +8,6 @@ hit a limit or sent garbage) or :class:`StudentError` (the student's code raised
 
 from __future__ import annotations
 
-import ast
 import os
 import select
 import signal
@@ -18,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+from .framework import probe_sources
 from .sandbox import (
     HARNESS_PROBES,
     Launch,
@@ -25,7 +25,6 @@ from .sandbox import (
     Supervisor,
     build_launch,
     prepare_workdir,
-    probe_source,
     release_uid,
 )
 from .worker.protocol import (
@@ -261,21 +260,11 @@ class WorkerSession:
     def _send_probe(self, module: str) -> None:
         """Probes reach a worker only when a check first needs them (see sandbox.py),
         after the sibling probe modules they import."""
-        if module in self._probes_sent or f"{module}.py" in HARNESS_PROBES:
-            return
-        self._probes_sent.add(module)
-        source = probe_source(module)
-        if source is None:
-            return
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            tree = None
-        for node in ast.walk(tree) if tree is not None else ():
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                for name in [node.module] if node.module else [a.name for a in node.names]:
-                    self._send_probe(name.split(".")[0])
-        self.request({"op": "load_probe", "module": module, "source": source})
+        for name in probe_sources.closure(module):
+            if name in self._probes_sent or f"{name}.py" in HARNESS_PROBES:
+                continue
+            self._probes_sent.add(name)
+            self.request({"op": "load_probe", "module": name, "source": probe_sources.source(name)})
 
     def _send(self, header: dict, tensors: dict) -> None:
         write_message(self._requests, header, tensors)

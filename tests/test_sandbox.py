@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from hypothesis import strategies as st
 
 from autograder import cli, curriculum, sandbox, static
-from autograder.checks import Check
-from autograder.checks.context import Ctx
+from autograder.framework import Check
+from autograder.framework.context import Ctx
 from autograder.grading import GradeOptions, grade
 from autograder.sandbox import Limits, choose_mode
 from autograder.session import WorkerLost, WorkerSession

@@ -11,18 +11,18 @@ import torch
 from hypothesis import strategies as st
 from torch import nn
 
-from ..session import StudentError
-from . import checks_for
-from . import expect as E
-from .expect import Mistake
-from .images import Budget
-from .resnet import (
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework.expect import Mistake
+from ...framework.image_data import Budget
+from ...framework.networks import (
     compare_network,
     leaf_types,
     network_handle,
     randomised_reference,
     training_threshold,
 )
+from ...session import StudentError
 
 check = checks_for("batch_norm")
 EPS, MOMENTUM = 1e-5, 0.9

@@ -7,12 +7,12 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from ..worker.protocol import Seeded
-from . import checks_for
-from . import expect as E
-from . import strategies as S
-from .context import params
-from .expect import Mistake
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework import strategies as S
+from ...framework.context import params
+from ...framework.expect import Mistake
+from ...worker.protocol import Seeded
 
 check = checks_for("linear_regression")
 TRUE_W = torch.tensor([2.0, -3.4])

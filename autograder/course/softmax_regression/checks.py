@@ -7,12 +7,12 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from ..session import StudentError
-from . import checks_for
-from . import expect as E
-from . import images as I
-from . import strategies as S
-from .expect import Mistake
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework import image_data as I
+from ...framework import strategies as S
+from ...framework.expect import Mistake
+from ...session import StudentError
 
 check = checks_for("softmax_regression")
 

@@ -7,13 +7,13 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from ..worker.protocol import Seeded
-from . import checks_for
-from . import expect as E
-from . import images as I
-from . import strategies as S
-from .expect import Mistake
-from .softmax_regression import explain_errors, score_training, training_budget
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework import image_data as I
+from ...framework import strategies as S
+from ...framework.expect import Mistake
+from ...worker.protocol import Seeded
+from ..softmax_regression.checks import explain_errors, score_training, training_budget
 
 check = checks_for("mlp")
 

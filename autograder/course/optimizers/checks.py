@@ -27,15 +27,15 @@ import types
 import torch
 from hypothesis import strategies as st
 
-from .. import data, plots
-from ..session import StudentError
-from ..worker.probes import optimizers as P
-from ..worker.protocol import Param
-from . import checks_for
-from . import expect as E
-from . import strategies as S
-from .context import params as make_params
-from .expect import Mistake
+from ... import data, plots
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework import strategies as S
+from ...framework.context import params as make_params
+from ...framework.expect import Mistake
+from ...session import StudentError
+from ...worker.protocol import Param
+from . import probes as P
 
 check = checks_for("optimizers")
 

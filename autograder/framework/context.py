@@ -134,7 +134,7 @@ class Ctx:
     def reference_probe(self, name: str, *args, reference: types.ModuleType | None = None, **kwargs) -> Any:
         """Run a probe on the reference solution (or ``reference``, one derived from it) in
         the judge (cached): the baseline."""
-        from ..training import reference_run
+        from .reference_runs import reference_run
 
         return reference_run(name, reference or self.reference, *args, device=self.device, **kwargs)
 

@@ -8,11 +8,11 @@ import torch
 from hypothesis import strategies as st
 from torch.nn import functional as F
 
-from . import checks_for
-from . import expect as E
-from .expect import Mistake
-from .images import Budget
-from .resnet import (
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework.expect import Mistake
+from ...framework.image_data import Budget
+from ...framework.networks import (
     compare_network,
     leaf_types,
     network_handle,

@@ -1,10 +1,10 @@
-"""The checks: what each stub is graded on.
+"""The check registry: what each stub is graded on, and the decorator that says so.
 
-Each curriculum module has a file here, ``checks/<module>.py``, whose functions are
+Each curriculum module has a file ``course/<module>/checks.py``, whose functions are
 registered with the :func:`checks_for` decorator. A check belongs to exactly one stub
-(MiniTorch's task tags), gets a :class:`~autograder.checks.context.Ctx` to talk to the
+(MiniTorch's task tags), gets a :class:`~autograder.framework.context.Ctx` to talk to the
 student's code and to the reference, and fails by raising
-:class:`~autograder.checks.expect.CheckFailed` with a message that teaches.
+:class:`~autograder.framework.expect.CheckFailed` with a message that teaches.
 
 Checks run in the judge. They never import or call student code directly: every call
 goes through ``ctx``, to a worker process.
@@ -63,5 +63,5 @@ def checks_for(module: str):
 def load(module: str) -> list[Check]:
     """The checks of one curriculum module, in the order they are written."""
     if module not in _REGISTRY:
-        importlib.import_module(f"{__name__}.{module}")
+        importlib.import_module(f"autograder.course.{module}.checks")
     return list(_REGISTRY.get(module, []))
