@@ -39,6 +39,8 @@ class Ctx:
     device: str = "cpu"
     examples: int = 25
     passed: frozenset[str] = frozenset()  # stubs whose unit checks all passed (for training)
+    # The pieces that are the student's in this check (the rest are stand-ins in its worker).
+    students: frozenset[str] = frozenset()
     options: dict = field(default_factory=dict)
     recorded: dict[str, set] = field(default_factory=dict)  # stub -> torch calls seen
     attachments: list = field(default_factory=list)  # (filename, bytes) for the report

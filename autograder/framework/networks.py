@@ -13,12 +13,13 @@ from torch import nn
 from ..worker.protocol import Handle
 from . import expect as E
 from . import image_data
+from .context import Ctx
 
 
-def network_handle(ctx, probe_module: str, stub: str, use, args=(), kwargs=None) -> Handle:
-    """``stub(*args, **kwargs)`` built in the worker (stand-ins for pieces not in ``use``)."""
-    use = sorted(set(use) | {stub})  # the stub itself is always the student's
-    value = ctx.run(None, stub, use, list(args), kwargs or {}, ctx.seed, probe=f"{probe_module}.build", keep=True).value
+def network_handle(ctx: Ctx, stub: str, args=(), kwargs=None) -> Handle:
+    """``stub(*args, **kwargs)`` built in the worker (whose stand-ins replace the pieces
+    that are not the student's in this check)."""
+    value = ctx.run(None, stub, list(args), kwargs or {}, ctx.seed, probe="networks.build", keep=True).value
     shown = [*map(repr, args), *(f"{k}={v!r}" for k, v in (kwargs or {}).items())]
     call = f"{stub}({', '.join(shown)})"
     if not isinstance(value, Handle) or value.type_name in ("NoneType", "list", "tuple"):
@@ -62,13 +63,13 @@ def randomised_reference(factory, seed: int) -> nn.Module:
     return ref.double()
 
 
-def load_reference(ctx, probe_module: str, handle: Handle, ref: nn.Module, what: str, names_hint: str = "") -> dict:
+def load_reference(ctx: Ctx, handle: Handle, ref: nn.Module, what: str, names_hint: str = "") -> dict:
     """Load the reference's weights into the student's module (float64), or fail saying
     how the two differ."""
     # The reference's weights were drawn in float32 (and made float64 only for the
     # comparison), so sending them as float32 is exact and halves what crosses the wire.
     state = {k: (v.float() if v.is_floating_point() else v).detach().clone() for k, v in ref.state_dict().items()}
-    info = ctx.probe(f"{probe_module}.load", handle, state, "float64")
+    info = ctx.probe("networks.load", handle, state, "float64")
     if info.get("how") != "failed":
         return info
     detail = []
@@ -84,8 +85,7 @@ def load_reference(ctx, probe_module: str, handle: Handle, ref: nn.Module, what:
 
 
 def compare_network(
-    ctx,
-    probe_module: str,
+    ctx: Ctx,
     handle: Handle,
     ref: nn.Module,
     X: torch.Tensor,
@@ -101,7 +101,7 @@ def compare_network(
     only the gradient with respect to the input is compared (it depends on every layer
     too), which spares sending back a big network's gradients.
     """
-    loaded = load_reference(ctx, probe_module, handle, ref, what, names_hint)
+    loaded = load_reference(ctx, handle, ref, what, names_hint)
     info = ctx.describe(handle)
     frozen = [p[0] for p in info["parameters"] if not p[3]]
     E.that(
@@ -112,14 +112,14 @@ def compare_network(
     ref.eval()
     with torch.no_grad():
         want = ref(X)
-    got = ctx.probe(f"{probe_module}.forward", handle, X, False)
+    got = ctx.probe("networks.forward", handle, X, False)
     E.close(
         got,
         want,
         f"the output of {what} in evaluation mode (with the reference's weights)",
         mistakes=mistakes(False) if mistakes else (),
     )
-    ctx.probe(f"{probe_module}.set_mode", handle, True, X)
+    ctx.probe("networks.set_mode", handle, True, X)
     result = ctx.run(None, X, handle=handle, grad_inputs=(0,), grad_module=handle if param_grads else None)
     ref.train()
     Xl = X.clone().requires_grad_(True)
@@ -172,7 +172,7 @@ DEFAULT_MARGIN = 0.15
 
 
 def training_threshold(
-    ctx, probe_module, stub, use, *, cpu, cuda, lr, resize_cpu=0, resize_cuda=0, floors, name, reference=None
+    ctx: Ctx, stub: str, *, cpu, cuda, lr, resize_cpu=0, resize_cuda=0, floors, name, reference=None
 ):
     """Train the student's network and the reference under the same seed and budget;
     pass when the best test accuracy of the budget is within a margin of the reference's
@@ -185,12 +185,8 @@ def training_threshold(
     resize = resize_cuda if on_gpu else resize_cpu
     tensors = image_data.subset(data, budget, seed=ctx.seed)
     settings = dict(lr=lr, epochs=budget.epochs, batch_size=budget.batch_size, resize=resize, on=ctx.device)
-    student = ctx.probe(
-        f"{probe_module}.train", stub, use, ctx.seed, *tensors, timeout=290 if on_gpu else 120, **settings
-    )
-    reference = ctx.reference_probe(
-        f"{probe_module}.train", stub, list(ctx.check.uses), ctx.seed, *tensors, reference=reference, **settings
-    )
+    student = ctx.probe("networks.train", stub, ctx.seed, *tensors, timeout=290 if on_gpu else 120, **settings)
+    reference = ctx.reference_probe("networks.train", stub, ctx.seed, *tensors, reference=reference, **settings)
     E.that(
         isinstance(student, dict) and isinstance(student.get("acc"), list),
         f"The training run returned {E.describe(student)}.",
@@ -201,7 +197,7 @@ def training_threshold(
     where = (data.name, "cuda" if on_gpu else "cpu")
     floor = floors[where]
     margin = MARGINS.get(where, DEFAULT_MARGIN)
-    pieces = ", ".join(use)
+    pieces = ", ".join(sorted(ctx.students))
     ctx.summary = (
         f"{name} on {data.name} ({budget.describe()}"
         f"{f', resized to {resize}x{resize}' if resize else ''}, lr {lr}): best test "

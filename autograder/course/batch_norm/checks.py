@@ -442,8 +442,6 @@ def batch_norm_float32(ctx):
     prop()
 
 
-# Last of batch_norm's checks: it is the first to need the batch_norm probes, which hold the
-# stand-ins (reference code) for the later stubs.
 @check("batch_norm", "the returned moving statistics carry no autograd history")
 def batch_norm_detached(ctx):
     for four in (False, True):
@@ -478,10 +476,6 @@ def batch_norm_detached(ctx):
 # -- BatchNorm ----------------------------------------------------------------------------
 
 
-def _bn_use(ctx):
-    return ["batch_norm"] if "batch_norm" in ctx.passed else []
-
-
 def _layer_shape(C, num_dims):
     return (1, C) if num_dims == 2 else (1, C, 1, 1)
 
@@ -495,7 +489,7 @@ def _layer_shape(C, num_dims):
 def batchnorm_state(ctx):
     for C, num_dims in ((3, 2), (5, 4)):
         shape = _layer_shape(C, num_dims)
-        s = ctx.probe("batch_norm.layer_state", _bn_use(ctx), C, num_dims)
+        s = ctx.probe("batch_norm.layer_state", C, num_dims)
         params, buffers, attrs = s["parameters"], s["buffers"], s["attributes"]
         what = f"BatchNorm({C}, num_dims={num_dims})"
         for name in ("gamma", "beta"):
@@ -582,7 +576,7 @@ def batchnorm_training(ctx):
     for C, num_dims in ((3, 2), (4, 4)):
         values = _layer_values(C, num_dims, ctx.seed)
         inputs = _layer_inputs(C, num_dims, ctx.seed + 1)
-        steps = ctx.probe("batch_norm.layer_steps", _bn_use(ctx), C, num_dims, values, inputs, True, "float64")
+        steps = ctx.probe("batch_norm.layer_steps", C, num_dims, values, inputs, True, "float64")
         mm, mv = values["moving_mean"].double(), values["moving_var"].double()
         gamma, beta = values["gamma"].double(), values["beta"].double()
         what = f"BatchNorm({C}, num_dims={num_dims}) in training mode"
@@ -641,7 +635,7 @@ def batchnorm_eval(ctx):
     for C, num_dims in ((3, 2), (4, 4)):
         values = _layer_values(C, num_dims, ctx.seed)
         inputs = _layer_inputs(C, num_dims, ctx.seed + 1)
-        steps = ctx.probe("batch_norm.layer_steps", _bn_use(ctx), C, num_dims, values, inputs, False, "float64")
+        steps = ctx.probe("batch_norm.layer_steps", C, num_dims, values, inputs, False, "float64")
         mm, mv = values["moving_mean"].double(), values["moving_var"].double()
         gamma, beta = values["gamma"].double(), values["beta"].double()
         what = f"BatchNorm({C}, num_dims={num_dims}) after net.eval()"
@@ -671,7 +665,7 @@ def batchnorm_eval(ctx):
 @check("BatchNorm", "moving statistics survive state_dict() and .to(torch.float64) (and .to('cuda') on a GPU)")
 def batchnorm_round_trip(ctx):
     X = torch.randn(4, 3, 2, 2, generator=ctx.generator()) * 3 + 2
-    f = ctx.probe("batch_norm.round_trip", _bn_use(ctx), 3, 4, X, ctx.device if ctx.device.startswith("cuda") else None)
+    f = ctx.probe("batch_norm.round_trip", 3, 4, X, ctx.device if ctx.device.startswith("cuda") else None)
     keys = set(f["state_keys"])
     for name in ("gamma", "beta", "moving_mean", "moving_var"):
         E.that(
@@ -781,12 +775,8 @@ def reference_with_pooling(reference: types.ModuleType, pool: str) -> types.Modu
     return derived
 
 
-def _lenet_use(ctx):
-    return [s for s in ("batch_norm", "BatchNorm") if s in ctx.passed]
-
-
 def _lenet(ctx):
-    return network_handle(ctx, "batch_norm", "lenet_bn", _lenet_use(ctx))
+    return network_handle(ctx, "lenet_bn")
 
 
 def _pooling_problem(got: list[str]) -> str | None:
@@ -869,7 +859,7 @@ def lenet_outputs(ctx):
     reference = reference_with_pooling(ctx.ref, lenet_pooling(leaf_types(ctx.describe(h))))
     ref = randomised_reference(reference.lenet_bn, ctx.seed)
     X = torch.randn(6, 1, 28, 28, generator=ctx.generator(), dtype=torch.float64)
-    compare_network(ctx, "batch_norm", h, ref, X, "lenet_bn")
+    compare_network(ctx, h, ref, X, "lenet_bn")
 
 
 # -- training -----------------------------------------------------------------------------
@@ -897,13 +887,10 @@ LENET_FLOOR = {
     uses=("batch_norm", "BatchNorm", "lenet_bn"),
 )
 def lenet_training(ctx):
-    use = sorted((set(ctx.check.uses) & ctx.passed) | {"lenet_bn"})
-    pool = lenet_pooling(leaf_types(ctx.describe(network_handle(ctx, "batch_norm", "lenet_bn", use))))
+    pool = lenet_pooling(leaf_types(ctx.describe(network_handle(ctx, "lenet_bn"))))
     training_threshold(
         ctx,
-        "batch_norm",
         "lenet_bn",
-        use,
         cpu=LENET_CPU,
         cuda=LENET_CUDA,
         lr=1.0,

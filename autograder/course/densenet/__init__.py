@@ -1,1 +1,1 @@
-"""The densenet exercise: its checks (judge side) and its probes (worker side)."""
+"""The densenet exercise: its checks (judge side)."""

@@ -1,1 +1,1 @@
-"""The resnet exercise: its checks (judge side) and its probes (worker side)."""
+"""The resnet exercise: its checks (judge side)."""

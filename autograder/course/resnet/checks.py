@@ -92,7 +92,7 @@ def residual_shapes(ctx):
     X = torch.randn(4, 3, 6, 6, generator=ctx.generator())
     for (cin, cout, one, stride), want in zip(RESIDUAL_CASES, ((4, 3, 6, 6), (4, 6, 3, 3))):
         h = ctx.new("Residual", cin, cout, use_1x1conv=one, stride=stride)
-        out = ctx.probe("resnet.forward", h, X, True)
+        out = ctx.probe("networks.forward", h, X, True)
         E.shape(out, want, f"Residual({cin}, {cout}, use_1x1conv={one}, stride={stride}) on (4, 3, 6, 6)")
 
 
@@ -115,7 +115,7 @@ def residual_layers(ctx):
                     "the keys of state_dict()."
                 )
             E.that(children[name] == kind, f"{what}.{name} is a {children[name]}; expected nn.{kind}.")
-        conv3 = ctx.probe("resnet.attribute", h, "conv3")
+        conv3 = ctx.probe("networks.attribute", h, "conv3")
         if not one:
             E.that(
                 conv3 is None,
@@ -136,7 +136,7 @@ def residual_layers(ctx):
         if one:
             strides["conv3"] = [stride] * 2
         for name, want_stride in strides.items():
-            got = ctx.probe("resnet.attribute", h, f"{name}.stride")
+            got = ctx.probe("networks.attribute", h, f"{name}.stride")
             if name == "conv2" and got != want_stride:
                 E.fail(
                     f"{what}.conv2 has stride {got}: the stride on conv2 is a mistake; "
@@ -144,7 +144,7 @@ def residual_layers(ctx):
                 )
             E.that(got == want_stride, f"{what}.{name} has stride {got}; expected {want_stride}.")
         for name in ("conv1", "conv2"):
-            got = ctx.probe("resnet.attribute", h, f"{name}.padding")
+            got = ctx.probe("networks.attribute", h, f"{name}.padding")
             E.that(got == [1, 1], f"{what}.{name} has padding {got}; expected 1.")
 
 
@@ -167,7 +167,6 @@ def residual_outputs(ctx):
         )
         compare_network(
             ctx,
-            "resnet",
             h,
             ref,
             X,
@@ -178,10 +177,6 @@ def residual_outputs(ctx):
 
 
 # -- resnet_block -------------------------------------------------------------------------
-
-
-def _block_use(ctx):
-    return ["Residual"] if "Residual" in ctx.passed else []
 
 
 @check(
@@ -196,7 +191,7 @@ def resnet_block_structure(ctx):
     for args, kwargs, in_shape, out_shape in cases:
         first = kwargs.get("first_block", False)
         what = f"resnet_block({', '.join(map(str, args))}{', first_block=True' if first else ''})"
-        h = network_handle(ctx, "resnet", "resnet_block", _block_use(ctx), args, kwargs)
+        h = network_handle(ctx, "resnet_block", args, kwargs)
         info = ctx.describe(h)
         kinds = [t for _, t in info["children"]]
         E.that(
@@ -223,13 +218,13 @@ def resnet_block_structure(ctx):
                 with_1x1 == [0],
                 f"{what}: Residuals {with_1x1} have 1x1 convolutions; only the first one of the block should.",
             )
-            stride = ctx.probe("resnet.attribute", h, "0.conv1.stride")
+            stride = ctx.probe("networks.attribute", h, "0.conv1.stride")
             E.that(
                 stride == [2, 2],
                 f"{what}: the first Residual has stride {stride}; it should halve the height and width (stride=2).",
             )
         X = torch.randn(in_shape, generator=ctx.generator())
-        out = ctx.probe("resnet.forward", h, X, True)
+        out = ctx.probe("networks.forward", h, X, True)
         E.shape(out, out_shape, f"{what} on {in_shape}")
 
 
@@ -237,17 +232,13 @@ def resnet_block_structure(ctx):
 def resnet_block_outputs(ctx):
     for args, kwargs, shape in (((4, 8, 2), {}, (2, 4, 6, 6)), ((8, 8, 2), {"first_block": True}, (2, 8, 4, 4))):
         what = f"resnet_block{args}{' with first_block=True' if kwargs else ''}"
-        h = network_handle(ctx, "resnet", "resnet_block", _block_use(ctx), args, kwargs)
+        h = network_handle(ctx, "resnet_block", args, kwargs)
         ref = randomised_reference(lambda args=args, kwargs=kwargs: ctx.ref.resnet_block(*args, **kwargs), ctx.seed)
         X = torch.randn(shape, generator=ctx.generator(), dtype=torch.float64)
-        compare_network(ctx, "resnet", h, ref, X, what)
+        compare_network(ctx, h, ref, X, what)
 
 
 # -- resnet18 -----------------------------------------------------------------------------
-
-
-def _net_use(ctx):
-    return [s for s in ("Residual", "resnet_block") if s in ctx.passed]
 
 
 RESNET_STAGES = [[1, 64, 56, 56]] * 2 + [[1, 128, 28, 28]] * 2 + [[1, 256, 14, 14]] * 2 + [[1, 512, 7, 7]] * 2
@@ -255,9 +246,9 @@ RESNET_STAGES = [[1, 64, 56, 56]] * 2 + [[1, 128, 28, 28]] * 2 + [[1, 256, 14, 1
 
 @check("resnet18", "layer by layer on a (1, 1, 224, 224) image: 64x56x56, 128x28x28, 256x14x14, 512x7x7, then (1, 10)")
 def resnet18_shapes(ctx):
-    h = network_handle(ctx, "resnet", "resnet18", _net_use(ctx))
+    h = network_handle(ctx, "resnet18")
     X = torch.rand(1, 1, 224, 224, generator=ctx.generator())
-    s = ctx.probe("resnet.shapes", h, X, ["Residual", "MaxPool2d", "AdaptiveAvgPool2d", "Linear"])
+    s = ctx.probe("networks.shapes", h, X, ["Residual", "MaxPool2d", "AdaptiveAvgPool2d", "Linear"])
     layers = s["layers"]
     residuals = [layer for layer in layers if layer[1] == "Residual"]
     E.that(len(residuals) == 8, f"resnet18 should run 8 Residual blocks (2 per stage); {len(residuals)} ran.")
@@ -279,21 +270,21 @@ def resnet18_shapes(ctx):
 
 @check("resnet18", "as many parameters as the book's, and num_classes / in_channels are used", weight=0.5)
 def resnet18_parameters(ctx):
-    info = ctx.describe(network_handle(ctx, "resnet", "resnet18", _net_use(ctx)))
+    info = ctx.describe(network_handle(ctx, "resnet18"))
     total = sum(math.prod(p[1]) for p in info["parameters"])
     want = sum(p.numel() for p in ctx.ref.resnet18().parameters())
     E.that(total == want, f"resnet18() has {total:,} parameters; the book's has {want:,}.")
-    h = network_handle(ctx, "resnet", "resnet18", _net_use(ctx), (), {"num_classes": 5, "in_channels": 3})
-    out = ctx.probe("resnet.forward", h, torch.rand(2, 3, 64, 64, generator=ctx.generator()), False)
+    h = network_handle(ctx, "resnet18", (), {"num_classes": 5, "in_channels": 3})
+    out = ctx.probe("networks.forward", h, torch.rand(2, 3, 64, 64, generator=ctx.generator()), False)
     E.shape(out, (2, 5), "resnet18(num_classes=5, in_channels=3) on (2, 3, 64, 64)")
 
 
 @check("resnet18", "with the reference's weights, the same outputs and input gradients", weight=1.5)
 def resnet18_outputs(ctx):
-    h = network_handle(ctx, "resnet", "resnet18", _net_use(ctx))
+    h = network_handle(ctx, "resnet18")
     ref = randomised_reference(lambda: ctx.ref.resnet18(), ctx.seed)
     X = torch.randn(2, 1, 32, 32, generator=ctx.generator(), dtype=torch.float64)
-    compare_network(ctx, "resnet", h, ref, X, "resnet18", param_grads=False)
+    compare_network(ctx, h, ref, X, "resnet18", param_grads=False)
 
 
 # CPU: 400 images at 28x28 for 4 epochs (about 7 s on one core); the reference reached
@@ -318,12 +309,9 @@ RESNET_FLOOR = {
     uses=("Residual", "resnet_block", "resnet18"),
 )
 def resnet18_training(ctx):
-    use = sorted((set(ctx.check.uses) & ctx.passed) | {"resnet18"})
     training_threshold(
         ctx,
-        "resnet",
         "resnet18",
-        use,
         cpu=RESNET_CPU,
         cuda=RESNET_CUDA,
         lr=0.05,

@@ -1,47 +1,25 @@
-"""Probes shared by the network modules (batch_norm, resnet, densenet): building a
-student's network with stand-ins for the pieces that failed their own checks, loading
-the reference's weights into it, running it, and the book's image training loop.
+"""Generic worker operations for the network checks (batch_norm, resnet, densenet):
+building a student's network, loading the reference's weights into it, running it in a
+mode, recording its shapes layer by layer, and the book's image training loop.
 
-The judge sends this file to a worker before any probe module that imports it.
+Stand-ins for the pieces that are not the student's are already in the student's module
+when these run (the worker got them when it started), so nothing here patches anything.
+The judge sends this file to a worker when a check first needs it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-_MISSING = object()
 
-
-@contextlib.contextmanager
-def patched(student, stand_ins: dict, use, needs: dict | None = None):
-    """Replace the student's pieces not in ``use`` by the stand-ins, for the duration."""
-    use = set(use)
-    needs = needs or {}
-    saved = {}
-    try:
-        for name, fn in stand_ins.items():
-            if name in use and all(n in use for n in needs.get(name, ())):
-                continue
-            saved[name] = getattr(student, name, _MISSING)
-            setattr(student, name, fn)
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is _MISSING:
-                delattr(student, name)
-            else:
-                setattr(student, name, old)
-
-
-def _build(student, stand_ins, needs, stub, use, args, kwargs, seed):
-    with patched(student, stand_ins, use, needs):
-        torch.manual_seed(int(seed))
-        return getattr(student, stub)(*args, **kwargs)
+def build(student, stub, args=(), kwargs=None, seed=0):
+    """``student.<stub>(*args, **kwargs)`` under ``seed``."""
+    torch.manual_seed(int(seed))
+    return getattr(student, stub)(*args, **(kwargs or {}))
 
 
 def load(student, module, state, dtype=None):
@@ -240,10 +218,9 @@ def _train_loop(net, train_x, train_y, test_x, test_y, seed, lr, epochs, batch_s
     return {"acc": accs, "loss": losses}
 
 
-def _train(student, stand_ins, needs, stub, use, seed, data, settings):
-    with patched(student, stand_ins, use, needs):
-        torch.manual_seed(int(seed))
-        net = getattr(student, stub)()
-        # Stand-ins stay in place while training: BatchNorm.forward looks up batch_norm
-        # at every step.
-        return train_network(net, *data, seed=seed, **settings)
+def train(student, stub, seed, train_x, train_y, test_x, test_y, **settings):
+    """Build ``student.<stub>()`` under ``seed`` and train it with ``settings`` (lr, epochs,
+    batch_size, resize, on)."""
+    torch.manual_seed(int(seed))
+    net = getattr(student, stub)()
+    return train_network(net, train_x, train_y, test_x, test_y, seed=seed, **settings)
