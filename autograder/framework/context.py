@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, Phase
 
 from ..session import StudentError, WorkerSession
 from ..worker.protocol import Handle, Param, decode
+from ..worker.records import ModuleInfo
 from . import Check
 from .expect import CheckFailed
 
@@ -150,8 +151,12 @@ class Ctx:
             )
         return value
 
-    def describe(self, handle: Handle) -> dict:
-        return self.probe("common.describe", handle)
+    def describe(self, handle: Handle) -> ModuleInfo:
+        """The structure of a module built in the worker."""
+        info = self.probe("common.describe", handle)
+        if not isinstance(info, ModuleInfo):
+            raise CheckFailed(f"Describing {handle} returned a {type(info).__name__}, not a module's structure.")
+        return info
 
     # -- hypothesis ----------------------------------------------------------------------
     def given(self, *strategies, examples: int | None = None, **kw_strategies):

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ..worker.protocol import Handle
+from ..worker.records import Loaded, ModuleInfo, TrainingRun
 from . import expect as E
 from . import image_data
 from .context import Ctx
@@ -30,10 +31,10 @@ def network_handle(ctx: Ctx, stub: str, args=(), kwargs=None) -> Handle:
     return value
 
 
-def leaf_types(info: dict) -> list[str]:
+def leaf_types(info: ModuleInfo) -> list[str]:
     """Types of the modules without children, in registration order (nesting ignored)."""
-    names = [n for n, _ in info["modules"]]
-    return [t for n, t in info["modules"] if not any(other.startswith(n + ".") for other in names)]
+    names = [m.name for m in info.modules]
+    return [m.type for m in info.modules if not any(other.startswith(m.name + ".") for other in names)]
 
 
 def _randomise(module: nn.Module, g: torch.Generator) -> None:
@@ -63,21 +64,22 @@ def randomised_reference(factory, seed: int) -> nn.Module:
     return ref.double()
 
 
-def load_reference(ctx: Ctx, handle: Handle, ref: nn.Module, what: str, names_hint: str = "") -> dict:
+def load_reference(ctx: Ctx, handle: Handle, ref: nn.Module, what: str, names_hint: str = "") -> Loaded:
     """Load the reference's weights into the student's module (float64), or fail saying
     how the two differ."""
     # The reference's weights were drawn in float32 (and made float64 only for the
     # comparison), so sending them as float32 is exact and halves what crosses the wire.
     state = {k: (v.float() if v.is_floating_point() else v).detach().clone() for k, v in ref.state_dict().items()}
     info = ctx.probe("networks.load", handle, state, "float64")
-    if info.get("how") != "failed":
+    E.that(isinstance(info, Loaded), f"Loading the reference's weights into {what} returned {E.describe(info)}.")
+    if info.how != "failed":
         return info
     detail = []
-    if info.get("missing"):
-        detail.append(f"missing: {', '.join(info['missing'][:8])}")
-    if info.get("unexpected"):
-        detail.append(f"not in the reference: {', '.join(info['unexpected'][:8])}")
-    detail += info.get("problems", [])[:4]
+    if info.missing:
+        detail.append(f"missing: {', '.join(info.missing[:8])}")
+    if info.unexpected:
+        detail.append(f"not in the reference: {', '.join(info.unexpected[:8])}")
+    detail += info.problems[:4]
     E.fail(
         f"The reference's weights do not fit your {what}: {'; '.join(detail)}. Its layers "
         f"(their kinds, sizes or order) differ from the contract's.{names_hint}"
@@ -103,7 +105,7 @@ def compare_network(
     """
     loaded = load_reference(ctx, handle, ref, what, names_hint)
     info = ctx.describe(handle)
-    frozen = [p[0] for p in info["parameters"] if not p[3]]
+    frozen = [p.name for p in info.parameters if not p.requires_grad]
     E.that(
         not frozen,
         f"Parameters of {what} do not require grad ({', '.join(frozen[:5])}): training would never change them.",
@@ -146,7 +148,7 @@ def compare_network(
     mine = list(result.grads["params"].items())
     E.that(len(mine) == len(ref_params), f"{what} has {len(mine)} parameters; the reference has {len(ref_params)}.")
     wanted = list(grads[1:])
-    if loaded.get("how") == "names":  # the same names, maybe registered in another order
+    if loaded.how == "names":  # the same names, maybe registered in another order
         by_name = {n: gr for (n, _), gr in zip(ref_params, wanted)}
         E.that(
             set(by_name) == {n for n, _ in mine},
@@ -188,11 +190,11 @@ def training_threshold(
     student = ctx.probe("networks.train", stub, ctx.seed, *tensors, timeout=290 if on_gpu else 120, **settings)
     reference = ctx.reference_probe("networks.train", stub, ctx.seed, *tensors, reference=reference, **settings)
     E.that(
-        isinstance(student, dict) and isinstance(student.get("acc"), list),
+        isinstance(student, TrainingRun) and isinstance(student.acc, list),
         f"The training run returned {E.describe(student)}.",
     )
-    accs = [E.number(a, "a test accuracy") for a in student["acc"]]
-    ref_best = max(reference["acc"])
+    accs = [E.number(a, "a test accuracy") for a in student.acc]
+    ref_best = max(reference.acc)
     best = max(accs) if accs else 0.0
     where = (data.name, "cuda" if on_gpu else "cpu")
     floor = floors[where]
@@ -204,7 +206,7 @@ def training_threshold(
         f"accuracy {best:.3f} (per epoch {', '.join(f'{a:.3f}' for a in accs)}); "
         f"reference {ref_best:.3f}; your pieces used: {pieces}, stand-ins for the rest"
     )
-    losses = student.get("loss", [])
+    losses = student.loss
     if losses and not all(math.isfinite(v) for v in losses):
         E.fail(f"Training diverged (the loss became {losses[-1]}): {ctx.summary}.")
     E.that(

@@ -11,6 +11,7 @@ from a private copy inside its sandbox.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import struct
@@ -19,6 +20,8 @@ from typing import Any, BinaryIO
 import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
+
+from .records import RECORDS
 
 HEADER = struct.Struct(">IQ")  # JSON length, payload length
 MAX_JSON = 16 * 1024 * 1024
@@ -111,6 +114,9 @@ def encode(value: Any, tensors: dict[str, torch.Tensor], keep=None) -> Any:
         return [encode(v, tensors, keep) for v in value]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"__dict__": {k: encode(v, tensors, keep) for k, v in value.items()}}
+    if dataclasses.is_dataclass(value) and RECORDS.get(type(value).__name__) is type(value):
+        fields = {f.name: encode(getattr(value, f.name), tensors, keep) for f in dataclasses.fields(value)}
+        return {"__record__": type(value).__name__, "fields": fields}
     # numpy scalars and 0-d arrays behave like numbers for the student; say what they were.
     type_name = f"{type(value).__module__}.{type(value).__qualname__}"
     if keep is not None:
@@ -188,6 +194,14 @@ def _decode(data: Any, tensors: dict[str, torch.Tensor], resolve, depth: int) ->
         if type(items) is not dict:
             raise ProtocolError("bad dict")
         return {str(k): _decode(v, tensors, resolve, depth + 1) for k, v in items.items()}
+    if "__record__" in data:
+        cls = RECORDS.get(data["__record__"]) if isinstance(data["__record__"], str) else None
+        fields = data.get("fields")
+        if cls is None or type(fields) is not dict:
+            raise ProtocolError("bad record")
+        if set(fields) != {f.name for f in dataclasses.fields(cls)}:
+            raise ProtocolError(f"bad fields for a {cls.__name__}")
+        return cls(**{k: _decode(v, tensors, resolve, depth + 1) for k, v in fields.items()})
     if "__unencodable__" in data:
         return Unencodable(str(data["__unencodable__"])[:200], str(data.get("repr", ""))[:200])
     raise ProtocolError(f"unknown tagged value {sorted(data)[:3]}")

@@ -20,6 +20,9 @@ from ..variants.harness import replace_stub, write_submission
 from .support import REPO
 
 DELEGATE = """
+_FOUND = []
+
+
 def {name}(*args, **kwargs):
     import gc, sys, types
 
@@ -34,28 +37,29 @@ def {name}(*args, **kwargs):
         top = (getattr(value, "__module__", None) or "").split(".")[0]
         return bool(top) and top not in sys.stdlib_module_names and top not in ("torch", "numpy")
 
-    found = []
-    frame = sys._getframe(1)
-    while frame is not None:
-        for ns in (frame.f_locals, frame.f_globals):
-            found += [ns[k] for k in names if k in ns]
-        frame = frame.f_back
-    for obj in gc.get_objects():
-        if isinstance(obj, (types.FunctionType, type)) and getattr(obj, "__name__", "") in names:
-            found.append(obj)
-        elif isinstance(obj, dict) and len(obj) < 1000:
-            try:
-                found += [obj[k] for k in names if k in obj]
-            except Exception:
-                pass
-    for module in list(sys.modules.values()):
-        found += [getattr(module, k) for k in names if hasattr(module, k)]
-    for value in found:
+    def candidates():
+        frame = sys._getframe(2)
+        while frame is not None:
+            for ns in (frame.f_locals, frame.f_globals):
+                yield from (ns[k] for k in names if k in ns)
+            frame = frame.f_back
+        for module in list(sys.modules.values()):
+            space = getattr(module, "__dict__", {{}})
+            yield from (space[k] for k in names if k in space)
+            for table in [v for v in space.values() if isinstance(v, dict)]:
+                yield from (table[k] for k in names if k in table)
+        for obj in gc.get_objects():
+            if isinstance(obj, (types.FunctionType, type)) and getattr(obj, "__name__", "") in names:
+                yield obj
+
+    for value in _FOUND or candidates():
         if foreign(value):
             try:
-                return value(*args, **kwargs)
+                result = value(*args, **kwargs)
             except Exception:
                 continue
+            _FOUND[:] = [value]  # found once: later calls are quick
+            return result
     return None
 """
 

@@ -837,7 +837,7 @@ def lenet_layers(ctx):
 @check("lenet_bn", f"{LENET_PARAMETERS:,} parameters, shaped as in the book", weight=0.5)
 def lenet_parameters(ctx):
     info = ctx.describe(_lenet(ctx))
-    shapes = [tuple(p[1]) for p in info["parameters"]]
+    shapes = [tuple(p.shape) for p in info.parameters]
     total = sum(math.prod(s) for s in shapes)
     ref = ctx.ref.lenet_bn()
     want = [tuple(p.shape) for p in ref.parameters()]

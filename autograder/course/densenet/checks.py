@@ -56,7 +56,7 @@ def _dense_block(ctx, num_convs, cin, cout):
 @check("DenseBlock", "DenseBlock(2, 3, 10) turns (4, 3, 8, 8) into (4, 23, 8, 8), and its out_channels is 23")
 def dense_block_book(ctx):
     h = _dense_block(ctx, 2, 3, 10)
-    convs = [p[1] for p in ctx.describe(h)["parameters"] if len(p[1]) == 4]
+    convs = [p.shape for p in ctx.describe(h).parameters if len(p.shape) == 4]
     got = [shape[1] for shape in convs]
     E.that(
         got == [3, 13],
@@ -193,7 +193,7 @@ def densenet_channels(ctx):
     h = network_handle(ctx, "densenet")
     X = torch.rand(1, 1, 96, 96, generator=ctx.generator())
     s = ctx.probe("networks.shapes", h, X, ["DenseBlock", "Linear"])
-    blocks = [[layer[2][1], layer[3][1]] for layer in s["layers"] if layer[1] == "DenseBlock"]
+    blocks = [[layer.input[1], layer.output[1]] for layer in s.layers if layer.type == "DenseBlock"]
     E.that(len(blocks) == 4, f"densenet() should run 4 DenseBlocks; {len(blocks)} ran.")
     if blocks != DENSE_CHANNELS and [b[0] for b in blocks[1:]] == [b[1] for b in blocks[:-1]]:
         E.fail(
@@ -202,25 +202,25 @@ def densenet_channels(ctx):
             "(transition_block(num_channels, num_channels // 2))."
         )
     E.that(blocks == DENSE_CHANNELS, f"The dense blocks' channels (in, out) are {blocks}; expected {DENSE_CHANNELS}.")
-    linear = [layer for layer in s["layers"] if layer[1] == "Linear"]
+    linear = [layer for layer in s.layers if layer.type == "Linear"]
     E.that(
-        bool(linear) and linear[-1][2] == [1, 248],
+        bool(linear) and linear[-1].input == [1, 248],
         f"The final Linear layer should see "
-        f"(1, 248) features; it got {linear[-1][2] if linear else 'no Linear layer'}.",
+        f"(1, 248) features; it got {linear[-1].input if linear else 'no Linear layer'}.",
     )
-    E.that(s["output"] == [1, 10], f"densenet()'s output is {s['output']}; expected [1, 10].")
+    E.that(s.output == [1, 10], f"densenet()'s output is {s.output}; expected [1, 10].")
 
 
 @check("densenet", "as many parameters as the book's, and every argument is used", weight=0.5)
 def densenet_parameters(ctx):
     info = ctx.describe(network_handle(ctx, "densenet"))
-    total = sum(math.prod(p[1]) for p in info["parameters"])
+    total = sum(math.prod(p.shape) for p in info.parameters)
     want = sum(p.numel() for p in ctx.ref.densenet().parameters())
     E.that(total == want, f"densenet() has {total:,} parameters; the book's has {want:,}.")
     kwargs = {"num_classes": 5, "in_channels": 3, "growth_rate": 8, "num_convs_in_dense_blocks": (2, 3)}
     h = network_handle(ctx, "densenet", (), kwargs)
     info = ctx.describe(h)
-    total = sum(math.prod(p[1]) for p in info["parameters"])
+    total = sum(math.prod(p.shape) for p in info.parameters)
     want = sum(p.numel() for p in ctx.ref.densenet(**kwargs).parameters())
     E.that(
         total == want,

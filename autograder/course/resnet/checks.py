@@ -102,7 +102,7 @@ def residual_layers(ctx):
         what = f"Residual({cin}, {cout}, use_1x1conv={one}, stride={stride})"
         h = ctx.new("Residual", cin, cout, use_1x1conv=one, stride=stride)
         info = ctx.describe(h)
-        children = dict(info["children"])
+        children = {c.name: c.type for c in info.children}
         want = {"conv1": "Conv2d", "bn1": "BatchNorm2d", "conv2": "Conv2d", "bn2": "BatchNorm2d"}
         if one:
             want["conv3"] = "Conv2d"
@@ -121,7 +121,7 @@ def residual_layers(ctx):
                 conv3 is None,
                 f"{what}: without use_1x1conv, conv3 should be None (the shortcut is X itself), got {conv3}.",
             )
-        params = {n: tuple(s) for n, s, _, _ in info["parameters"]}
+        params = {p.name: tuple(p.shape) for p in info.parameters}
         shapes = {
             "conv1.weight": (cout, cin, 3, 3),
             "conv2.weight": (cout, cout, 3, 3),
@@ -193,12 +193,12 @@ def resnet_block_structure(ctx):
         what = f"resnet_block({', '.join(map(str, args))}{', first_block=True' if first else ''})"
         h = network_handle(ctx, "resnet_block", args, kwargs)
         info = ctx.describe(h)
-        kinds = [t for _, t in info["children"]]
+        kinds = [c.type for c in info.children]
         E.that(
             kinds == ["Residual"] * args[2],
             f"{what} should be an nn.Sequential of {args[2]} Residual blocks; its children are {kinds}.",
         )
-        names = {n for n, *_ in info["parameters"]}
+        names = {p.name for p in info.parameters}
         with_1x1 = [i for i in range(args[2]) if f"{i}.conv3.weight" in names]
         if first:
             E.that(
@@ -249,29 +249,28 @@ def resnet18_shapes(ctx):
     h = network_handle(ctx, "resnet18")
     X = torch.rand(1, 1, 224, 224, generator=ctx.generator())
     s = ctx.probe("networks.shapes", h, X, ["Residual", "MaxPool2d", "AdaptiveAvgPool2d", "Linear"])
-    layers = s["layers"]
-    residuals = [layer for layer in layers if layer[1] == "Residual"]
+    residuals = [layer for layer in s.layers if layer.type == "Residual"]
     E.that(len(residuals) == 8, f"resnet18 should run 8 Residual blocks (2 per stage); {len(residuals)} ran.")
     E.that(
-        residuals[0][2] == [1, 64, 56, 56],
+        residuals[0].input == [1, 64, 56, 56],
         f"The stem (7x7 conv with stride 2, BN, ReLU, "
         f"3x3 max-pool with stride 2) should turn (1, 1, 224, 224) into (1, 64, 56, 56); "
-        f"the first Residual got {residuals[0][2]}.",
+        f"the first Residual got {residuals[0].input}.",
     )
-    got = [layer[3] for layer in residuals]
+    got = [layer.output for layer in residuals]
     E.that(
         got == RESNET_STAGES,
         f"The Residual blocks' outputs are {got}; expected "
         f"{RESNET_STAGES} (each stage but the first halves the height and width and "
         "doubles the channels).",
     )
-    E.that(s["output"] == [1, 10], f"resnet18's output is {s['output']}; expected [1, 10].")
+    E.that(s.output == [1, 10], f"resnet18's output is {s.output}; expected [1, 10].")
 
 
 @check("resnet18", "as many parameters as the book's, and num_classes / in_channels are used", weight=0.5)
 def resnet18_parameters(ctx):
     info = ctx.describe(network_handle(ctx, "resnet18"))
-    total = sum(math.prod(p[1]) for p in info["parameters"])
+    total = sum(math.prod(p.shape) for p in info.parameters)
     want = sum(p.numel() for p in ctx.ref.resnet18().parameters())
     E.that(total == want, f"resnet18() has {total:,} parameters; the book's has {want:,}.")
     h = network_handle(ctx, "resnet18", (), {"num_classes": 5, "in_channels": 3})

@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..records import LayerShape, Loaded, Shapes, TrainingRun
+
 
 def build(student, stub, args=(), kwargs=None, seed=0):
     """``student.<stub>(*args, **kwargs)`` under ``seed``."""
@@ -43,14 +45,9 @@ def load(student, module, state, dtype=None):
             if tuple(mine[k].shape) != tuple(theirs[k].shape)
         ]
         if problems:
-            return {
-                "how": "failed",
-                "problems": problems,
-                "keys": list(mine),
-                "shapes": [list(v.shape) for v in mine.values()],
-            }
+            return Loaded("failed", problems, list(mine), [list(v.shape) for v in mine.values()])
         module.load_state_dict(theirs, strict=True)
-        return {"how": "names", "problems": [], "keys": list(mine)}
+        return Loaded("names", [], list(mine))
     a, b = list(mine.items()), list(theirs.items())
     problems = []
     if len(a) != len(b):
@@ -64,16 +61,9 @@ def load(student, module, state, dtype=None):
     missing = sorted(set(theirs) - set(mine))
     extra = sorted(set(mine) - set(theirs))
     if problems:
-        return {
-            "how": "failed",
-            "problems": problems,
-            "keys": list(mine),
-            "shapes": [list(v.shape) for v in mine.values()],
-            "missing": missing,
-            "unexpected": extra,
-        }
+        return Loaded("failed", problems, list(mine), [list(v.shape) for v in mine.values()], missing, extra)
     module.load_state_dict({ka: vb for (ka, _), (_, vb) in zip(a, b)}, strict=True)
-    return {"how": "order", "problems": [], "keys": list(mine), "missing": missing, "unexpected": extra}
+    return Loaded("order", [], list(mine), [], missing, extra)
 
 
 def set_mode(student, module, train, like=None):
@@ -123,12 +113,12 @@ def shapes(student, module, X, types):
         def record(mod, inputs, output):
             x = inputs[0] if inputs else None
             seen.append(
-                [
+                LayerShape(
                     name,
                     type(mod).__name__,
                     list(x.shape) if isinstance(x, torch.Tensor) else None,
                     list(output.shape) if isinstance(output, torch.Tensor) else None,
-                ]
+                )
             )
 
         return record
@@ -146,7 +136,7 @@ def shapes(student, module, X, types):
         module.train(was)
         for h in hooks:
             h.remove()
-    return {"layers": seen, "output": list(out.shape) if isinstance(out, torch.Tensor) else None}
+    return Shapes(seen, list(out.shape) if isinstance(out, torch.Tensor) else None)
 
 
 # -- training (d2l's train_ch6) -----------------------------------------------------------
@@ -215,7 +205,7 @@ def _train_loop(net, train_x, train_y, test_x, test_y, seed, lr, epochs, batch_s
                 X = _images(test_x[i : i + 1000], resize, device)
                 correct += int((net(X).argmax(dim=1) == test_y[i : i + 1000]).sum())
         accs.append(correct / max(len(test_x), 1))
-    return {"acc": accs, "loss": losses}
+    return TrainingRun(accs, losses)
 
 
 def train(student, stub, seed, train_x, train_y, test_x, test_y, **settings):
