@@ -315,9 +315,9 @@ class WorkerSession:
             return f" [limit: a file may be at most {lim.file_bytes / 2**20:.0f} MiB]"
         return ""
 
-    def decode(self, header: dict, tensors: dict, field: str = "value"):
+    def decode(self, header: dict, tensors: dict, field: str = "value", meta: dict | None = None):
         try:
-            return decode(header.get(field), tensors)
+            return decode(header.get(field), tensors, meta=meta)
         except ProtocolError as exc:
             self._lose("protocol", f"the worker sent a malformed value ({exc})")
 

@@ -448,25 +448,26 @@ def batch_norm_detached(ctx):
         spec = BNInput((4, 3, 2, 2) if four else (6, 3), 1.0, 2.0, ctx.seed + four)
         X = spec.make()
         gamma, beta, mm, mv = spec.params("random")
-        facts = ctx.probe("batch_norm.history", X, gamma, beta, mm, mv, EPS, MOMENTUM)
+        result = ctx.run(None, X, gamma, beta, mm, mv, EPS, MOMENTUM, probe="batch_norm.history")
+        facts = result.value
         E.that(
             isinstance(facts, dict) and "error" not in facts,
             f"batch_norm: {facts.get('error') if isinstance(facts, dict) else facts}.",
         )
         for name in ("moving_mean", "moving_var"):
-            f = facts.get(name) or {}
+            f = result.meta_of(facts.get(name))
             E.that(
-                not f.get("requires_grad") and not f.get("grad_fn"),
+                f is None or not (f.requires_grad or f.grad_fn),  # None: not a tensor, no history
                 f"The returned {name} carries autograd history (requires_grad="
-                f"{f.get('requires_grad')}, grad_fn {'set' if f.get('grad_fn') else 'None'}) "
+                f"{f and f.requires_grad}, grad_fn {'set' if f and f.grad_fn else 'None'}) "
                 "when X requires grad: the moving statistics are not detached. They are "
                 "bookkeeping, not part of the model: compute them under torch.no_grad() or "
                 "return moving_mean.detach() (the book returns .data). Otherwise every "
                 "training step keeps the graph of all the previous ones alive.",
             )
-        f = facts.get("Y") or {}
+        f = result.meta_of(facts.get("Y"))
         E.that(
-            bool(f.get("grad_fn")),
+            f is not None and f.grad_fn,
             "Y has no autograd history although X, gamma and beta "
             "require grad: gradients cannot flow through batch_norm (look for .detach(), "
             ".data or torch.no_grad() around the computation of Y).",
