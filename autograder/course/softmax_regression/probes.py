@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from .common import as_images as _as_images
 from .common import backward_or_why as _backward
 from .common import one_thread as _one_thread
 
@@ -42,9 +43,7 @@ def train(student, train_images, train_labels, test_images, num_epochs=10, batch
     labels never come here: the judge scores the returned test predictions itself.
     """
     g = torch.Generator().manual_seed(seed)
-    features = train_images.to(on).float().div(255).unsqueeze(1)  # (n, 1, 28, 28)
-    labels = train_labels.to(on)
-    test = test_images.to(on).float().div(255).unsqueeze(1)
+    features, labels, test = _as_images(train_images, train_labels, test_images, on)
     num_inputs, num_outputs = features[0].numel(), 10
     W = torch.normal(0, 0.01, size=(num_inputs, num_outputs), generator=g)
     W = W.to(on).requires_grad_(True)
