@@ -152,9 +152,14 @@ class ModuleGrader:
             for other in [k for k in self.sessions if k and k != stand_in_set]:
                 self.sessions.pop(other).close()
             session = self._new_session()
-            self.sessions[stand_in_set] = session
+            self.session = session  # so that a failed install can show what it printed
             if stand_in_set:
-                self._install(session, stand_in_set)
+                try:
+                    self._install(session, stand_in_set)
+                except BaseException:
+                    session.close()  # never serve a check from a worker without its stand-ins
+                    raise
+            self.sessions[stand_in_set] = session
         self.session = session
         return session
 

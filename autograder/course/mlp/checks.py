@@ -187,7 +187,7 @@ NAMES = ("W1", "b1", "W2", "b2")
 def _params(ctx, sizes, seed=None, pass_generator=True):
     """``init_params(*sizes, generator)`` through the probe: the four tensors, checked."""
     answer = ctx.probe(
-        "mlp.init_params", *sizes, Seeded(ctx.seed if seed is None else seed), pass_generator=pass_generator
+        "mlp.init_params_facts", *sizes, Seeded(ctx.seed if seed is None else seed), pass_generator=pass_generator
     )
     items = answer["items"]
     E.that(

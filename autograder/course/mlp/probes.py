@@ -10,7 +10,7 @@ from .common import backward_or_why as _backward
 from .common import one_thread as _one_thread
 
 
-def init_params(student, num_inputs, num_hiddens, num_outputs, generator=None, pass_generator=True):
+def init_params_facts(student, num_inputs, num_hiddens, num_outputs, generator=None, pass_generator=True):
     """What ``student.init_params`` returns, with the facts a plain call loses on the wire:
     each item's type, ``requires_grad`` and whether it is a leaf."""
     if pass_generator:
