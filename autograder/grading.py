@@ -11,15 +11,17 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from . import checks as check_registry
 from . import curriculum, intake, reference, static
-from .checks.context import Ctx, StubNotImplemented
-from .checks.expect import CheckFailed
+from . import framework as check_registry
 from .config import GradingConfig
 from .curriculum import Module, Rubric, Stub
+from .framework import stand_ins
+from .framework.context import Ctx, StubNotImplemented
+from .framework.expect import CheckFailed
 from .report import Attachment, Report, TestResult
 from .session import StudentError, WorkerLost, WorkerSession
 
@@ -29,10 +31,6 @@ SCRATCH_TITLE = "written from scratch"
 
 # Told (stub id, tests done, tests in all) before each test runs; not part of the config.
 Progress = Callable[[str, int, int], None]
-
-# The old name, kept only so that branches written alongside this change still import; it
-# takes the same fields except ``progress`` (now grade()'s argument). Remove once merged.
-GradeOptions = GradingConfig
 
 
 @dataclass
@@ -95,7 +93,10 @@ class ModuleGrader:
         self.rubric = rubric
         self.progress = progress
         self.entries = plan(module, stubs, options, rubric)
-        self.session: WorkerSession | None = None
+        # One worker per stand-in set (see framework/stand_ins.py); the empty set's is the
+        # one most checks share.
+        self.sessions: dict[frozenset[str], WorkerSession] = {}
+        self.session: WorkerSession | None = None  # the one that answered last
         self.hello: dict | None = None
         self.recorded: dict[str, set] = {}
         self.results: list[TestResult] = []
@@ -125,18 +126,45 @@ class ModuleGrader:
             raise
         return session
 
-    def session_factory(self) -> WorkerSession:
-        if self.session is None or self.session.lost is not None:
-            if self.session is not None:
-                self.session.close()
-            self.session = None
-            self.session = self._new_session()
-        return self.session
+    def session_factory(self, stand_in_set: frozenset[str] = frozenset()) -> WorkerSession:
+        """The worker for checks that need exactly ``stand_in_set``: started (and given its
+        stand-ins) on first use, and again after it was lost."""
+        session = self.sessions.get(stand_in_set)
+        if session is None or session.lost is not None:
+            if session is not None:
+                session.close()
+            self.sessions.pop(stand_in_set, None)
+            # Checks come stub by stub, so a set rarely returns: keep only the shared worker
+            # and the newest other one alive.
+            for other in [k for k in self.sessions if k and k != stand_in_set]:
+                self.sessions.pop(other).close()
+            session = self._new_session()
+            self.session = session  # so that a failed install can show what it printed
+            if stand_in_set:
+                try:
+                    self._install(session, stand_in_set)
+                except BaseException:
+                    session.close()  # never serve a check from a worker without its stand-ins
+                    raise
+            self.sessions[stand_in_set] = session
+        self.session = session
+        return session
+
+    def _install(self, session: WorkerSession, names: frozenset[str]) -> None:
+        stubs = [s.name for s in self.module.stubs]
+        source = stand_ins.source(self._solution(), names, stubs)
+        header = {"target": {"probe": "stand_ins.install"}, "seed": 0}
+        session.call(header, (source, sorted(names), sorted(set(stubs) - names)))
+
+    def _solution(self) -> stand_ins.Solution:
+        ref = reference.load(self.module.name, self.options.solutions)
+        return stand_ins.parse(Path(ref.__file__))
 
     def close(self) -> None:
-        if self.session is not None:
-            self.session.close()
-            self.session = None
+        for session in self.sessions.values():
+            session.close()
+        self.sessions.clear()
+        self.session = None
 
     # -- results -------------------------------------------------------------------------
     def _result(
@@ -289,13 +317,18 @@ class ModuleGrader:
 
     def _run(self, entry: Entry, broken: dict, passed_units: dict) -> bool:
         check = entry.check
+        passed = frozenset(k for k, v in passed_units.items() if v)
+        stubs = [s.name for s in self.module.stubs]
+        solution = self._solution()
+        replaced = stand_ins.stand_ins(check, solution, stubs, passed)
         ctx = Ctx(
             check=check,
-            session_factory=self.session_factory,
+            session_factory=lambda: self.session_factory(replaced),
             reference=reference.load(self.module.name, self.options.solutions),
             device=self.options.device,
             examples=self.options.examples,
-            passed=frozenset(k for k, v in passed_units.items() if v),
+            passed=passed,
+            students=stand_ins.students(check, solution, stubs, passed),
             options=self.options,
             recorded=self.recorded,
         )

@@ -8,7 +8,6 @@ hit a limit or sent garbage) or :class:`StudentError` (the student's code raised
 
 from __future__ import annotations
 
-import ast
 import os
 import select
 import signal
@@ -18,11 +17,12 @@ import threading
 import time
 from pathlib import Path
 
+from .framework import probe_sources
 from .sandbox.host import release_uid
 from .sandbox.launch import Launch, build_launch
 from .sandbox.limits import Limits
 from .sandbox.supervisor import Supervisor
-from .sandbox.workdir import HARNESS_PROBES, prepare_workdir, probe_source
+from .sandbox.workdir import HARNESS_PROBES, prepare_workdir
 from .worker.protocol import (
     HEADER,
     MAX_JSON,
@@ -256,21 +256,11 @@ class WorkerSession:
     def _send_probe(self, module: str) -> None:
         """Probes reach a worker only when a check first needs them (see sandbox/workdir.py),
         after the sibling probe modules they import."""
-        if module in self._probes_sent or f"{module}.py" in HARNESS_PROBES:
-            return
-        self._probes_sent.add(module)
-        source = probe_source(module)
-        if source is None:
-            return
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            tree = None
-        for node in ast.walk(tree) if tree is not None else ():
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                for name in [node.module] if node.module else [a.name for a in node.names]:
-                    self._send_probe(name.split(".")[0])
-        self.request({"op": "load_probe", "module": module, "source": source})
+        for name in probe_sources.closure(module):
+            if name in self._probes_sent or f"{name}.py" in HARNESS_PROBES:
+                continue
+            self._probes_sent.add(name)
+            self.request({"op": "load_probe", "module": name, "source": probe_sources.source(name)})
 
     def _send(self, header: dict, tensors: dict) -> None:
         write_message(self._requests, header, tensors)
@@ -321,9 +311,9 @@ class WorkerSession:
             return f" [limit: a file may be at most {lim.file_bytes / 2**20:.0f} MiB]"
         return ""
 
-    def decode(self, header: dict, tensors: dict, field: str = "value"):
+    def decode(self, header: dict, tensors: dict, field: str = "value", meta: dict | None = None):
         try:
-            return decode(header.get(field), tensors)
+            return decode(header.get(field), tensors, meta=meta)
         except ProtocolError as exc:
             self._lose("protocol", f"the worker sent a malformed value ({exc})")
 

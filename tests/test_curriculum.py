@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import checks, curriculum
+from autograder import curriculum
+from autograder import framework as checks
 from autograder.release import release
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,7 +95,7 @@ def test_select_resolves_modules_stubs_and_tasks():
 def test_lenet_bn_layers_follow_the_contract():
     """The contract spells lenet_bn out layer by layer (max pooling, as the course notes), and
     allows average pooling in both places; the check accepts exactly those two lists."""
-    from autograder.checks.batch_norm import POOLINGS, lenet_layers_with
+    from autograder.course.batch_norm.checks import POOLINGS, lenet_layers_with
 
     row = next(r for r in CONTRACT.read_text(encoding="utf-8").splitlines() if r.startswith("| lenet_bn "))
     meaning = row.strip("|").split("|")[2]

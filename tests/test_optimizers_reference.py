@@ -1,7 +1,7 @@
 """The optimisation lessons' reference, checked against independent implementations.
 
 The checks grade students against ``solutions/{optimizers,gradient_descent,convexity}.py``
-and the function tables in ``autograder/worker/probes``; here those are checked in turn:
+and the function tables in ``autograder/course/*/probes.py``; here those are checked in turn:
 the optimisers against ``torch.optim`` where the update is the same function (SGD,
 momentum in its equivalent form, AdaDelta with lr=1, Adam with eps=1e-6), the others
 against hand-computed values that pin where eps goes; the 1-D iterates against the
@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder import reference
-from autograder.worker.probes import convexity as PC
-from autograder.worker.probes import gradient_descent as PG
-from autograder.worker.probes import optimizers as PO
+from autograder.course.convexity import probes as PC
+from autograder.course.gradient_descent import probes as PG
+from autograder.course.optimizers import probes as PO
 
 pytestmark = pytest.mark.task6
 
@@ -199,10 +199,10 @@ def test_airfoil_reference_runs_end_where_the_book_says():
         features, labels = data.load_airfoil(download=False)
     except data.DatasetError as exc:
         pytest.skip(f"airfoil data unavailable: {exc}")
-    from autograder.checks.optimizers import BOOK_HYPERPARAMS, CEILING
+    from autograder.course.optimizers.checks import BOOK_HYPERPARAMS, CEILING
 
     for name, hp in BOOK_HYPERPARAMS.items():
-        losses = PO.train_airfoil(OPT, name, True, features, labels, hp, seed=0)["losses"]
+        losses = PO.train_airfoil(OPT, name, features, labels, hp, seed=0)["losses"]
         assert len(losses) == 31
         # The book's runs end between 0.242 and 0.246 (AdaGrad a little higher).
         assert 0.24 < losses[-1] < min(CEILING, 0.25), (name, losses[-1])

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from hypothesis import strategies as st
 
 from autograder import cli, curriculum, sandbox, static
-from autograder.checks import Check
-from autograder.checks.context import Ctx
 from autograder.config import GradingConfig
+from autograder.framework import Check
+from autograder.framework.context import Ctx
 from autograder.grading import grade
 from autograder.sandbox import Limits, choose_mode
 from autograder.sandbox.bwrap import python_binds

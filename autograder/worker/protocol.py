@@ -11,6 +11,7 @@ from a private copy inside its sandbox.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import struct
@@ -19,6 +20,8 @@ from typing import Any, BinaryIO
 import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
+
+from .records import RECORDS
 
 HEADER = struct.Struct(">IQ")  # JSON length, payload length
 MAX_JSON = 16 * 1024 * 1024
@@ -56,6 +59,15 @@ class Seeded:
 
     def __repr__(self) -> str:
         return f"torch.Generator().manual_seed({self.seed})"
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorMeta:
+    """What a tensor was in the worker, beyond its numbers (which arrive as a plain CPU tensor)."""
+
+    requires_grad: bool
+    grad_fn: bool  # it had autograd history
+    device: str
 
 
 class Unencodable:
@@ -111,6 +123,9 @@ def encode(value: Any, tensors: dict[str, torch.Tensor], keep=None) -> Any:
         return [encode(v, tensors, keep) for v in value]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"__dict__": {k: encode(v, tensors, keep) for k, v in value.items()}}
+    if dataclasses.is_dataclass(value) and RECORDS.get(type(value).__name__) is type(value):
+        fields = {f.name: encode(getattr(value, f.name), tensors, keep) for f in dataclasses.fields(value)}
+        return {"__record__": type(value).__name__, "fields": fields}
     # numpy scalars and 0-d arrays behave like numbers for the student; say what they were.
     type_name = f"{type(value).__module__}.{type(value).__qualname__}"
     if keep is not None:
@@ -127,8 +142,10 @@ def encode(value: Any, tensors: dict[str, torch.Tensor], keep=None) -> Any:
 MAX_DEPTH = 64  # nesting of lists/tuples/dicts in one value
 
 
-def decode(data: Any, tensors: dict[str, torch.Tensor], resolve=None) -> Any:
-    """Inverse of :func:`encode`; ``resolve`` maps a handle id back to its object.
+def decode(data: Any, tensors: dict[str, torch.Tensor], resolve=None, meta: dict | None = None) -> Any:
+    """Inverse of :func:`encode`; ``resolve`` maps a handle id back to its object, and
+    ``meta``, when given, receives the :class:`TensorMeta` of every tensor in the value
+    (nested ones too), keyed by ``id()`` of the decoded tensor.
 
     Builds only plain values: None, bools, ints, floats, strings, lists, tuples, dicts
     with string keys, plain dense ``torch.Tensor`` objects from the safetensors payload,
@@ -136,20 +153,20 @@ def decode(data: Any, tensors: dict[str, torch.Tensor], resolve=None) -> Any:
     :class:`ProtocolError`.
     """
     try:
-        return _decode(data, tensors, resolve, 0)
+        return _decode(data, tensors, resolve, 0, meta)
     except ProtocolError:
         raise
     except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError, RecursionError) as exc:
         raise ProtocolError(f"malformed value on the wire ({type(exc).__name__})") from None
 
 
-def _decode(data: Any, tensors: dict[str, torch.Tensor], resolve, depth: int) -> Any:
+def _decode(data: Any, tensors: dict[str, torch.Tensor], resolve, depth: int, meta: dict | None = None) -> Any:
     if depth > MAX_DEPTH:
         raise ProtocolError(f"value nested deeper than {MAX_DEPTH} levels")
     if data is None or type(data) in (bool, int, float, str):
         return data
     if type(data) is list:
-        return [_decode(v, tensors, resolve, depth + 1) for v in data]
+        return [_decode(v, tensors, resolve, depth + 1, meta) for v in data]
     if type(data) is not dict or len(data) == 0:
         raise ProtocolError(f"unexpected value on the wire: {type(data).__name__}")
     if "__tensor__" in data:
@@ -157,6 +174,10 @@ def _decode(data: Any, tensors: dict[str, torch.Tensor], resolve, depth: int) ->
         t = tensors.get(key) if isinstance(key, str) else None
         if type(t) is not torch.Tensor:
             raise ProtocolError(f"missing tensor {key!r} in payload")
+        if meta is not None:
+            meta[id(t)] = TensorMeta(
+                bool(data.get("requires_grad")), bool(data.get("grad_fn")), str(data.get("device"))
+            )
         return t
     if "__float__" in data:
         text = data["__float__"]
@@ -182,22 +203,23 @@ def _decode(data: Any, tensors: dict[str, torch.Tensor], resolve, depth: int) ->
         items = data["__tuple__"]
         if type(items) is not list:
             raise ProtocolError("bad tuple")
-        return tuple(_decode(v, tensors, resolve, depth + 1) for v in items)
+        return tuple(_decode(v, tensors, resolve, depth + 1, meta) for v in items)
     if "__dict__" in data:
         items = data["__dict__"]
         if type(items) is not dict:
             raise ProtocolError("bad dict")
-        return {str(k): _decode(v, tensors, resolve, depth + 1) for k, v in items.items()}
+        return {str(k): _decode(v, tensors, resolve, depth + 1, meta) for k, v in items.items()}
+    if "__record__" in data:
+        cls = RECORDS.get(data["__record__"]) if isinstance(data["__record__"], str) else None
+        fields = data.get("fields")
+        if cls is None or type(fields) is not dict:
+            raise ProtocolError("bad record")
+        if set(fields) != {f.name for f in dataclasses.fields(cls)}:
+            raise ProtocolError(f"bad fields for a {cls.__name__}")
+        return cls(**{k: _decode(v, tensors, resolve, depth + 1, meta) for k, v in fields.items()})
     if "__unencodable__" in data:
         return Unencodable(str(data["__unencodable__"])[:200], str(data.get("repr", ""))[:200])
     raise ProtocolError(f"unknown tagged value {sorted(data)[:3]}")
-
-
-def tensor_meta(data: Any) -> dict | None:
-    """The side information (requires_grad, grad_fn, device) sent with an encoded tensor."""
-    if isinstance(data, dict) and "__tensor__" in data:
-        return {k: data.get(k) for k in ("requires_grad", "grad_fn", "device")}
-    return None
 
 
 def write_message(stream: BinaryIO, header: dict, tensors: dict[str, torch.Tensor]) -> None:

@@ -54,7 +54,7 @@ def write_submission(tmp: Path, module: str, text: str) -> Path:
 
 def grade_variant(tmp: Path, module: str, variant: Variant, **options) -> Report:
     """Grade the reference with ``variant`` in place of its stub, on that stub alone, under
-    a real grade's settings (GradeOptions' defaults: example count, sandbox "auto") unless
+    a real grade's settings (GradingConfig's defaults: example count, sandbox "auto") unless
     the variant or the caller sets options."""
     source = (REPO / "solutions" / f"{module}.py").read_text(encoding="utf-8")
     text = replace_stub(source, variant.stub, variant.code, variant.extra_imports)

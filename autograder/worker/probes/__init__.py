@@ -16,6 +16,8 @@ import importlib
 
 import torch
 
+from ..records import BufferInfo, ModuleInfo, Named, ParameterInfo
+
 
 def find(name: str):
     """Look up ``"module.function"`` among the probe modules."""
@@ -29,16 +31,17 @@ def find(name: str):
     return fn
 
 
-def describe_module(module: torch.nn.Module) -> dict:
+def describe_module(module: torch.nn.Module) -> ModuleInfo:
     """Names, shapes and types of a module's parameters, buffers and children."""
-    return {
-        "type": type(module).__name__,
-        "training": bool(module.training),
-        "parameters": [
-            [name, list(p.shape), str(p.dtype), bool(p.requires_grad)] for name, p in module.named_parameters()
+    return ModuleInfo(
+        type=type(module).__name__,
+        training=bool(module.training),
+        parameters=[
+            ParameterInfo(name, list(p.shape), str(p.dtype), bool(p.requires_grad))
+            for name, p in module.named_parameters()
         ],
-        "buffers": [[name, list(b.shape), str(b.dtype)] for name, b in module.named_buffers()],
-        "children": [[name, type(m).__name__] for name, m in module.named_children()],
-        "modules": [[name, type(m).__name__] for name, m in module.named_modules() if name],
-        "repr": repr(module)[:4000],
-    }
+        buffers=[BufferInfo(name, list(b.shape), str(b.dtype)) for name, b in module.named_buffers()],
+        children=[Named(name, type(m).__name__) for name, m in module.named_children()],
+        modules=[Named(name, type(m).__name__) for name, m in module.named_modules() if name],
+        repr=repr(module)[:4000],
+    )

@@ -1,47 +1,27 @@
-"""Probes shared by the network modules (batch_norm, resnet, densenet): building a
-student's network with stand-ins for the pieces that failed their own checks, loading
-the reference's weights into it, running it, and the book's image training loop.
+"""Generic worker operations for the network checks (batch_norm, resnet, densenet):
+building a student's network, loading the reference's weights into it, running it in a
+mode, recording its shapes layer by layer, and the book's image training loop.
 
-The judge sends this file to a worker before any probe module that imports it.
+Stand-ins for the pieces that are not the student's are already in the student's module
+when these run (the worker got them when it started), so nothing here patches anything.
+The judge sends this file to a worker when a check first needs it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-_MISSING = object()
+from ..records import LayerShape, Loaded, Shapes, TrainingRun
 
 
-@contextlib.contextmanager
-def patched(student, stand_ins: dict, use, needs: dict | None = None):
-    """Replace the student's pieces not in ``use`` by the stand-ins, for the duration."""
-    use = set(use)
-    needs = needs or {}
-    saved = {}
-    try:
-        for name, fn in stand_ins.items():
-            if name in use and all(n in use for n in needs.get(name, ())):
-                continue
-            saved[name] = getattr(student, name, _MISSING)
-            setattr(student, name, fn)
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is _MISSING:
-                delattr(student, name)
-            else:
-                setattr(student, name, old)
-
-
-def _build(student, stand_ins, needs, stub, use, args, kwargs, seed):
-    with patched(student, stand_ins, use, needs):
-        torch.manual_seed(int(seed))
-        return getattr(student, stub)(*args, **kwargs)
+def build(student, stub, args=(), kwargs=None, seed=0):
+    """``student.<stub>(*args, **kwargs)`` under ``seed``."""
+    torch.manual_seed(int(seed))
+    return getattr(student, stub)(*args, **(kwargs or {}))
 
 
 def load(student, module, state, dtype=None):
@@ -65,14 +45,9 @@ def load(student, module, state, dtype=None):
             if tuple(mine[k].shape) != tuple(theirs[k].shape)
         ]
         if problems:
-            return {
-                "how": "failed",
-                "problems": problems,
-                "keys": list(mine),
-                "shapes": [list(v.shape) for v in mine.values()],
-            }
+            return Loaded("failed", problems, list(mine), [list(v.shape) for v in mine.values()])
         module.load_state_dict(theirs, strict=True)
-        return {"how": "names", "problems": [], "keys": list(mine)}
+        return Loaded("names", [], list(mine))
     a, b = list(mine.items()), list(theirs.items())
     problems = []
     if len(a) != len(b):
@@ -86,16 +61,9 @@ def load(student, module, state, dtype=None):
     missing = sorted(set(theirs) - set(mine))
     extra = sorted(set(mine) - set(theirs))
     if problems:
-        return {
-            "how": "failed",
-            "problems": problems,
-            "keys": list(mine),
-            "shapes": [list(v.shape) for v in mine.values()],
-            "missing": missing,
-            "unexpected": extra,
-        }
+        return Loaded("failed", problems, list(mine), [list(v.shape) for v in mine.values()], missing, extra)
     module.load_state_dict({ka: vb for (ka, _), (_, vb) in zip(a, b)}, strict=True)
-    return {"how": "order", "problems": [], "keys": list(mine), "missing": missing, "unexpected": extra}
+    return Loaded("order", [], list(mine), [], missing, extra)
 
 
 def set_mode(student, module, train, like=None):
@@ -145,12 +113,12 @@ def shapes(student, module, X, types):
         def record(mod, inputs, output):
             x = inputs[0] if inputs else None
             seen.append(
-                [
+                LayerShape(
                     name,
                     type(mod).__name__,
                     list(x.shape) if isinstance(x, torch.Tensor) else None,
                     list(output.shape) if isinstance(output, torch.Tensor) else None,
-                ]
+                )
             )
 
         return record
@@ -168,7 +136,7 @@ def shapes(student, module, X, types):
         module.train(was)
         for h in hooks:
             h.remove()
-    return {"layers": seen, "output": list(out.shape) if isinstance(out, torch.Tensor) else None}
+    return Shapes(seen, list(out.shape) if isinstance(out, torch.Tensor) else None)
 
 
 # -- training (d2l's train_ch6) -----------------------------------------------------------
@@ -237,13 +205,12 @@ def _train_loop(net, train_x, train_y, test_x, test_y, seed, lr, epochs, batch_s
                 X = _images(test_x[i : i + 1000], resize, device)
                 correct += int((net(X).argmax(dim=1) == test_y[i : i + 1000]).sum())
         accs.append(correct / max(len(test_x), 1))
-    return {"acc": accs, "loss": losses}
+    return TrainingRun(accs, losses)
 
 
-def _train(student, stand_ins, needs, stub, use, seed, data, settings):
-    with patched(student, stand_ins, use, needs):
-        torch.manual_seed(int(seed))
-        net = getattr(student, stub)()
-        # Stand-ins stay in place while training: BatchNorm.forward looks up batch_norm
-        # at every step.
-        return train_network(net, *data, seed=seed, **settings)
+def train(student, stub, seed, train_x, train_y, test_x, test_y, **settings):
+    """Build ``student.<stub>()`` under ``seed`` and train it with ``settings`` (lr, epochs,
+    batch_size, resize, on)."""
+    torch.manual_seed(int(seed))
+    net = getattr(student, stub)()
+    return train_network(net, train_x, train_y, test_x, test_y, seed=seed, **settings)

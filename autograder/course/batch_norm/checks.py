@@ -11,18 +11,18 @@ import torch
 from hypothesis import strategies as st
 from torch import nn
 
-from ..session import StudentError
-from . import checks_for
-from . import expect as E
-from .expect import Mistake
-from .images import Budget
-from .resnet import (
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework.expect import Mistake
+from ...framework.image_data import Budget
+from ...framework.networks import (
     compare_network,
     leaf_types,
     network_handle,
     randomised_reference,
     training_threshold,
 )
+from ...session import StudentError
 
 check = checks_for("batch_norm")
 EPS, MOMENTUM = 1e-5, 0.9
@@ -442,33 +442,32 @@ def batch_norm_float32(ctx):
     prop()
 
 
-# Last of batch_norm's checks: it is the first to need the batch_norm probes, which hold the
-# stand-ins (reference code) for the later stubs.
 @check("batch_norm", "the returned moving statistics carry no autograd history")
 def batch_norm_detached(ctx):
     for four in (False, True):
         spec = BNInput((4, 3, 2, 2) if four else (6, 3), 1.0, 2.0, ctx.seed + four)
         X = spec.make()
         gamma, beta, mm, mv = spec.params("random")
-        facts = ctx.probe("batch_norm.history", X, gamma, beta, mm, mv, EPS, MOMENTUM)
+        result = ctx.run(None, X, gamma, beta, mm, mv, EPS, MOMENTUM, probe="batch_norm.history")
+        facts = result.value
         E.that(
             isinstance(facts, dict) and "error" not in facts,
             f"batch_norm: {facts.get('error') if isinstance(facts, dict) else facts}.",
         )
         for name in ("moving_mean", "moving_var"):
-            f = facts.get(name) or {}
+            f = result.meta_of(facts.get(name))
             E.that(
-                not f.get("requires_grad") and not f.get("grad_fn"),
+                f is None or not (f.requires_grad or f.grad_fn),  # None: not a tensor, no history
                 f"The returned {name} carries autograd history (requires_grad="
-                f"{f.get('requires_grad')}, grad_fn {'set' if f.get('grad_fn') else 'None'}) "
+                f"{f and f.requires_grad}, grad_fn {'set' if f and f.grad_fn else 'None'}) "
                 "when X requires grad: the moving statistics are not detached. They are "
                 "bookkeeping, not part of the model: compute them under torch.no_grad() or "
                 "return moving_mean.detach() (the book returns .data). Otherwise every "
                 "training step keeps the graph of all the previous ones alive.",
             )
-        f = facts.get("Y") or {}
+        f = result.meta_of(facts.get("Y"))
         E.that(
-            bool(f.get("grad_fn")),
+            f is not None and f.grad_fn,
             "Y has no autograd history although X, gamma and beta "
             "require grad: gradients cannot flow through batch_norm (look for .detach(), "
             ".data or torch.no_grad() around the computation of Y).",
@@ -476,10 +475,6 @@ def batch_norm_detached(ctx):
 
 
 # -- BatchNorm ----------------------------------------------------------------------------
-
-
-def _bn_use(ctx):
-    return ["batch_norm"] if "batch_norm" in ctx.passed else []
 
 
 def _layer_shape(C, num_dims):
@@ -495,7 +490,7 @@ def _layer_shape(C, num_dims):
 def batchnorm_state(ctx):
     for C, num_dims in ((3, 2), (5, 4)):
         shape = _layer_shape(C, num_dims)
-        s = ctx.probe("batch_norm.layer_state", _bn_use(ctx), C, num_dims)
+        s = ctx.probe("batch_norm.layer_state", C, num_dims)
         params, buffers, attrs = s["parameters"], s["buffers"], s["attributes"]
         what = f"BatchNorm({C}, num_dims={num_dims})"
         for name in ("gamma", "beta"):
@@ -582,7 +577,7 @@ def batchnorm_training(ctx):
     for C, num_dims in ((3, 2), (4, 4)):
         values = _layer_values(C, num_dims, ctx.seed)
         inputs = _layer_inputs(C, num_dims, ctx.seed + 1)
-        steps = ctx.probe("batch_norm.layer_steps", _bn_use(ctx), C, num_dims, values, inputs, True, "float64")
+        steps = ctx.probe("batch_norm.layer_steps", C, num_dims, values, inputs, True, "float64")
         mm, mv = values["moving_mean"].double(), values["moving_var"].double()
         gamma, beta = values["gamma"].double(), values["beta"].double()
         what = f"BatchNorm({C}, num_dims={num_dims}) in training mode"
@@ -641,7 +636,7 @@ def batchnorm_eval(ctx):
     for C, num_dims in ((3, 2), (4, 4)):
         values = _layer_values(C, num_dims, ctx.seed)
         inputs = _layer_inputs(C, num_dims, ctx.seed + 1)
-        steps = ctx.probe("batch_norm.layer_steps", _bn_use(ctx), C, num_dims, values, inputs, False, "float64")
+        steps = ctx.probe("batch_norm.layer_steps", C, num_dims, values, inputs, False, "float64")
         mm, mv = values["moving_mean"].double(), values["moving_var"].double()
         gamma, beta = values["gamma"].double(), values["beta"].double()
         what = f"BatchNorm({C}, num_dims={num_dims}) after net.eval()"
@@ -671,7 +666,7 @@ def batchnorm_eval(ctx):
 @check("BatchNorm", "moving statistics survive state_dict() and .to(torch.float64) (and .to('cuda') on a GPU)")
 def batchnorm_round_trip(ctx):
     X = torch.randn(4, 3, 2, 2, generator=ctx.generator()) * 3 + 2
-    f = ctx.probe("batch_norm.round_trip", _bn_use(ctx), 3, 4, X, ctx.device if ctx.device.startswith("cuda") else None)
+    f = ctx.probe("batch_norm.round_trip", 3, 4, X, ctx.device if ctx.device.startswith("cuda") else None)
     keys = set(f["state_keys"])
     for name in ("gamma", "beta", "moving_mean", "moving_var"):
         E.that(
@@ -781,12 +776,8 @@ def reference_with_pooling(reference: types.ModuleType, pool: str) -> types.Modu
     return derived
 
 
-def _lenet_use(ctx):
-    return [s for s in ("batch_norm", "BatchNorm") if s in ctx.passed]
-
-
 def _lenet(ctx):
-    return network_handle(ctx, "batch_norm", "lenet_bn", _lenet_use(ctx))
+    return network_handle(ctx, "lenet_bn")
 
 
 def _pooling_problem(got: list[str]) -> str | None:
@@ -847,7 +838,7 @@ def lenet_layers(ctx):
 @check("lenet_bn", f"{LENET_PARAMETERS:,} parameters, shaped as in the book", weight=0.5)
 def lenet_parameters(ctx):
     info = ctx.describe(_lenet(ctx))
-    shapes = [tuple(p[1]) for p in info["parameters"]]
+    shapes = [tuple(p.shape) for p in info.parameters]
     total = sum(math.prod(s) for s in shapes)
     ref = ctx.ref.lenet_bn()
     want = [tuple(p.shape) for p in ref.parameters()]
@@ -869,7 +860,7 @@ def lenet_outputs(ctx):
     reference = reference_with_pooling(ctx.ref, lenet_pooling(leaf_types(ctx.describe(h))))
     ref = randomised_reference(reference.lenet_bn, ctx.seed)
     X = torch.randn(6, 1, 28, 28, generator=ctx.generator(), dtype=torch.float64)
-    compare_network(ctx, "batch_norm", h, ref, X, "lenet_bn")
+    compare_network(ctx, h, ref, X, "lenet_bn")
 
 
 # -- training -----------------------------------------------------------------------------
@@ -897,13 +888,10 @@ LENET_FLOOR = {
     uses=("batch_norm", "BatchNorm", "lenet_bn"),
 )
 def lenet_training(ctx):
-    use = sorted((set(ctx.check.uses) & ctx.passed) | {"lenet_bn"})
-    pool = lenet_pooling(leaf_types(ctx.describe(network_handle(ctx, "batch_norm", "lenet_bn", use))))
+    pool = lenet_pooling(leaf_types(ctx.describe(network_handle(ctx, "lenet_bn"))))
     training_threshold(
         ctx,
-        "batch_norm",
         "lenet_bn",
-        use,
         cpu=LENET_CPU,
         cuda=LENET_CUDA,
         lr=1.0,

@@ -12,11 +12,11 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from .. import plots
-from ..worker.probes import gradient_descent as P
-from . import checks_for
-from . import expect as E
-from .expect import Mistake
+from ... import plots
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework.expect import Mistake
+from . import probes as P
 
 check = checks_for("gradient_descent")
 

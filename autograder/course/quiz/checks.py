@@ -4,9 +4,9 @@ own share. The key is the reference solution (solutions/quiz.py, loaded in the j
 
 from __future__ import annotations
 
-from ..session import StudentError
-from . import checks_for
-from . import expect as E
+from ...framework import checks_for
+from ...framework import expect as E
+from ...session import StudentError
 
 check = checks_for("quiz")
 

@@ -7,13 +7,13 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from ..worker.protocol import Seeded
-from . import checks_for
-from . import expect as E
-from . import images as I
-from . import strategies as S
-from .expect import Mistake
-from .softmax_regression import explain_errors, score_training, training_budget
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework import image_data as I
+from ...framework import strategies as S
+from ...framework.expect import Mistake
+from ...worker.protocol import Seeded
+from ..softmax_regression.checks import explain_errors, score_training, training_budget
 
 check = checks_for("mlp")
 
@@ -187,7 +187,7 @@ NAMES = ("W1", "b1", "W2", "b2")
 def _params(ctx, sizes, seed=None, pass_generator=True):
     """``init_params(*sizes, generator)`` through the probe: the four tensors, checked."""
     answer = ctx.probe(
-        "mlp.init_params", *sizes, Seeded(ctx.seed if seed is None else seed), pass_generator=pass_generator
+        "mlp.init_params_facts", *sizes, Seeded(ctx.seed if seed is None else seed), pass_generator=pass_generator
     )
     items = answer["items"]
     E.that(
@@ -354,8 +354,7 @@ def net_values(ctx):
     @ctx.given(net_shapes, S.DTYPES, S.seeds)
     def prop(shape, dtype, seed):
         X, W1, b1, W2, b2 = _net_case(shape, dtype, seed)
-        use = sorted(ctx.passed & {"relu"})
-        answer = explain_errors(lambda: ctx.probe("mlp.net_call", use, X, W1, b1, W2, b2), NET_HINTS)
+        answer = explain_errors(lambda: ctx.probe("mlp.net_call", X, W1, b1, W2, b2), NET_HINTS)
         what = (
             f"net(X, params) for images X of shape {tuple(X.shape)}, W1 of shape "
             f"{tuple(W1.shape)} and W2 of shape {tuple(W2.shape)}"
@@ -395,8 +394,7 @@ def net_values(ctx):
 def net_gradient(ctx):
     X, W1, b1, W2, b2 = _net_case((6, 3, 4, 7, 4), torch.float64, ctx.seed)
     g = torch.randn(6, 4, generator=ctx.generator(1), dtype=torch.float64)
-    use = sorted(ctx.passed & {"relu"})
-    answer = explain_errors(lambda: ctx.probe("mlp.net_call", use, X, W1, b1, W2, b2, g), NET_HINTS)
+    answer = explain_errors(lambda: ctx.probe("mlp.net_call", X, W1, b1, W2, b2, g), NET_HINTS)
     E.that("error" not in answer, lambda: f"net(X, params): {answer['error']}")
     ref = [t.clone().requires_grad_() for t in (W1, b1, W2, b2)]
     ctx.ref.net(X, ref).backward(g)
@@ -424,14 +422,13 @@ MLP_BUDGETS = {
 )
 def net_training(ctx):
     # A quick call first: an unfinished net fails here, before any data is loaded.
-    ctx.probe("mlp.net_call", [], *_net_case((2, 2, 2, 3, 2), torch.float32, 0))
+    ctx.probe("mlp.net_call", *_net_case((2, 2, 2, 3, 2), torch.float32, 0))
     images = I.load(ctx)
     budget = training_budget(ctx, images, MLP_BUDGETS)
     train_X, train_y, test_X, test_y = I.subset(images, budget, seed=ctx.seed)
-    use = sorted((set(ctx.check.uses) & ctx.passed) | {"net"})
     settings = dict(
         num_epochs=budget.epochs, batch_size=budget.batch_size, lr=0.1, num_hiddens=256, seed=ctx.seed, on=ctx.device
     )
-    student = ctx.probe("mlp.train", use, train_X, train_y, test_X, **settings)
-    reference = ctx.reference_probe("mlp.train", list(ctx.check.uses), train_X, train_y, test_X, **settings)
-    score_training(ctx, images, budget, student, reference, test_y, use)
+    student = ctx.probe("mlp.train", train_X, train_y, test_X, **settings)
+    reference = ctx.reference_probe("mlp.train", train_X, train_y, test_X, **settings)
+    score_training(ctx, images, budget, student, reference, test_y, sorted(ctx.students))

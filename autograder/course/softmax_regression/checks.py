@@ -7,12 +7,12 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from ..session import StudentError
-from . import checks_for
-from . import expect as E
-from . import images as I
-from . import strategies as S
-from .expect import Mistake
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework import image_data as I
+from ...framework import strategies as S
+from ...framework.expect import Mistake
+from ...session import StudentError
 
 check = checks_for("softmax_regression")
 
@@ -428,8 +428,7 @@ def net_values(ctx):
     @ctx.given(image_shapes, S.DTYPES, S.seeds)
     def prop(shape, dtype, seed):
         X, W, b = _image_case(shape, dtype, seed)
-        use = sorted(ctx.passed & {"softmax"})
-        answer = explain_errors(lambda: ctx.probe("softmax_regression.net_call", use, X, W, b), NET_HINTS)
+        answer = explain_errors(lambda: ctx.probe("softmax_regression.net_call", X, W, b), NET_HINTS)
         out = answer["out"]
         what = f"net(X, W, b) for images X of shape {tuple(X.shape)} and W of shape {tuple(W.shape)}"
         flat = X.double().reshape(-1, W.shape[0])
@@ -461,8 +460,7 @@ def net_values(ctx):
 def net_gradient(ctx):
     X, W, b = _image_case((5, 3, 4, 3), torch.float64, ctx.seed)
     g = torch.randn(5, 3, generator=ctx.generator(1), dtype=torch.float64)
-    use = sorted(ctx.passed & {"softmax"})
-    answer = explain_errors(lambda: ctx.probe("softmax_regression.net_call", use, X, W, b, g), NET_HINTS)
+    answer = explain_errors(lambda: ctx.probe("softmax_regression.net_call", X, W, b, g), NET_HINTS)
     E.that("error" not in answer, lambda: f"net(X, W, b): {answer['error']}")
     W_ref, b_ref = W.clone().requires_grad_(), b.clone().requires_grad_()
     ctx.ref.net(X, W_ref, b_ref).backward(g)
@@ -544,17 +542,14 @@ def score_training(ctx, images, budget, student, reference, test_labels, uses):
 )
 def net_training(ctx):
     # A quick call first: an unfinished net fails here, before any data is loaded.
-    ctx.probe("softmax_regression.net_call", [], *_image_case((2, 2, 2, 3), torch.float32, 0))
+    ctx.probe("softmax_regression.net_call", *_image_case((2, 2, 2, 3), torch.float32, 0))
     images = I.load(ctx)
     budget = training_budget(ctx, images, SOFTMAX_BUDGETS)
     train_X, train_y, test_X, test_y = I.subset(images, budget, seed=ctx.seed)
-    use = sorted((set(ctx.check.uses) & ctx.passed) | {"net"})
     settings = dict(num_epochs=budget.epochs, batch_size=budget.batch_size, lr=0.1, seed=ctx.seed, on=ctx.device)
-    student = ctx.probe("softmax_regression.train", use, train_X, train_y, test_X, **settings)
-    reference = ctx.reference_probe(
-        "softmax_regression.train", list(ctx.check.uses), train_X, train_y, test_X, **settings
-    )
-    score_training(ctx, images, budget, student, reference, test_y, use)
+    student = ctx.probe("softmax_regression.train", train_X, train_y, test_X, **settings)
+    reference = ctx.reference_probe("softmax_regression.train", train_X, train_y, test_X, **settings)
+    score_training(ctx, images, budget, student, reference, test_y, sorted(ctx.students))
     train_acc = student.get("final_train_acc")
     if isinstance(train_acc, float):
         ctx.summary += f"; training accuracy {train_acc:.4f} (by evaluate_accuracy)"
@@ -593,8 +588,7 @@ def _check_evaluate(ctx, batches, W, per_batch, as_module):
     sizes = [len(y) for _, y in batches]
     net_kind = "an nn.Module" if as_module else "a plain function"
     what = f"evaluate_accuracy with {net_kind} as net, over batches of sizes {sizes}"
-    use = sorted(ctx.passed & {"accuracy"})
-    value = explain_errors(lambda: ctx.probe("softmax_regression.evaluate", use, batches, W, as_module), EVALUATE_HINTS)
+    value = explain_errors(lambda: ctx.probe("softmax_regression.evaluate", batches, W, as_module), EVALUATE_HINTS)
     E.number(value, what)
     correct, total = sum(per_batch), sum(sizes)
     E.near(

@@ -8,11 +8,11 @@ import torch
 from hypothesis import strategies as st
 from torch.nn import functional as F
 
-from . import checks_for
-from . import expect as E
-from .expect import Mistake
-from .images import Budget
-from .resnet import (
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework.expect import Mistake
+from ...framework.image_data import Budget
+from ...framework.networks import (
     compare_network,
     leaf_types,
     network_handle,
@@ -28,7 +28,7 @@ check = checks_for("densenet")
 
 @check("conv_block", "BatchNorm2d, ReLU, then a 3x3 convolution with padding 1, with the reference's outputs")
 def conv_block_layers(ctx):
-    h = network_handle(ctx, "densenet", "conv_block", [], (3, 7))
+    h = network_handle(ctx, "conv_block", (3, 7))
     kinds = leaf_types(ctx.describe(h))
     if kinds[:1] == ["Conv2d"] and sorted(kinds) == ["BatchNorm2d", "Conv2d", "ReLU"]:
         E.fail(
@@ -39,28 +39,24 @@ def conv_block_layers(ctx):
         kinds == ["BatchNorm2d", "ReLU", "Conv2d"],
         f"conv_block(3, 7) is {kinds}; expected [BatchNorm2d, ReLU, Conv2d].",
     )
-    out = ctx.probe("densenet.forward", h, torch.randn(2, 3, 5, 5, generator=ctx.generator()), True)
+    out = ctx.probe("networks.forward", h, torch.randn(2, 3, 5, 5, generator=ctx.generator()), True)
     E.shape(out, (2, 7, 5, 5), "conv_block(3, 7) on (2, 3, 5, 5) (padding 1 keeps 5x5)")
     ref = randomised_reference(lambda: ctx.ref.conv_block(3, 7), ctx.seed)
     X = torch.randn(2, 3, 5, 5, generator=ctx.generator(1), dtype=torch.float64)
-    compare_network(ctx, "densenet", h, ref, X, "conv_block(3, 7)")
+    compare_network(ctx, h, ref, X, "conv_block(3, 7)")
 
 
 # -- DenseBlock ---------------------------------------------------------------------------
 
 
-def _dense_use(ctx):
-    return ["conv_block"] if "conv_block" in ctx.passed else []
-
-
 def _dense_block(ctx, num_convs, cin, cout):
-    return network_handle(ctx, "densenet", "DenseBlock", _dense_use(ctx), (num_convs, cin, cout))
+    return network_handle(ctx, "DenseBlock", (num_convs, cin, cout))
 
 
 @check("DenseBlock", "DenseBlock(2, 3, 10) turns (4, 3, 8, 8) into (4, 23, 8, 8), and its out_channels is 23")
 def dense_block_book(ctx):
     h = _dense_block(ctx, 2, 3, 10)
-    convs = [p[1] for p in ctx.describe(h)["parameters"] if len(p[1]) == 4]
+    convs = [p.shape for p in ctx.describe(h).parameters if len(p.shape) == 4]
     got = [shape[1] for shape in convs]
     E.that(
         got == [3, 13],
@@ -68,7 +64,7 @@ def dense_block_book(ctx):
         "the i-th conv block should take in_channels + i * out_channels = [3, 13], since "
         "it sees the input and the outputs of every block before it.",
     )
-    out = ctx.probe("densenet.forward", h, torch.randn(4, 3, 8, 8, generator=ctx.generator()), True)
+    out = ctx.probe("networks.forward", h, torch.randn(4, 3, 8, 8, generator=ctx.generator()), True)
     E.shape(
         out,
         (4, 23, 8, 8),
@@ -81,7 +77,7 @@ def dense_block_book(ctx):
             )
         ],
     )
-    got = ctx.probe("densenet.attribute", h, "out_channels")
+    got = ctx.probe("networks.attribute", h, "out_channels")
     E.that(
         got == 23,
         f"DenseBlock(2, 3, 10).out_channels is {got!r}; expected 23 = 3 + 2 * 10 "
@@ -98,9 +94,9 @@ def dense_block_channels(ctx):
         h = _dense_block(ctx, num_convs, cin, cout)
         want = cin + num_convs * cout
         X = torch.randn(2, cin, side + 1, side, generator=ctx.generator())
-        out = ctx.probe("densenet.forward", h, X, True)
+        out = ctx.probe("networks.forward", h, X, True)
         E.shape(out, (2, want, side + 1, side), f"DenseBlock({num_convs}, {cin}, {cout}) on {tuple(X.shape)}")
-        got = ctx.probe("densenet.attribute", h, "out_channels")
+        got = ctx.probe("networks.attribute", h, "out_channels")
         E.that(
             got == want,
             f"DenseBlock({num_convs}, {cin}, {cout}).out_channels is {got!r}; "
@@ -139,7 +135,6 @@ def dense_block_outputs(ctx):
     X = torch.randn(3, 2, 5, 5, generator=ctx.generator(), dtype=torch.float64)
     compare_network(
         ctx,
-        "densenet",
         h,
         ref,
         X,
@@ -165,7 +160,7 @@ def dense_block_outputs(ctx):
     "convolution and 2x2 average pooling, with the reference's outputs",
 )
 def transition_layers(ctx):
-    h = network_handle(ctx, "densenet", "transition_block", [], (23, 10))
+    h = network_handle(ctx, "transition_block", (23, 10))
     kinds = leaf_types(ctx.describe(h))
     if "MaxPool2d" in kinds:
         E.fail(
@@ -176,18 +171,14 @@ def transition_layers(ctx):
         kinds == ["BatchNorm2d", "ReLU", "Conv2d", "AvgPool2d"],
         f"transition_block(23, 10) is {kinds}; expected [BatchNorm2d, ReLU, Conv2d, AvgPool2d].",
     )
-    out = ctx.probe("densenet.forward", h, torch.randn(4, 23, 8, 8, generator=ctx.generator()), True)
+    out = ctx.probe("networks.forward", h, torch.randn(4, 23, 8, 8, generator=ctx.generator()), True)
     E.shape(out, (4, 10, 4, 4), "transition_block(23, 10) on (4, 23, 8, 8)")
     ref = randomised_reference(lambda: ctx.ref.transition_block(23, 10), ctx.seed)
     X = torch.randn(2, 23, 6, 6, generator=ctx.generator(1), dtype=torch.float64)
-    compare_network(ctx, "densenet", h, ref, X, "transition_block(23, 10)")
+    compare_network(ctx, h, ref, X, "transition_block(23, 10)")
 
 
 # -- densenet -----------------------------------------------------------------------------
-
-
-def _net_use(ctx):
-    return [s for s in ("conv_block", "DenseBlock", "transition_block") if s in ctx.passed]
 
 
 DENSE_CHANNELS = [[64, 192], [96, 224], [112, 240], [120, 248]]
@@ -199,10 +190,10 @@ DENSE_CHANNELS = [[64, 192], [96, 224], [112, 240], [120, 248]]
     "blocks, halved by each transition, and a Linear(248, 10)",
 )
 def densenet_channels(ctx):
-    h = network_handle(ctx, "densenet", "densenet", _net_use(ctx))
+    h = network_handle(ctx, "densenet")
     X = torch.rand(1, 1, 96, 96, generator=ctx.generator())
-    s = ctx.probe("densenet.shapes", h, X, ["DenseBlock", "Linear"])
-    blocks = [[layer[2][1], layer[3][1]] for layer in s["layers"] if layer[1] == "DenseBlock"]
+    s = ctx.probe("networks.shapes", h, X, ["DenseBlock", "Linear"])
+    blocks = [[layer.input[1], layer.output[1]] for layer in s.layers if layer.type == "DenseBlock"]
     E.that(len(blocks) == 4, f"densenet() should run 4 DenseBlocks; {len(blocks)} ran.")
     if blocks != DENSE_CHANNELS and [b[0] for b in blocks[1:]] == [b[1] for b in blocks[:-1]]:
         E.fail(
@@ -211,41 +202,41 @@ def densenet_channels(ctx):
             "(transition_block(num_channels, num_channels // 2))."
         )
     E.that(blocks == DENSE_CHANNELS, f"The dense blocks' channels (in, out) are {blocks}; expected {DENSE_CHANNELS}.")
-    linear = [layer for layer in s["layers"] if layer[1] == "Linear"]
+    linear = [layer for layer in s.layers if layer.type == "Linear"]
     E.that(
-        bool(linear) and linear[-1][2] == [1, 248],
+        bool(linear) and linear[-1].input == [1, 248],
         f"The final Linear layer should see "
-        f"(1, 248) features; it got {linear[-1][2] if linear else 'no Linear layer'}.",
+        f"(1, 248) features; it got {linear[-1].input if linear else 'no Linear layer'}.",
     )
-    E.that(s["output"] == [1, 10], f"densenet()'s output is {s['output']}; expected [1, 10].")
+    E.that(s.output == [1, 10], f"densenet()'s output is {s.output}; expected [1, 10].")
 
 
 @check("densenet", "as many parameters as the book's, and every argument is used", weight=0.5)
 def densenet_parameters(ctx):
-    info = ctx.describe(network_handle(ctx, "densenet", "densenet", _net_use(ctx)))
-    total = sum(math.prod(p[1]) for p in info["parameters"])
+    info = ctx.describe(network_handle(ctx, "densenet"))
+    total = sum(math.prod(p.shape) for p in info.parameters)
     want = sum(p.numel() for p in ctx.ref.densenet().parameters())
     E.that(total == want, f"densenet() has {total:,} parameters; the book's has {want:,}.")
     kwargs = {"num_classes": 5, "in_channels": 3, "growth_rate": 8, "num_convs_in_dense_blocks": (2, 3)}
-    h = network_handle(ctx, "densenet", "densenet", _net_use(ctx), (), kwargs)
+    h = network_handle(ctx, "densenet", (), kwargs)
     info = ctx.describe(h)
-    total = sum(math.prod(p[1]) for p in info["parameters"])
+    total = sum(math.prod(p.shape) for p in info.parameters)
     want = sum(p.numel() for p in ctx.ref.densenet(**kwargs).parameters())
     E.that(
         total == want,
         f"densenet(num_classes=5, in_channels=3, growth_rate=8, "
         f"num_convs_in_dense_blocks=(2, 3)) has {total:,} parameters; expected {want:,}.",
     )
-    out = ctx.probe("densenet.forward", h, torch.rand(2, 3, 32, 32, generator=ctx.generator()), False)
+    out = ctx.probe("networks.forward", h, torch.rand(2, 3, 32, 32, generator=ctx.generator()), False)
     E.shape(out, (2, 5), "densenet(num_classes=5, in_channels=3, ...) on (2, 3, 32, 32)")
 
 
 @check("densenet", "with the reference's weights, the same outputs and gradients", weight=1.5)
 def densenet_outputs(ctx):
-    h = network_handle(ctx, "densenet", "densenet", _net_use(ctx))
+    h = network_handle(ctx, "densenet")
     ref = randomised_reference(lambda: ctx.ref.densenet(), ctx.seed)
     X = torch.randn(2, 1, 48, 48, generator=ctx.generator(), dtype=torch.float64)
-    compare_network(ctx, "densenet", h, ref, X, "densenet")
+    compare_network(ctx, h, ref, X, "densenet")
 
 
 # CPU: 400 images resized to 32x32 (the smallest size four dense stages and three
@@ -271,13 +262,10 @@ DENSENET_FLOOR = {
     uses=("conv_block", "DenseBlock", "transition_block", "densenet"),
 )
 def densenet_training(ctx):
-    use = sorted((set(ctx.check.uses) & ctx.passed) | {"densenet"})
     on_gpu = ctx.device.startswith("cuda")
     training_threshold(
         ctx,
         "densenet",
-        "densenet",
-        use,
         cpu=DENSENET_CPU,
         cuda=DENSENET_CUDA,
         lr=0.1 if on_gpu else 0.05,

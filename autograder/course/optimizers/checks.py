@@ -27,15 +27,15 @@ import types
 import torch
 from hypothesis import strategies as st
 
-from .. import data, plots
-from ..session import StudentError
-from ..worker.probes import optimizers as P
-from ..worker.protocol import Param
-from . import checks_for
-from . import expect as E
-from . import strategies as S
-from .context import params as make_params
-from .expect import Mistake
+from ... import data, plots
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework import strategies as S
+from ...framework.context import params as make_params
+from ...framework.expect import Mistake
+from ...session import StudentError
+from ...worker.protocol import Param
+from . import probes as P
 
 check = checks_for("optimizers")
 
@@ -658,12 +658,12 @@ def _training_check(name: str):
             )
             return
         features, labels = loaded
-        use_init = init is not None and init in ctx.passed
+        use_init = init is not None and init in ctx.students
         hp = BOOK_HYPERPARAMS[name]
         seed = ctx.seed % 10_000
         with _hyperparam_names(name, hp):
-            student = ctx.probe("optimizers.train_airfoil", name, use_init, features, labels, hp, seed)
-        reference = P.train_airfoil(ctx.ref, name, True, features, labels, hp, seed)
+            student = ctx.probe("optimizers.train_airfoil", name, features, labels, hp, seed)
+        reference = P.train_airfoil(ctx.ref, name, features, labels, hp, seed)
         losses = student["losses"] if isinstance(student, dict) else None
         E.that(
             isinstance(losses, list) and len(losses) == len(reference["losses"]),

@@ -12,7 +12,8 @@ import torch
 from hypothesis import HealthCheck, Phase
 
 from ..session import StudentError, WorkerSession
-from ..worker.protocol import Handle, Param, decode
+from ..worker.protocol import Handle, Param, TensorMeta, decode
+from ..worker.records import ModuleInfo
 from . import Check
 from .expect import CheckFailed
 
@@ -28,7 +29,13 @@ class CallResult:
     seconds: float
     args: list | None = None  # the arguments after the call (for in-place contracts)
     grads: dict | None = None  # {"inputs": [...], "params": {...}, "output_grad": t} or error
-    meta: dict | None = None  # requires_grad / grad_fn / device of a returned tensor
+    # What each returned tensor was in the worker (requires_grad, grad_fn, device), nested
+    # ones too, by id() of the tensor in ``value``: see :meth:`meta_of`.
+    meta: dict[int, TensorMeta] = field(default_factory=dict)
+
+    def meta_of(self, value: Any) -> TensorMeta | None:
+        """The worker-side facts of a tensor in this result (None for anything else)."""
+        return self.meta.get(id(value)) if isinstance(value, torch.Tensor) else None
 
 
 @dataclass
@@ -39,6 +46,8 @@ class Ctx:
     device: str = "cpu"
     examples: int = 25
     passed: frozenset[str] = frozenset()  # stubs whose unit checks all passed (for training)
+    # The pieces that are the student's in this check (the rest are stand-ins in its worker).
+    students: frozenset[str] = frozenset()
     options: Any = None  # the GradingConfig of this run (autograder.config)
     recorded: dict[str, set] = field(default_factory=dict)  # stub -> torch calls seen
     attachments: list = field(default_factory=list)  # (filename, bytes) for the report
@@ -108,11 +117,12 @@ class Ctx:
         name = target.get("stub") or (handle and self.check.stub)
         if name:
             self.recorded.setdefault(name, set()).update(answer.get("calls", []))
+        meta: dict[int, TensorMeta] = {}
         result = CallResult(
-            value=session.decode(answer, tensors),
+            value=session.decode(answer, tensors, meta=meta),
             calls=list(answer.get("calls", [])),
             seconds=float(answer.get("seconds", 0.0)),
-            meta=_meta(answer.get("value")),
+            meta=meta,
         )
         if return_args:
             result.args = session.decode(answer, tensors, "args")
@@ -134,7 +144,7 @@ class Ctx:
     def reference_probe(self, name: str, *args, reference: types.ModuleType | None = None, **kwargs) -> Any:
         """Run a probe on the reference solution (or ``reference``, one derived from it) in
         the judge (cached): the baseline."""
-        from ..training import reference_run
+        from .reference_runs import reference_run
 
         return reference_run(name, reference or self.reference, *args, device=self.device, **kwargs)
 
@@ -148,8 +158,12 @@ class Ctx:
             )
         return value
 
-    def describe(self, handle: Handle) -> dict:
-        return self.probe("common.describe", handle)
+    def describe(self, handle: Handle) -> ModuleInfo:
+        """The structure of a module built in the worker."""
+        info = self.probe("common.describe", handle)
+        if not isinstance(info, ModuleInfo):
+            raise CheckFailed(f"Describing {handle} returned a {type(info).__name__}, not a module's structure.")
+        return info
 
     # -- hypothesis ----------------------------------------------------------------------
     def given(self, *strategies, examples: int | None = None, **kw_strategies):
@@ -176,12 +190,6 @@ class Ctx:
             return settings(hypothesis.given(*strategies, **kw_strategies)(fn))
 
         return wrap
-
-
-def _meta(encoded: Any) -> dict | None:
-    if isinstance(encoded, dict) and "__tensor__" in encoded:
-        return {k: encoded.get(k) for k in ("requires_grad", "grad_fn", "device")}
-    return None
 
 
 def params(*tensors: torch.Tensor, grads: tuple | None = None) -> list[Param]:

@@ -1,233 +1,20 @@
-"""Checks for Task 6.2, residual networks (section 7.6).
-
-The helpers at the top (building a student's network with stand-ins, loading the
-reference's weights into it and comparing outputs and gradients, training thresholds)
-serve the batch_norm and densenet checks too.
-"""
+"""Checks for Task 6.2, residual networks (section 7.6)."""
 
 from __future__ import annotations
 
 import math
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
-from ..session import StudentError
-from ..worker.protocol import Handle
-from . import checks_for, images
-from . import expect as E
-from .expect import Mistake
-from .images import Budget
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework.expect import Mistake
+from ...framework.image_data import Budget
+from ...framework.networks import compare_network, network_handle, randomised_reference, training_threshold
+from ...session import StudentError
 
 check = checks_for("resnet")
-
-
-# -- shared helpers -----------------------------------------------------------------------
-
-
-def network_handle(ctx, probe_module: str, stub: str, use, args=(), kwargs=None) -> Handle:
-    """``stub(*args, **kwargs)`` built in the worker (stand-ins for pieces not in ``use``)."""
-    use = sorted(set(use) | {stub})  # the stub itself is always the student's
-    value = ctx.run(None, stub, use, list(args), kwargs or {}, ctx.seed, probe=f"{probe_module}.build", keep=True).value
-    shown = [*map(repr, args), *(f"{k}={v!r}" for k, v in (kwargs or {}).items())]
-    call = f"{stub}({', '.join(shown)})"
-    if not isinstance(value, Handle) or value.type_name in ("NoneType", "list", "tuple"):
-        E.fail(
-            f"{call} should build an nn.Module, but returned {E.describe(value)}"
-            f"{' (did it forget to return?)' if value is None else ''}."
-        )
-    return value
-
-
-def leaf_types(info: dict) -> list[str]:
-    """Types of the modules without children, in registration order (nesting ignored)."""
-    names = [n for n, _ in info["modules"]]
-    return [t for n, t in info["modules"] if not any(other.startswith(n + ".") for other in names)]
-
-
-def _randomise(module: nn.Module, g: torch.Generator) -> None:
-    """Batch-norm scales, shifts and statistics away from 1/0, so every one matters."""
-    with torch.no_grad():
-        for m in module.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                pairs = (("weight", 1), ("bias", 0), ("running_mean", 0), ("running_var", 2))
-            elif type(m).__name__ == "BatchNorm":
-                pairs = (("gamma", 1), ("beta", 0), ("moving_mean", 0), ("moving_var", 2))
-            else:
-                continue
-            for name, kind in pairs:
-                t = getattr(m, name)
-                if kind == 1:
-                    t.copy_(1 + 0.3 * torch.randn(t.shape, generator=g))
-                elif kind == 0:
-                    t.copy_(0.3 * torch.randn(t.shape, generator=g))
-                else:
-                    t.copy_(0.5 + torch.rand(t.shape, generator=g))
-
-
-def randomised_reference(factory, seed: int) -> nn.Module:
-    torch.manual_seed(seed)
-    ref = factory()
-    _randomise(ref, torch.Generator().manual_seed(seed + 1))
-    return ref.double()
-
-
-def load_reference(ctx, probe_module: str, handle: Handle, ref: nn.Module, what: str, names_hint: str = "") -> dict:
-    """Load the reference's weights into the student's module (float64), or fail saying
-    how the two differ."""
-    # The reference's weights were drawn in float32 (and made float64 only for the
-    # comparison), so sending them as float32 is exact and halves what crosses the wire.
-    state = {k: (v.float() if v.is_floating_point() else v).detach().clone() for k, v in ref.state_dict().items()}
-    info = ctx.probe(f"{probe_module}.load", handle, state, "float64")
-    if info.get("how") != "failed":
-        return info
-    detail = []
-    if info.get("missing"):
-        detail.append(f"missing: {', '.join(info['missing'][:8])}")
-    if info.get("unexpected"):
-        detail.append(f"not in the reference: {', '.join(info['unexpected'][:8])}")
-    detail += info.get("problems", [])[:4]
-    E.fail(
-        f"The reference's weights do not fit your {what}: {'; '.join(detail)}. Its layers "
-        f"(their kinds, sizes or order) differ from the contract's.{names_hint}"
-    )
-
-
-def compare_network(
-    ctx,
-    probe_module: str,
-    handle: Handle,
-    ref: nn.Module,
-    X: torch.Tensor,
-    what: str,
-    mistakes=None,
-    names_hint: str = "",
-    param_grads: bool = True,
-) -> None:
-    """Load the reference's weights into the student's network and compare the outputs in
-    evaluation mode, and the outputs and the gradients in training mode, in float64.
-
-    ``mistakes(train)`` lists the known wrong outputs for a mode. Without ``param_grads``
-    only the gradient with respect to the input is compared (it depends on every layer
-    too), which spares sending back a big network's gradients.
-    """
-    loaded = load_reference(ctx, probe_module, handle, ref, what, names_hint)
-    info = ctx.describe(handle)
-    frozen = [p[0] for p in info["parameters"] if not p[3]]
-    E.that(
-        not frozen,
-        f"Parameters of {what} do not require grad ({', '.join(frozen[:5])}): training would never change them.",
-    )
-    X = X.double()
-    ref.eval()
-    with torch.no_grad():
-        want = ref(X)
-    got = ctx.probe(f"{probe_module}.forward", handle, X, False)
-    E.close(
-        got,
-        want,
-        f"the output of {what} in evaluation mode (with the reference's weights)",
-        mistakes=mistakes(False) if mistakes else (),
-    )
-    ctx.probe(f"{probe_module}.set_mode", handle, True, X)
-    result = ctx.run(None, X, handle=handle, grad_inputs=(0,), grad_module=handle if param_grads else None)
-    ref.train()
-    Xl = X.clone().requires_grad_(True)
-    out = ref(Xl)
-    E.close(
-        result.value,
-        out.detach(),
-        f"the output of {what} in training mode (with the reference's weights)",
-        mistakes=mistakes(True) if mistakes else (),
-    )
-    E.that("error" not in result.grads, lambda: f"{what}: {result.grads['error']}.")
-    g = result.grads["output_grad"].to(out.dtype)
-    ref_params = list(ref.named_parameters()) if param_grads else []
-    grads = torch.autograd.grad(out, [Xl] + [p for _, p in ref_params], g, allow_unused=True)
-    E.that(result.grads["inputs"][0] is not None, f"No gradient reached the input of {what}.")
-    E.close(
-        result.grads["inputs"][0],
-        grads[0],
-        f"the gradient of {what}'s output with respect to its input",
-        check_dtype=False,
-    )
-    if not param_grads:
-        return
-    mine = list(result.grads["params"].items())
-    E.that(len(mine) == len(ref_params), f"{what} has {len(mine)} parameters; the reference has {len(ref_params)}.")
-    wanted = list(grads[1:])
-    if loaded.get("how") == "names":  # the same names, maybe registered in another order
-        by_name = {n: gr for (n, _), gr in zip(ref_params, wanted)}
-        E.that(
-            set(by_name) == {n for n, _ in mine},
-            f"{what}'s parameters are {sorted(n for n, _ in mine)}; the reference's are {sorted(by_name)}.",
-        )
-        wanted = [by_name[n] for n, _ in mine]
-    for (name, got_g), want_g in zip(mine, wanted):
-        E.that(got_g is not None, f"No gradient reached {name} of {what}: it does not take part in the output.")
-        E.close(
-            got_g,
-            torch.zeros_like(got_g) if want_g is None else want_g,
-            f"the gradient of {name} of {what}",
-            check_dtype=False,
-        )
-
-
-# How far below the reference's best test accuracy a student's best may be. A network
-# that differs from the reference only in rounding follows another trajectory; on the short
-# CPU budgets (a few hundred images, a few epochs) best accuracies then spread by about
-# +-0.06 (measured over seeds), on a full book run by about +-0.01.
-MARGINS = {("fashion-mnist", "cuda"): 0.05}
-DEFAULT_MARGIN = 0.15
-
-
-def training_threshold(
-    ctx, probe_module, stub, use, *, cpu, cuda, lr, resize_cpu=0, resize_cuda=0, floors, name, reference=None
-):
-    """Train the student's network and the reference under the same seed and budget;
-    pass when the best test accuracy of the budget is within a margin of the reference's
-    and above the floor for the dataset (accuracy swings between epochs, so the best one
-    counts). ``reference`` replaces the reference module (one built like the student's where
-    the contract allows several right networks)."""
-    data = images.load(ctx)
-    budget = images.pick(ctx, cpu=cpu, cuda=cuda)
-    on_gpu = ctx.device.startswith("cuda")
-    resize = resize_cuda if on_gpu else resize_cpu
-    tensors = images.subset(data, budget, seed=ctx.seed)
-    settings = dict(lr=lr, epochs=budget.epochs, batch_size=budget.batch_size, resize=resize, on=ctx.device)
-    student = ctx.probe(
-        f"{probe_module}.train", stub, use, ctx.seed, *tensors, timeout=290 if on_gpu else 120, **settings
-    )
-    reference = ctx.reference_probe(
-        f"{probe_module}.train", stub, list(ctx.check.uses), ctx.seed, *tensors, reference=reference, **settings
-    )
-    E.that(
-        isinstance(student, dict) and isinstance(student.get("acc"), list),
-        f"The training run returned {E.describe(student)}.",
-    )
-    accs = [E.number(a, "a test accuracy") for a in student["acc"]]
-    ref_best = max(reference["acc"])
-    best = max(accs) if accs else 0.0
-    where = (data.name, "cuda" if on_gpu else "cpu")
-    floor = floors[where]
-    margin = MARGINS.get(where, DEFAULT_MARGIN)
-    pieces = ", ".join(use)
-    ctx.summary = (
-        f"{name} on {data.name} ({budget.describe()}"
-        f"{f', resized to {resize}x{resize}' if resize else ''}, lr {lr}): best test "
-        f"accuracy {best:.3f} (per epoch {', '.join(f'{a:.3f}' for a in accs)}); "
-        f"reference {ref_best:.3f}; your pieces used: {pieces}, stand-ins for the rest"
-    )
-    losses = student.get("loss", [])
-    if losses and not all(math.isfinite(v) for v in losses):
-        E.fail(f"Training diverged (the loss became {losses[-1]}): {ctx.summary}.")
-    E.that(
-        best >= ref_best - margin and best >= floor,
-        f"The network did not learn well enough: its best test accuracy should be at least "
-        f"{max(ref_best - margin, floor):.3f} (the reference's {ref_best:.3f} minus "
-        f"{margin}, and at least {floor} on {data.name}). {ctx.summary}.",
-    )
 
 
 # -- Residual -----------------------------------------------------------------------------
@@ -306,7 +93,7 @@ def residual_shapes(ctx):
     X = torch.randn(4, 3, 6, 6, generator=ctx.generator())
     for (cin, cout, one, stride), want in zip(RESIDUAL_CASES, ((4, 3, 6, 6), (4, 6, 3, 3))):
         h = ctx.new("Residual", cin, cout, use_1x1conv=one, stride=stride)
-        out = ctx.probe("resnet.forward", h, X, True)
+        out = ctx.probe("networks.forward", h, X, True)
         E.shape(out, want, f"Residual({cin}, {cout}, use_1x1conv={one}, stride={stride}) on (4, 3, 6, 6)")
 
 
@@ -316,7 +103,7 @@ def residual_layers(ctx):
         what = f"Residual({cin}, {cout}, use_1x1conv={one}, stride={stride})"
         h = ctx.new("Residual", cin, cout, use_1x1conv=one, stride=stride)
         info = ctx.describe(h)
-        children = dict(info["children"])
+        children = {c.name: c.type for c in info.children}
         want = {"conv1": "Conv2d", "bn1": "BatchNorm2d", "conv2": "Conv2d", "bn2": "BatchNorm2d"}
         if one:
             want["conv3"] = "Conv2d"
@@ -329,13 +116,13 @@ def residual_layers(ctx):
                     "the keys of state_dict()."
                 )
             E.that(children[name] == kind, f"{what}.{name} is a {children[name]}; expected nn.{kind}.")
-        conv3 = ctx.probe("resnet.attribute", h, "conv3")
+        conv3 = ctx.probe("networks.attribute", h, "conv3")
         if not one:
             E.that(
                 conv3 is None,
                 f"{what}: without use_1x1conv, conv3 should be None (the shortcut is X itself), got {conv3}.",
             )
-        params = {n: tuple(s) for n, s, _, _ in info["parameters"]}
+        params = {p.name: tuple(p.shape) for p in info.parameters}
         shapes = {
             "conv1.weight": (cout, cin, 3, 3),
             "conv2.weight": (cout, cout, 3, 3),
@@ -350,7 +137,7 @@ def residual_layers(ctx):
         if one:
             strides["conv3"] = [stride] * 2
         for name, want_stride in strides.items():
-            got = ctx.probe("resnet.attribute", h, f"{name}.stride")
+            got = ctx.probe("networks.attribute", h, f"{name}.stride")
             if name == "conv2" and got != want_stride:
                 E.fail(
                     f"{what}.conv2 has stride {got}: the stride on conv2 is a mistake; "
@@ -358,7 +145,7 @@ def residual_layers(ctx):
                 )
             E.that(got == want_stride, f"{what}.{name} has stride {got}; expected {want_stride}.")
         for name in ("conv1", "conv2"):
-            got = ctx.probe("resnet.attribute", h, f"{name}.padding")
+            got = ctx.probe("networks.attribute", h, f"{name}.padding")
             E.that(got == [1, 1], f"{what}.{name} has padding {got}; expected 1.")
 
 
@@ -381,7 +168,6 @@ def residual_outputs(ctx):
         )
         compare_network(
             ctx,
-            "resnet",
             h,
             ref,
             X,
@@ -392,10 +178,6 @@ def residual_outputs(ctx):
 
 
 # -- resnet_block -------------------------------------------------------------------------
-
-
-def _block_use(ctx):
-    return ["Residual"] if "Residual" in ctx.passed else []
 
 
 @check(
@@ -410,14 +192,14 @@ def resnet_block_structure(ctx):
     for args, kwargs, in_shape, out_shape in cases:
         first = kwargs.get("first_block", False)
         what = f"resnet_block({', '.join(map(str, args))}{', first_block=True' if first else ''})"
-        h = network_handle(ctx, "resnet", "resnet_block", _block_use(ctx), args, kwargs)
+        h = network_handle(ctx, "resnet_block", args, kwargs)
         info = ctx.describe(h)
-        kinds = [t for _, t in info["children"]]
+        kinds = [c.type for c in info.children]
         E.that(
             kinds == ["Residual"] * args[2],
             f"{what} should be an nn.Sequential of {args[2]} Residual blocks; its children are {kinds}.",
         )
-        names = {n for n, *_ in info["parameters"]}
+        names = {p.name for p in info.parameters}
         with_1x1 = [i for i in range(args[2]) if f"{i}.conv3.weight" in names]
         if first:
             E.that(
@@ -437,13 +219,13 @@ def resnet_block_structure(ctx):
                 with_1x1 == [0],
                 f"{what}: Residuals {with_1x1} have 1x1 convolutions; only the first one of the block should.",
             )
-            stride = ctx.probe("resnet.attribute", h, "0.conv1.stride")
+            stride = ctx.probe("networks.attribute", h, "0.conv1.stride")
             E.that(
                 stride == [2, 2],
                 f"{what}: the first Residual has stride {stride}; it should halve the height and width (stride=2).",
             )
         X = torch.randn(in_shape, generator=ctx.generator())
-        out = ctx.probe("resnet.forward", h, X, True)
+        out = ctx.probe("networks.forward", h, X, True)
         E.shape(out, out_shape, f"{what} on {in_shape}")
 
 
@@ -451,17 +233,13 @@ def resnet_block_structure(ctx):
 def resnet_block_outputs(ctx):
     for args, kwargs, shape in (((4, 8, 2), {}, (2, 4, 6, 6)), ((8, 8, 2), {"first_block": True}, (2, 8, 4, 4))):
         what = f"resnet_block{args}{' with first_block=True' if kwargs else ''}"
-        h = network_handle(ctx, "resnet", "resnet_block", _block_use(ctx), args, kwargs)
+        h = network_handle(ctx, "resnet_block", args, kwargs)
         ref = randomised_reference(lambda args=args, kwargs=kwargs: ctx.ref.resnet_block(*args, **kwargs), ctx.seed)
         X = torch.randn(shape, generator=ctx.generator(), dtype=torch.float64)
-        compare_network(ctx, "resnet", h, ref, X, what)
+        compare_network(ctx, h, ref, X, what)
 
 
 # -- resnet18 -----------------------------------------------------------------------------
-
-
-def _net_use(ctx):
-    return [s for s in ("Residual", "resnet_block") if s in ctx.passed]
 
 
 RESNET_STAGES = [[1, 64, 56, 56]] * 2 + [[1, 128, 28, 28]] * 2 + [[1, 256, 14, 14]] * 2 + [[1, 512, 7, 7]] * 2
@@ -469,37 +247,36 @@ RESNET_STAGES = [[1, 64, 56, 56]] * 2 + [[1, 128, 28, 28]] * 2 + [[1, 256, 14, 1
 
 @check("resnet18", "layer by layer on a (1, 1, 224, 224) image: 64x56x56, 128x28x28, 256x14x14, 512x7x7, then (1, 10)")
 def resnet18_shapes(ctx):
-    h = network_handle(ctx, "resnet", "resnet18", _net_use(ctx))
+    h = network_handle(ctx, "resnet18")
     X = torch.rand(1, 1, 224, 224, generator=ctx.generator())
-    s = ctx.probe("resnet.shapes", h, X, ["Residual", "MaxPool2d", "AdaptiveAvgPool2d", "Linear"])
-    layers = s["layers"]
-    residuals = [layer for layer in layers if layer[1] == "Residual"]
+    s = ctx.probe("networks.shapes", h, X, ["Residual", "MaxPool2d", "AdaptiveAvgPool2d", "Linear"])
+    residuals = [layer for layer in s.layers if layer.type == "Residual"]
     E.that(len(residuals) == 8, f"resnet18 should run 8 Residual blocks (2 per stage); {len(residuals)} ran.")
     E.that(
-        residuals[0][2] == [1, 64, 56, 56],
+        residuals[0].input == [1, 64, 56, 56],
         f"The stem (7x7 conv with stride 2, BN, ReLU, "
         f"3x3 max-pool with stride 2) should turn (1, 1, 224, 224) into (1, 64, 56, 56); "
-        f"the first Residual got {residuals[0][2]}.",
+        f"the first Residual got {residuals[0].input}.",
     )
-    got = [layer[3] for layer in residuals]
+    got = [layer.output for layer in residuals]
     E.that(
         got == RESNET_STAGES,
         f"The Residual blocks' outputs are {got}; expected "
         f"{RESNET_STAGES} (each stage but the first halves the height and width and "
         "doubles the channels).",
     )
-    E.that(s["output"] == [1, 10], f"resnet18's output is {s['output']}; expected [1, 10].")
+    E.that(s.output == [1, 10], f"resnet18's output is {s.output}; expected [1, 10].")
 
 
 @check("resnet18", "as many parameters as the book's, and num_classes / in_channels are used", weight=0.5)
 def resnet18_parameters(ctx):
-    info = ctx.describe(network_handle(ctx, "resnet", "resnet18", _net_use(ctx)))
-    total = sum(math.prod(p[1]) for p in info["parameters"])
+    info = ctx.describe(network_handle(ctx, "resnet18"))
+    total = sum(math.prod(p.shape) for p in info.parameters)
     want = sum(p.numel() for p in ctx.ref.resnet18().parameters())
     E.that(total == want, f"resnet18() has {total:,} parameters; the book's has {want:,}.")
-    h = network_handle(ctx, "resnet", "resnet18", _net_use(ctx), (), {"num_classes": 5, "in_channels": 3})
+    h = network_handle(ctx, "resnet18", (), {"num_classes": 5, "in_channels": 3})
     try:
-        out = ctx.probe("resnet.forward", h, torch.rand(2, 3, 64, 64, generator=ctx.generator()), False)
+        out = ctx.probe("networks.forward", h, torch.rand(2, 3, 64, 64, generator=ctx.generator()), False)
     except StudentError as err:
         E.fail(
             f"resnet18(num_classes=5, in_channels=3) cannot take a batch of shape (2, 3, 64, 64): "
@@ -511,10 +288,10 @@ def resnet18_parameters(ctx):
 
 @check("resnet18", "with the reference's weights, the same outputs and input gradients", weight=1.5)
 def resnet18_outputs(ctx):
-    h = network_handle(ctx, "resnet", "resnet18", _net_use(ctx))
+    h = network_handle(ctx, "resnet18")
     ref = randomised_reference(lambda: ctx.ref.resnet18(), ctx.seed)
     X = torch.randn(2, 1, 32, 32, generator=ctx.generator(), dtype=torch.float64)
-    compare_network(ctx, "resnet", h, ref, X, "resnet18", param_grads=False)
+    compare_network(ctx, h, ref, X, "resnet18", param_grads=False)
 
 
 # CPU: 400 images at 28x28 for 4 epochs (about 7 s on one core); the reference reached
@@ -539,12 +316,9 @@ RESNET_FLOOR = {
     uses=("Residual", "resnet_block", "resnet18"),
 )
 def resnet18_training(ctx):
-    use = sorted((set(ctx.check.uses) & ctx.passed) | {"resnet18"})
     training_threshold(
         ctx,
-        "resnet",
         "resnet18",
-        use,
         cpu=RESNET_CPU,
         cuda=RESNET_CUDA,
         lr=0.05,

@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from .worker import probes
-from .worker.protocol import decode, encode
+from ..worker.protocol import decode, encode
+from . import probe_sources
 
 
 def _key(probe: str, reference: types.ModuleType, args, kwargs, device: str) -> str:
@@ -40,7 +40,11 @@ def _key(probe: str, reference: types.ModuleType, args, kwargs, device: str) -> 
     # differs; its source file is the solution's.
     h.update(reference.__name__.encode())
     h.update(inspect.getsource(reference).encode())
-    h.update(inspect.getsource(inspect.getmodule(probes.find(probe))).encode())
+    # The probe's module and every probe module it imports (the worker's helpers): an edit
+    # to any of them can change the run.
+    for name in probe_sources.closure(probe.partition(".")[0]):
+        h.update(name.encode())
+        h.update((probe_sources.source(name) or "").encode())
     return h.hexdigest()[:24]
 
 
@@ -48,7 +52,7 @@ def cache_dir() -> Path:
     env = os.environ.get("DIVEKIT_CACHE", "").strip()
     if env:
         return Path(env).expanduser().absolute()
-    repo_cache = Path(__file__).resolve().parent.parent / "datasets"
+    repo_cache = Path(__file__).resolve().parents[2] / "datasets"
     if repo_cache.is_dir():
         return repo_cache / "cache" / "reference-cache"
     home = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser()
@@ -69,7 +73,7 @@ def reference_run(
         except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed
             pass
     torch.manual_seed(0)
-    value = probes.find(probe)(reference, *args, **kwargs)
+    value = probe_sources.find(probe)(reference, *args, **kwargs)
     tensors: dict = {}
     encoded = encode(value, tensors)
     try:

@@ -3,53 +3,14 @@ book's training loop (section 4.2.4: ``nn.CrossEntropyLoss`` and ``torch.optim.S
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import torch
 
+from .common import as_images as _as_images
 from .common import backward_or_why as _backward
 from .common import one_thread as _one_thread
 
 
-# Library stand-ins, used for the pieces a student has not (yet) got right, so that a
-# broken piece costs only its own points.
-def _relu(X):
-    return torch.relu(X)
-
-
-def _init_params(num_inputs, num_hiddens, num_outputs, generator=None):
-    W1 = torch.normal(0, 0.01, size=(num_inputs, num_hiddens), generator=generator, requires_grad=True)
-    b1 = torch.zeros(num_hiddens, requires_grad=True)
-    W2 = torch.normal(0, 0.01, size=(num_hiddens, num_outputs), generator=generator, requires_grad=True)
-    b2 = torch.zeros(num_outputs, requires_grad=True)
-    return [W1, b1, W2, b2]
-
-
-# ``net`` has no stand-in: every probe here that calls it exists to run the student's own.
-STAND_INS = {"relu": _relu, "init_params": _init_params}
-_MISSING = object()
-
-
-@contextmanager
-def _stand_ins(student, use):
-    """Inside, every stub not in ``use`` is replaced by its stand-in in the student's
-    module, so the student's own calls (``net`` calls ``relu``) reach the stand-in too."""
-    saved = {}
-    try:
-        for name, fn in STAND_INS.items():
-            if name not in use:
-                saved[name] = student.__dict__.get(name, _MISSING)
-                setattr(student, name, fn)
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is _MISSING:
-                delattr(student, name)
-            else:
-                setattr(student, name, old)
-
-
-def init_params(student, num_inputs, num_hiddens, num_outputs, generator=None, pass_generator=True):
+def init_params_facts(student, num_inputs, num_hiddens, num_outputs, generator=None, pass_generator=True):
     """What ``student.init_params`` returns, with the facts a plain call loses on the wire:
     each item's type, ``requires_grad`` and whether it is a leaf."""
     if pass_generator:
@@ -74,20 +35,18 @@ def init_params(student, num_inputs, num_hiddens, num_outputs, generator=None, p
     return {"type": type(value).__name__, "items": items}
 
 
-def net_call(student, use, X, W1, b1, W2, b2, output_grad=None):
-    """``student.net(X, [W1, b1, W2, b2])`` with stand-ins for the stubs not in ``use``;
-    with ``output_grad``, also the gradients with respect to the four parameters."""
-    with _stand_ins(student, set(use)):
-        params = [p.detach().clone().requires_grad_(output_grad is not None) for p in (W1, b1, W2, b2)]
-        out = student.net(X, params)
-        if output_grad is None:
-            return {"out": out}
-        return dict(_backward(out, params, output_grad), out=out)
+def net_call(student, X, W1, b1, W2, b2, output_grad=None):
+    """``student.net(X, [W1, b1, W2, b2])``; with ``output_grad``, also the gradients with
+    respect to the four parameters."""
+    params = [p.detach().clone().requires_grad_(output_grad is not None) for p in (W1, b1, W2, b2)]
+    out = student.net(X, params)
+    if output_grad is None:
+        return {"out": out}
+    return dict(_backward(out, params, output_grad), out=out)
 
 
 def train(
     student,
-    use,
     train_images,
     train_labels,
     test_images,
@@ -105,13 +64,11 @@ def train(
     labels never come here: the judge scores the returned test predictions itself.
     """
     g = torch.Generator().manual_seed(seed)
-    features = train_images.to(on).float().div(255).unsqueeze(1)  # (n, 1, 28, 28)
-    labels = train_labels.to(on)
-    test = test_images.to(on).float().div(255).unsqueeze(1)
+    features, labels, test = _as_images(train_images, train_labels, test_images, on)
     num_inputs, num_outputs = features[0].numel(), 10
     loss_fn = torch.nn.CrossEntropyLoss(reduction="none")
     train_loss, test_pred = [], []
-    with _stand_ins(student, set(use) | {"net"}), _one_thread(on):
+    with _one_thread(on):
         params = student.init_params(num_inputs, num_hiddens, num_outputs, g)
         params = [p.detach().to(on).clone().requires_grad_(True) for p in params]
         updater = torch.optim.SGD(params, lr=lr)

@@ -13,11 +13,11 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from ..worker.probes import convexity as P
-from . import checks_for
-from . import expect as E
-from . import strategies as S
-from .expect import Mistake
+from ...framework import checks_for
+from ...framework import expect as E
+from ...framework import strategies as S
+from ...framework.expect import Mistake
+from . import probes as P
 
 check = checks_for("convexity")
 

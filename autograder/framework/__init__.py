@@ -1,10 +1,10 @@
-"""The checks: what each stub is graded on.
+"""The check registry: what each stub is graded on, and the decorator that says so.
 
-Each curriculum module has a file here, ``checks/<module>.py``, whose functions are
+Each curriculum module has a file ``course/<module>/checks.py``, whose functions are
 registered with the :func:`checks_for` decorator. A check belongs to exactly one stub
-(MiniTorch's task tags), gets a :class:`~autograder.checks.context.Ctx` to talk to the
+(MiniTorch's task tags), gets a :class:`~autograder.framework.context.Ctx` to talk to the
 student's code and to the reference, and fails by raising
-:class:`~autograder.checks.expect.CheckFailed` with a message that teaches.
+:class:`~autograder.framework.expect.CheckFailed` with a message that teaches.
 
 Checks run in the judge. They never import or call student code directly: every call
 goes through ``ctx``, to a worker process.
@@ -16,6 +16,10 @@ import hashlib
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .context import Ctx
 
 _REGISTRY: dict[str, list[Check]] = {}
 
@@ -25,12 +29,14 @@ class Check:
     module: str
     stub: str
     title: str
-    fn: Callable = field(repr=False)
+    fn: Callable[[Ctx], None] = field(repr=False)
     weight: float = 1.0
     # "unit" checks run first; "training" checks run last and may use several stubs.
     kind: str = "unit"
-    # For training checks: stubs whose student version is used when it passed its unit
-    # checks (a library stand-in is used otherwise, so one broken piece costs only itself).
+    # Other stubs the check runs besides its own (and besides what they call, which
+    # framework/stand_ins.py reads from the solution): the student's version of each is
+    # used when it passed its unit checks, a stand-in derived from the reference otherwise,
+    # so one broken piece costs only itself.
     uses: tuple[str, ...] = ()
 
     @property
@@ -44,11 +50,13 @@ class Check:
         return int.from_bytes(digest[:4], "big")
 
 
-def checks_for(module: str):
+def checks_for(module: str) -> Callable[..., Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]]:
     """Make the ``@check(stub, title)`` decorator for one module's file."""
 
-    def check(stub: str, title: str, *, weight: float = 1.0, kind: str = "unit", uses: tuple[str, ...] = ()):
-        def register(fn):
+    def check(
+        stub: str, title: str, *, weight: float = 1.0, kind: str = "unit", uses: tuple[str, ...] = ()
+    ) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
+        def register(fn: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
             bucket = _REGISTRY.setdefault(module, [])
             if any(c.stub == stub and c.title == title for c in bucket):
                 raise ValueError(f"duplicate check {module}.{stub}: {title}")
@@ -63,5 +71,5 @@ def checks_for(module: str):
 def load(module: str) -> list[Check]:
     """The checks of one curriculum module, in the order they are written."""
     if module not in _REGISTRY:
-        importlib.import_module(f"{__name__}.{module}")
+        importlib.import_module(f"autograder.course.{module}.checks")
     return list(_REGISTRY.get(module, []))

@@ -1,0 +1,1 @@
+"""The convexity exercise: its checks (judge side) and its probes (worker side)."""

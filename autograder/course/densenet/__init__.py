@@ -1,0 +1,1 @@
+"""The densenet exercise: its checks (judge side)."""

@@ -1,0 +1,1 @@
+"""The gradient_descent exercise: its checks (judge side) and its probes (worker side)."""

@@ -1,0 +1,1 @@
+"""The mlp exercise: its checks (judge side) and its probes (worker side)."""

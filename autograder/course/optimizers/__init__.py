@@ -1,0 +1,1 @@
+"""The optimizers exercise: its checks (judge side) and its probes (worker side)."""

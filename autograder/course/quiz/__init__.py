@@ -1,0 +1,1 @@
+"""The quiz exercise: its checks (judge side)."""

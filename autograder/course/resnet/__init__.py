@@ -1,0 +1,1 @@
+"""The resnet exercise: its checks (judge side)."""

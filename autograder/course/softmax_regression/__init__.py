@@ -1,0 +1,1 @@
+"""The softmax_regression exercise: its checks (judge side) and its probes (worker side)."""

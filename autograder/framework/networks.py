@@ -1,0 +1,217 @@
+"""Judge-side helpers for the network checks (batch_norm, resnet, densenet): building a
+student's network in the worker, loading the reference's weights into it and comparing
+outputs and gradients, and training thresholds against the reference's run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..worker.protocol import Handle
+from ..worker.records import Loaded, ModuleInfo, TrainingRun
+from . import expect as E
+from . import image_data
+from .context import Ctx
+
+
+def network_handle(ctx: Ctx, stub: str, args=(), kwargs=None) -> Handle:
+    """``stub(*args, **kwargs)`` built in the worker (whose stand-ins replace the pieces
+    that are not the student's in this check)."""
+    value = ctx.run(None, stub, list(args), kwargs or {}, ctx.seed, probe="networks.build", keep=True).value
+    shown = [*map(repr, args), *(f"{k}={v!r}" for k, v in (kwargs or {}).items())]
+    call = f"{stub}({', '.join(shown)})"
+    if not isinstance(value, Handle) or value.type_name in ("NoneType", "list", "tuple"):
+        E.fail(
+            f"{call} should build an nn.Module, but returned {E.describe(value)}"
+            f"{' (did it forget to return?)' if value is None else ''}."
+        )
+    return value
+
+
+def leaf_types(info: ModuleInfo) -> list[str]:
+    """Types of the modules without children, in registration order (nesting ignored)."""
+    names = [m.name for m in info.modules]
+    return [m.type for m in info.modules if not any(other.startswith(m.name + ".") for other in names)]
+
+
+def _randomise(module: nn.Module, g: torch.Generator) -> None:
+    """Batch-norm scales, shifts and statistics away from 1/0, so every one matters."""
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                pairs = (("weight", 1), ("bias", 0), ("running_mean", 0), ("running_var", 2))
+            elif type(m).__name__ == "BatchNorm":
+                pairs = (("gamma", 1), ("beta", 0), ("moving_mean", 0), ("moving_var", 2))
+            else:
+                continue
+            for name, kind in pairs:
+                t = getattr(m, name)
+                if kind == 1:
+                    t.copy_(1 + 0.3 * torch.randn(t.shape, generator=g))
+                elif kind == 0:
+                    t.copy_(0.3 * torch.randn(t.shape, generator=g))
+                else:
+                    t.copy_(0.5 + torch.rand(t.shape, generator=g))
+
+
+def randomised_reference(factory, seed: int) -> nn.Module:
+    torch.manual_seed(seed)
+    ref = factory()
+    _randomise(ref, torch.Generator().manual_seed(seed + 1))
+    return ref.double()
+
+
+def load_reference(ctx: Ctx, handle: Handle, ref: nn.Module, what: str, names_hint: str = "") -> Loaded:
+    """Load the reference's weights into the student's module (float64), or fail saying
+    how the two differ."""
+    # The reference's weights were drawn in float32 (and made float64 only for the
+    # comparison), so sending them as float32 is exact and halves what crosses the wire.
+    state = {k: (v.float() if v.is_floating_point() else v).detach().clone() for k, v in ref.state_dict().items()}
+    info = ctx.probe("networks.load", handle, state, "float64")
+    E.that(isinstance(info, Loaded), f"Loading the reference's weights into {what} returned {E.describe(info)}.")
+    if info.how != "failed":
+        return info
+    detail = []
+    if info.missing:
+        detail.append(f"missing: {', '.join(info.missing[:8])}")
+    if info.unexpected:
+        detail.append(f"not in the reference: {', '.join(info.unexpected[:8])}")
+    detail += info.problems[:4]
+    E.fail(
+        f"The reference's weights do not fit your {what}: {'; '.join(detail)}. Its layers "
+        f"(their kinds, sizes or order) differ from the contract's.{names_hint}"
+    )
+
+
+def compare_network(
+    ctx: Ctx,
+    handle: Handle,
+    ref: nn.Module,
+    X: torch.Tensor,
+    what: str,
+    mistakes=None,
+    names_hint: str = "",
+    param_grads: bool = True,
+) -> None:
+    """Load the reference's weights into the student's network and compare the outputs in
+    evaluation mode, and the outputs and the gradients in training mode, in float64.
+
+    ``mistakes(train)`` lists the known wrong outputs for a mode. Without ``param_grads``
+    only the gradient with respect to the input is compared (it depends on every layer
+    too), which spares sending back a big network's gradients.
+    """
+    loaded = load_reference(ctx, handle, ref, what, names_hint)
+    info = ctx.describe(handle)
+    frozen = [p.name for p in info.parameters if not p.requires_grad]
+    E.that(
+        not frozen,
+        f"Parameters of {what} do not require grad ({', '.join(frozen[:5])}): training would never change them.",
+    )
+    X = X.double()
+    ref.eval()
+    with torch.no_grad():
+        want = ref(X)
+    got = ctx.probe("networks.forward", handle, X, False)
+    E.close(
+        got,
+        want,
+        f"the output of {what} in evaluation mode (with the reference's weights)",
+        mistakes=mistakes(False) if mistakes else (),
+    )
+    ctx.probe("networks.set_mode", handle, True, X)
+    result = ctx.run(None, X, handle=handle, grad_inputs=(0,), grad_module=handle if param_grads else None)
+    ref.train()
+    Xl = X.clone().requires_grad_(True)
+    out = ref(Xl)
+    E.close(
+        result.value,
+        out.detach(),
+        f"the output of {what} in training mode (with the reference's weights)",
+        mistakes=mistakes(True) if mistakes else (),
+    )
+    E.that("error" not in result.grads, lambda: f"{what}: {result.grads['error']}.")
+    g = result.grads["output_grad"].to(out.dtype)
+    ref_params = list(ref.named_parameters()) if param_grads else []
+    grads = torch.autograd.grad(out, [Xl] + [p for _, p in ref_params], g, allow_unused=True)
+    E.that(result.grads["inputs"][0] is not None, f"No gradient reached the input of {what}.")
+    E.close(
+        result.grads["inputs"][0],
+        grads[0],
+        f"the gradient of {what}'s output with respect to its input",
+        check_dtype=False,
+    )
+    if not param_grads:
+        return
+    mine = list(result.grads["params"].items())
+    E.that(len(mine) == len(ref_params), f"{what} has {len(mine)} parameters; the reference has {len(ref_params)}.")
+    wanted = list(grads[1:])
+    if loaded.how == "names":  # the same names, maybe registered in another order
+        by_name = {n: gr for (n, _), gr in zip(ref_params, wanted)}
+        E.that(
+            set(by_name) == {n for n, _ in mine},
+            f"{what}'s parameters are {sorted(n for n, _ in mine)}; the reference's are {sorted(by_name)}.",
+        )
+        wanted = [by_name[n] for n, _ in mine]
+    for (name, got_g), want_g in zip(mine, wanted):
+        E.that(got_g is not None, f"No gradient reached {name} of {what}: it does not take part in the output.")
+        E.close(
+            got_g,
+            torch.zeros_like(got_g) if want_g is None else want_g,
+            f"the gradient of {name} of {what}",
+            check_dtype=False,
+        )
+
+
+# How far below the reference's best test accuracy a student's best may be. A network
+# that differs from the reference only in rounding follows another trajectory; on the short
+# CPU budgets (a few hundred images, a few epochs) best accuracies then spread by about
+# +-0.06 (measured over seeds), on a full book run by about +-0.01.
+MARGINS = {("fashion-mnist", "cuda"): 0.05}
+DEFAULT_MARGIN = 0.15
+
+
+def training_threshold(
+    ctx: Ctx, stub: str, *, cpu, cuda, lr, resize_cpu=0, resize_cuda=0, floors, name, reference=None
+):
+    """Train the student's network and the reference under the same seed and budget;
+    pass when the best test accuracy of the budget is within a margin of the reference's
+    and above the floor for the dataset (accuracy swings between epochs, so the best one
+    counts). ``reference`` replaces the reference module (one built like the student's where
+    the contract allows several right networks)."""
+    data = image_data.load(ctx)
+    budget = image_data.pick(ctx, cpu=cpu, cuda=cuda)
+    on_gpu = ctx.device.startswith("cuda")
+    resize = resize_cuda if on_gpu else resize_cpu
+    tensors = image_data.subset(data, budget, seed=ctx.seed)
+    settings = dict(lr=lr, epochs=budget.epochs, batch_size=budget.batch_size, resize=resize, on=ctx.device)
+    student = ctx.probe("networks.train", stub, ctx.seed, *tensors, timeout=290 if on_gpu else 120, **settings)
+    reference = ctx.reference_probe("networks.train", stub, ctx.seed, *tensors, reference=reference, **settings)
+    E.that(
+        isinstance(student, TrainingRun) and isinstance(student.acc, list),
+        f"The training run returned {E.describe(student)}.",
+    )
+    accs = [E.number(a, "a test accuracy") for a in student.acc]
+    ref_best = max(reference.acc)
+    best = max(accs) if accs else 0.0
+    where = (data.name, "cuda" if on_gpu else "cpu")
+    floor = floors[where]
+    margin = MARGINS.get(where, DEFAULT_MARGIN)
+    pieces = ", ".join(sorted(ctx.students))
+    ctx.summary = (
+        f"{name} on {data.name} ({budget.describe()}"
+        f"{f', resized to {resize}x{resize}' if resize else ''}, lr {lr}): best test "
+        f"accuracy {best:.3f} (per epoch {', '.join(f'{a:.3f}' for a in accs)}); "
+        f"reference {ref_best:.3f}; your pieces used: {pieces}, stand-ins for the rest"
+    )
+    losses = student.loss
+    if losses and not all(math.isfinite(v) for v in losses):
+        E.fail(f"Training diverged (the loss became {losses[-1]}): {ctx.summary}.")
+    E.that(
+        best >= ref_best - margin and best >= floor,
+        f"The network did not learn well enough: its best test accuracy should be at least "
+        f"{max(ref_best - margin, floor):.3f} (the reference's {ref_best:.3f} minus "
+        f"{margin}, and at least {floor} on {data.name}). {ctx.summary}.",
+    )
