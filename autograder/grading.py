@@ -421,7 +421,7 @@ def grade(
         "torch": torch.__version__,
         "training": options.training,
         "hypothesis_examples": options.examples,
-        "deterministic": "hypothesis derandomized, no example database; per-check seeds in each test",
+        "deterministic": "hypothesis seeded per check (not by the check's source), no example database",
     }
     if options.mode == "process":
         # Weaker isolation is stated plainly; the reason says what this host still enforces.
