@@ -543,19 +543,31 @@ def test_grading_twice_gives_the_same_report(tmp_path, mode):
     assert "missing 1/2" in feedback(grade(str(folder), only, opts))
 
 
-def test_property_checks_are_derandomised_without_a_database():
+def _examples_drawn(check_name: str) -> list[int]:
     ctx = Ctx(
-        check=Check("linear_regression", "linreg", "t", lambda c: None),
+        check=Check("linear_regression", "linreg", check_name, lambda c: None),
         session_factory=lambda: None,
         reference=sys.modules[__name__],
     )
+    seen: list[int] = []
 
-    @ctx.given(st.integers())
+    @ctx.given(st.integers(-(10**9), 10**9))
     def prop(i):
-        pass
+        seen.append(i)
 
     used = prop._hypothesis_internal_use_settings
-    assert used.derandomize is True and used.database is None
+    assert used.database is None, "a grading run must keep no example database"
+    prop()
+    return seen
+
+
+def test_property_checks_are_seeded_by_their_check_without_a_database():
+    # The same check draws the same inputs every run (a regrade is reproducible),
+    # and the seed is the check's own, so two checks do not share inputs.
+    first, again = _examples_drawn("one check"), _examples_drawn("one check")
+    other = _examples_drawn("another check")
+    assert first == again
+    assert first != other
 
 
 def test_limits_have_sane_defaults():
