@@ -24,20 +24,15 @@ from pathlib import Path
 
 from .release import ReleaseError, release
 
-# Files in the old flat folders that belong to the framework, not to a course module.
+# Files of tests/variants/ that belong to the proof's machinery, not to a course module.
 VARIANT_HELPERS = {"__init__", "harness", "scores"}
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Where each kind of course file lives under one repository root.
-
-    The tree is moving from flat folders (``autograder/checks/<m>.py``,
-    ``autograder/worker/probes/<m>.py``, ``autograder/curriculum.toml``) to one folder per
-    module (``autograder/course/<m>/checks.py`` and ``probes.py``,
-    ``autograder/course/curriculum.toml``). Each lookup prefers the new place when it
-    exists, so that only the old branches have to go once the move is done.
-    """
+    """Where each kind of course file lives under one repository root: one folder per
+    module (``autograder/course/<m>/checks.py`` and, where a check needs one, ``probes.py``),
+    the curriculum beside them, solutions/, exercises/ and tests/variants/<m>.py."""
 
     root: Path
 
@@ -62,33 +57,20 @@ class Layout:
         return self.package / "course"
 
     @property
-    def old_checks(self) -> Path:
-        return self.package / "checks"
-
-    @property
-    def old_probes(self) -> Path:
+    def worker_probes(self) -> Path:
+        """The worker's shared probe helpers (no module's own probes live here)."""
         return self.package / "worker" / "probes"
 
     @property
     def curriculum(self) -> Path:
-        new = self.course / "curriculum.toml"
-        return new if new.exists() else self.package / "curriculum.toml"
-
-    @property
-    def rubric(self) -> Path | None:
-        """The points override, if the tree still has one (points may live in the curriculum)."""
-        path = self.package / "rubric.toml"
-        return path if path.exists() else None
+        return self.course / "curriculum.toml"
 
     def checks_file(self, module: str) -> Path:
-        new = self.course / module / "checks.py"
-        return new if new.exists() or not self.old_checks.is_dir() else self.old_checks / f"{module}.py"
+        return self.course / module / "checks.py"
 
     def probes_file(self, module: str) -> Path | None:
-        for path in (self.course / module / "probes.py", self.old_probes / f"{module}.py"):
-            if path.exists():
-                return path
-        return None
+        path = self.course / module / "probes.py"
+        return path if path.exists() else None
 
     def variants_file(self, module: str) -> Path:
         return self.variants / f"{module}.py"
@@ -135,7 +117,6 @@ class Inventory:
 def _curriculum(layout: Layout) -> tuple[dict[str, ModuleRecord], list[str]]:
     # Read raw rather than through autograder.curriculum: that module reads the package's
     # own file, and dev check must be able to inspect a copy (and see a hint left out).
-    problems = []
     try:
         data = tomllib.loads(layout.curriculum.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -147,19 +128,7 @@ def _curriculum(layout: Layout) -> tuple[dict[str, ModuleRecord], list[str]]:
             points = s.get("points")
             stubs[s["name"]] = StubRecord(s["name"], str(s.get("hint", "")).strip(), points)
         modules[m["name"]] = ModuleRecord(m["name"], m.get("task", ""), stubs)
-    if layout.rubric is not None:
-        try:
-            points = tomllib.loads(layout.rubric.read_text(encoding="utf-8")).get("points", {})
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            return modules, [f"rubric: cannot read {layout.rel(layout.rubric)}: {exc}"]
-        for stub_id, value in points.items():
-            module, _, stub = stub_id.partition(".")
-            record = modules.get(module)
-            if record is None or stub not in record.stubs:
-                problems.append(f"{stub_id}: {layout.rel(layout.rubric)} gives points to a stub the curriculum lacks")
-                continue
-            record.stubs[stub].points = value
-    return modules, problems
+    return modules, []
 
 
 def _parse(path: Path) -> ast.Module | None:
@@ -227,9 +196,8 @@ def variants_in(tree: ast.Module) -> dict[str, list[str]]:
 
 
 def _registry_module(layout: Layout) -> str:
-    """The dotted name of the module that defines ``checks_for`` (wherever the move put it)."""
-    candidates = sorted((layout.package / "framework").glob("*.py")) + [layout.old_checks / "__init__.py"]
-    for path in candidates:
+    """The dotted name of the framework module that defines ``checks_for``."""
+    for path in sorted((layout.package / "framework").glob("*.py")):
         if path.exists() and "def checks_for(" in path.read_text(encoding="utf-8"):
             parts = path.relative_to(layout.root).with_suffix("").parts
             return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -277,15 +245,7 @@ def _orphans(layout: Layout, known: set[str]) -> list[str]:
         for folder in sorted(p for p in layout.course.iterdir() if p.is_dir() and not p.name.startswith("_")):
             if folder.name not in known and any((folder / f).exists() for f in ("checks.py", "probes.py")):
                 problems.append(f"{folder.name}: {layout.rel(folder)}/ holds checks or probes for no curriculum module")
-    if layout.old_checks.is_dir():
-        for path in sorted(layout.old_checks.glob("*.py")):
-            tree = _parse(path)
-            declared = checks_in(tree)[0] if tree else None
-            if declared is not None and path.stem not in known:
-                orphan(path, "a checks file")
-            elif declared is not None and declared != path.stem:
-                problems.append(f"{path.stem}: {layout.rel(path)} registers its checks for {declared!r}")
-    if layout.old_probes.is_dir():
+    if layout.worker_probes.is_dir():
         # A probe file that some module imports is a helper (common.py, networks.py).
         imported = set()
         for path in layout.package.rglob("*.py"):
@@ -295,7 +255,7 @@ def _orphans(layout: Layout, known: set[str]) -> list[str]:
                     imported |= {a.name for a in node.names} | {(node.module or "").rpartition(".")[2]}
                 elif isinstance(node, ast.Import):
                     imported |= {a.name.rpartition(".")[2] for a in node.names}
-        for path in sorted(layout.old_probes.glob("*.py")):
+        for path in sorted(layout.worker_probes.glob("*.py")):
             if path.stem not in known | imported | {"__init__"}:
                 orphan(path, "a probe file")
     for path in sorted(layout.variants.glob("*.py")):
@@ -392,8 +352,7 @@ def static_problems(layout: Layout, inv: Inventory | None = None) -> list[str]:
             if not s.hint:
                 problems.append(f"{where}: no hint (add hint = ... to its [[module.stub]] in {curriculum})")
             if s.points is None:
-                home = layout.rel(layout.rubric) if layout.rubric else curriculum
-                problems.append(f"{where}: no points (give it points in {home})")
+                problems.append(f"{where}: no points (give it points in {curriculum})")
     try:
         stale = release(layout.solutions, layout.exercises, check=True)
     except ReleaseError as exc:
