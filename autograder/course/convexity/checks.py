@@ -1,9 +1,12 @@
 """Checks for Task 6, convexity (d2l 11.2).
 
 ``jensen_gap``, ``second_derivative`` and ``hessian`` take a function, which cannot cross
-the wire: the checks name one of the functions in ``worker/probes/convexity.py`` and a
+the wire: the checks name one of the functions in ``probes.py`` beside this file and a
 probe builds it in the worker. The reference and the analytic derivatives come from the
 same table, imported here.
+
+Why this file is long: five stubs, ten checks and ten named mistakes, each with the
+message and hint a student reads, kept together because one module is one place.
 """
 
 from __future__ import annotations

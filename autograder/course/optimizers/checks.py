@@ -14,6 +14,9 @@ Every optimiser gets the same four checks, registered in a loop at the end:
 
 Known mistakes are written out below and run through the same probe here, in the
 judge, so a wrong answer that matches one is named.
+
+Why this file is long: eleven stubs (five optimisers and their state initialisers) with
+four checks each and the second edition's forms named as mistakes; one module, one place.
 """
 
 from __future__ import annotations
