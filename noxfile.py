@@ -5,7 +5,7 @@
     nox -s tests        the whole test suite
     nox -s grade_stubs  grade the shipped stubs (all zero)
     nox -s verify       rustlings-style: every solution full marks, every stub zero
-    nox -s lint         ruff check and ruff format --check
+    nox -s lint         ruff check, ruff format --check and mypy on the framework's surfaces
     nox -s bench        grading-time benchmarks
 """
 
@@ -119,11 +119,13 @@ def tests(session: nox.Session) -> None:
 def _lint(session: nox.Session, env: dict[str, str]) -> None:
     session.run(_bin("ruff"), "check", str(ROOT), env=env, external=True)
     session.run(_bin("ruff"), "format", "--check", str(ROOT), env=env, external=True)
+    # The framework's public surfaces (Ctx, Check, expectations, the protocol, the config).
+    session.run(_bin("mypy"), "--config-file", str(ROOT / "pyproject.toml"), env=env, external=True)
 
 
 @nox.session(venv_backend="none")
 def lint(session: nox.Session) -> None:
-    """ruff's lint rules and its formatter."""
+    """ruff's lint rules, its formatter, and mypy on the framework's public surfaces."""
     _lint(session, _env(session))
 
 

@@ -66,7 +66,8 @@ class Ctx:
         return torch.Generator().manual_seed(self.check.seed + offset)
 
     # -- talking to the worker -----------------------------------------------------------
-    def _request(self, header: dict, args=(), kwargs=None, timeout=None) -> tuple[dict, dict]:
+    def _request(self, header: dict, args=(), kwargs=None, timeout=None) -> tuple[Any, dict, dict]:
+        """One request to this check's worker: (the session, the answer's JSON, its tensors)."""
         session = self.session_factory()
         header = dict(header, seed=self.check.seed)
         try:
@@ -92,6 +93,7 @@ class Ctx:
         kwargs: dict | None = None,
     ) -> CallResult:
         """Call a stub (default: this check's stub), a handle's method, or a probe."""
+        target: dict[str, Any]
         if probe is not None:
             target = {"probe": probe}
         elif handle is not None:
