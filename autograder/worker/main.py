@@ -25,7 +25,7 @@ import torch
 
 from . import probes
 from .confinement import confine
-from .protocol import Handle, Param, decode, encode, read_message, write_message
+from .protocol import Handle, Param, decode, encode, read_message, tree_map, write_message
 from .recorder import CallRecorder
 
 
@@ -91,18 +91,7 @@ class Worker:
 
     def materialise(self, value):
         """Turn wire ``Param`` markers into leaf tensors that require grad."""
-        if isinstance(value, Param):
-            leaf = value.data.clone().requires_grad_(True)
-            if value.grad is not None:
-                leaf.grad = value.grad.clone()
-            return leaf
-        if isinstance(value, list):
-            return [self.materialise(v) for v in value]
-        if isinstance(value, tuple):
-            return tuple(self.materialise(v) for v in value)
-        if isinstance(value, dict):
-            return {k: self.materialise(v) for k, v in value.items()}
-        return value
+        return tree_map(_leaf_from_param, value)
 
     def call(self, request: dict, tensors: dict) -> tuple[dict, dict]:
         args = self.materialise(decode(request.get("args", []), tensors, self.resolve))
@@ -184,29 +173,35 @@ class Worker:
         raise LookupError(f"unknown request {op!r}")
 
 
-def _with_grad(value):
+def _leaf_from_param(value):
+    if not isinstance(value, Param):
+        return value
+    leaf = value.data.clone().requires_grad_(True)
+    if value.grad is not None:
+        leaf.grad = value.grad.clone()
+    return leaf
+
+
+def _param_from_leaf(value):
+    """A tensor that requires grad goes back as a Param, so the judge sees its gradient."""
     if isinstance(value, torch.Tensor) and value.requires_grad:
         return Param(value.detach(), value.grad)
-    if isinstance(value, list):
-        return [_with_grad(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_with_grad(v) for v in value)
     return value
+
+
+def _with_grad(value):
+    return tree_map(_param_from_leaf, value)
 
 
 def _to_device(value, device):
-    if isinstance(value, torch.Tensor):
-        moved = value.to(device)
-        if value.is_leaf and value.requires_grad:
-            moved = moved.detach().requires_grad_(True)
-        return moved
-    if isinstance(value, list):
-        return [_to_device(v, device) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_to_device(v, device) for v in value)
-    if isinstance(value, dict):
-        return {k: _to_device(v, device) for k, v in value.items()}
-    return value
+    def move(t):
+        if not isinstance(t, torch.Tensor):
+            return t
+        moved = t.to(device)
+        # A leaf the student differentiates stays a leaf on the new device.
+        return moved.detach().requires_grad_(True) if t.is_leaf and t.requires_grad else moved
+
+    return tree_map(move, value)
 
 
 def student_traceback(exc: BaseException, module_path: str) -> str:

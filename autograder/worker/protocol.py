@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 import struct
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import torch
@@ -87,6 +88,18 @@ def _plain(t: torch.Tensor) -> torch.Tensor:
     if type(t) is not torch.Tensor:
         t = torch.Tensor._make_subclass(torch.Tensor, t) if not t.is_sparse else t.to_dense()
     return t.cpu().contiguous().clone()
+
+
+def tree_map(fn: Callable[[Any], Any], value: Any) -> Any:
+    """Apply ``fn`` to every leaf of nested lists, tuples and dicts (the shapes a request's
+    arguments and a stub's results take), keeping the containers' types."""
+    if isinstance(value, list):
+        return [tree_map(fn, v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(tree_map(fn, v) for v in value)
+    if isinstance(value, dict):
+        return {k: tree_map(fn, v) for k, v in value.items()}
+    return fn(value)
 
 
 def encode(value: Any, tensors: dict[str, torch.Tensor], keep=None) -> Any:
