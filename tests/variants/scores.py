@@ -1,7 +1,7 @@
 """Snapshot the per-test scores of every variant, to prove a refactor changes no grade.
 
     python -m tests.variants.scores OUT.json [--jobs N] [--examples N]
-    python -m tests.variants.scores --compare BEFORE.json AFTER.json
+    python -m tests.variants.scores --compare [--common] BEFORE.json AFTER.json
 
 Each variant is graded with its own options, the process sandbox and ``--examples``
 (10 by default, as the snapshot taken before the refactor was); the snapshot maps
@@ -49,13 +49,17 @@ def snapshot(out: Path, jobs: int, examples: int) -> None:
         for i, (key, tests) in enumerate(pool.map(_grade, work), 1):
             result[key] = tests
             print(f"[{i}/{len(work)}] {key}", flush=True)
-    out.write_text(json.dumps(result, indent=1, sort_keys=True))
+            # Written after every variant, so an interrupted snapshot still compares.
+            partial = out.with_suffix(".partial")
+            partial.write_text(json.dumps(result, indent=1, sort_keys=True))
+            partial.replace(out)
 
 
-def compare(before: Path, after: Path) -> int:
+def compare(before: Path, after: Path, common_only: bool = False) -> int:
     a, b = json.loads(before.read_text()), json.loads(after.read_text())
     changed = 0
-    for key in sorted(set(a) | set(b)):
+    keys = sorted(set(a) & set(b)) if common_only else sorted(set(a) | set(b))
+    for key in keys:
         if key not in a or key not in b:
             print(f"{key}: only in {'after' if key in b else 'before'}")
             changed += 1
@@ -65,7 +69,7 @@ def compare(before: Path, after: Path) -> int:
             if x != y:
                 print(f"{key}: {name}: {x} -> {y}")
                 changed += 1
-    print(f"{changed} difference(s) over {len(set(a) | set(b))} variants")
+    print(f"{changed} difference(s) over {len(keys)} variants")
     return 1 if changed else 0
 
 
@@ -73,11 +77,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("paths", nargs="+", type=Path)
     p.add_argument("--compare", action="store_true")
+    p.add_argument("--common", action="store_true", help="with --compare: only variants in both snapshots")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--examples", type=int, default=10)
     args = p.parse_args(argv)
     if args.compare:
-        return compare(*args.paths)
+        return compare(*args.paths, common_only=args.common)
     snapshot(args.paths[0], args.jobs, args.examples)
     return 0
 
