@@ -35,15 +35,16 @@ def _variants():
 
 
 def _grade(job):
-    module, kind, variant, examples = job
+    module, kind, variant, examples, training = job
+    extra = {} if training else {"training": False}
     with tempfile.TemporaryDirectory() as tmp:
-        report = grade_variant(Path(tmp), module, variant, examples=examples, sandbox="process")
+        report = grade_variant(Path(tmp), module, variant, examples=examples, sandbox="process", **extra)
     key = f"{module}/{kind}/{variant}"
     return key, {t.name: [round(t.score, 9), t.status] for t in report.tests}
 
 
-def snapshot(out: Path, jobs: int, examples: int) -> None:
-    work = [(m, k, v, examples) for m, k, v in _variants()]
+def snapshot(out: Path, jobs: int, examples: int, training: bool = True) -> None:
+    work = [(m, k, v, examples, training) for m, k, v in _variants()]
     result = {}
     with ProcessPoolExecutor(jobs) as pool:
         for i, (key, tests) in enumerate(pool.map(_grade, work), 1):
@@ -80,10 +81,13 @@ def main(argv=None) -> int:
     p.add_argument("--common", action="store_true", help="with --compare: only variants in both snapshots")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--examples", type=int, default=10)
+    p.add_argument(
+        "--no-training", action="store_true", help="unit checks only (a quick snapshot; training checks not compared)"
+    )
     args = p.parse_args(argv)
     if args.compare:
         return compare(*args.paths, common_only=args.common)
-    snapshot(args.paths[0], args.jobs, args.examples)
+    snapshot(args.paths[0], args.jobs, args.examples, training=not args.no_training)
     return 0
 
 
