@@ -7,6 +7,7 @@ misbehaves costs only the checks it was answering: the next check gets a new wor
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from . import curriculum, intake, reference, static
+from . import curriculum, intake, reference, salvage, static
 from . import framework as check_registry
 from .config import GradingConfig
 from .curriculum import Module, Rubric, Stub
@@ -89,6 +90,8 @@ class ModuleGrader:
         self.module = module
         self.stubs = stubs
         self.source = source
+        # What the worker imports: the source, less any definition with a syntax error.
+        self.text = source.text if source else ""
         self.options = options  # the built GradingConfig
         self.rubric = rubric
         self.progress = progress
@@ -110,7 +113,7 @@ class ModuleGrader:
         session = WorkerSession(
             self.module.name,
             self.module.filename,
-            self.source.text,
+            self.text,
             [s.name for s in self.module.stubs],
             limits=self.options.limits,
             mode=self.options.mode,
@@ -205,13 +208,15 @@ class ModuleGrader:
             return self.fail_all(
                 self.entries, f"No {filename} in the submission, so none of its stubs could be graded."
             )
-        tree = static.parse(self.source.text, filename)
-        if isinstance(tree, static.SyntaxProblem):
+        salvaged = salvage.salvage(self.source.text, filename)
+        if isinstance(salvaged, static.SyntaxProblem):
             return self.fail_all(
                 self.entries,
-                f"{filename} cannot be imported: {tree}. "
+                f"{filename} cannot be imported: {salvaged}. "
                 "Fix the syntax error first; nothing in the file can run until then.",
             )
+        tree, self.text = salvaged.tree, salvaged.source
+        self.notes += salvaged.notes(filename)
         try:
             self.session_factory()
         except StudentError as err:
@@ -230,20 +235,29 @@ class ModuleGrader:
         found = self.hello.get("stubs", {})
         broken: dict[str, str] = {}  # stub -> why its remaining checks cannot run
         passed_units: dict[str, bool] = {}
+        deferred: list[tuple[Entry, dict]] = []
         for entry in self.entries:
             stub = entry.stub
             if self.progress:
                 self.progress(entry.stub.id, len(self.results), len(self.entries))
+            if stub.name in salvaged.broken:
+                problem = salvaged.broken[stub.name]
+                self._result(
+                    entry,
+                    False,
+                    f"{stub.name} could not be graded: {problem}. Only {stub.name} is affected: the rest "
+                    f"of {filename} was graded without it. Fix the syntax error to have it graded.",
+                )
+                passed_units[stub.name] = False
+                continue
             info = found.get(stub.name, {"kind": "missing"})
             if info.get("kind") == "missing":
                 self._result(entry, False, f"{stub.name} is not defined in {filename}.")
                 passed_units[stub.name] = False
                 continue
-            if entry.kind == "api":
-                self._api(entry, info, broken.get(stub.name))
-                continue
-            if entry.kind == "scratch":
-                self._scratch(entry, tree, broken.get(stub.name))
+            if entry.kind in ("api", "scratch"):
+                # Both award on what the stub's other checks earned, training included.
+                deferred.append((entry, info))
                 continue
             if stub.name in broken and entry.kind != "training":
                 self._result(entry, False, broken[stub.name])
@@ -257,12 +271,44 @@ class ModuleGrader:
             ok = self._run(entry, broken, passed_units)
             if entry.kind == "unit":
                 passed_units[stub.name] = passed_units.get(stub.name, True) and ok
+        self._withhold_properties()
+        for entry, info in deferred:
+            if entry.kind == "api":
+                self._api(entry, info, broken.get(entry.stub.name))
+            else:
+                self._scratch(entry, tree, broken.get(entry.stub.name))
+        order = {f"{e.stub.id}: {e.title}": i for i, e in enumerate(self.entries)}
+        self.results.sort(key=lambda r: order[r.name])
         self.notes.append(f"{self.module.name}: {self.workers_started} worker(s) started")
+
+    def _correct(self, stub: Stub) -> bool:
+        """Whether some output of ``stub`` was right: a check that is not a mere property passed."""
+        properties = {f"{e.stub.id}: {e.title}" for e in self.entries if e.check and e.check.needs_correctness}
+        return any(
+            r.stub == stub.id and r.kind in ("unit", "training") and r.status == "passed" and r.name not in properties
+            for r in self.results
+        )
+
+    def _withhold_properties(self) -> None:
+        """Take back what a property check earned for a stub none of whose outputs is right:
+        a constant or an untouched input has the property too, and earned nothing."""
+        for e in self.entries:
+            if not (e.check and e.check.needs_correctness) or self._correct(e.stub):
+                continue
+            for i, r in enumerate(self.results):
+                if r.name == f"{e.stub.id}: {e.title}" and r.status == "passed":
+                    self.results[i] = dataclasses.replace(
+                        r,
+                        score=0.0,
+                        status="failed",
+                        output=f"Not awarded: this property holds, but it counts only once an output of "
+                        f"{e.stub.name} is right: see its failing checks. (A constant or an unchanged "
+                        "input has it too.)",
+                    )
 
     def _api(self, entry: Entry, info: dict, broken: str | None) -> None:
         stub = entry.stub
         problems = static.signature_differences(stub.signature, info.get("signature"))
-        others = [r for r in self.results if r.stub == stub.id and r.kind == "unit"]
         if problems:
             self._result(
                 entry,
@@ -274,9 +320,12 @@ class ModuleGrader:
             )
         elif broken:
             self._result(entry, False, f"Not awarded: {broken}")
-        elif others and not any(r.status == "passed" for r in others):
+        elif not self._correct(stub):
             self._result(
-                entry, False, f"Not awarded: the signature is right, but none of the checks of {stub.name} passed yet."
+                entry,
+                False,
+                f"Not awarded: the signature is right, but no output of {stub.name} is right yet: "
+                "see its failing checks.",
             )
         else:
             self._result(entry, True, f"{stub.name}{info.get('signature') or ''}")
