@@ -1,23 +1,22 @@
 """Grading one submission: the pipeline from files to a report.
 
-For each module: read the source, check its syntax, start a fresh worker that imports it,
-then run every check of every selected stub against it. A worker that hangs, dies or
+For each module: read the source, keep the top-level definitions that parse (a syntax
+error costs only its own, see salvage.py), start a fresh worker that imports them, then
+run every check of every selected stub against it; awards.py says what the results earn. A worker that hangs, dies or
 misbehaves costs only the checks it was answering: the next check gets a new worker.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from . import curriculum, intake, reference, salvage, static
-from . import framework as check_registry
+from . import awards, curriculum, intake, reference, salvage, static
+from .awards import Entry, plan
 from .config import GradingConfig
 from .curriculum import Module, Rubric, Stub
 from .framework import stand_ins
@@ -26,53 +25,8 @@ from .framework.expect import CheckFailed
 from .report import Attachment, Report, TestResult
 from .session import StudentError, WorkerLost, WorkerSession
 
-API_TITLE = "defined with the contract's signature"
-SCRATCH_TITLE = "written from scratch"
-
-
 # Told (stub id, tests done, tests in all) before each test runs; not part of the config.
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class Entry:
-    """One graded test: a check of the registry, or one of the two automatic ones."""
-
-    stub: Stub
-    title: str
-    kind: str  # "api", "unit", "training", "scratch"
-    weight: float
-    check: check_registry.Check | None = None
-    max_score: float = 0.0
-
-
-def plan(module: Module, stubs: list[Stub], options: GradingConfig, rubric: Rubric) -> list[Entry]:
-    """Every test this module will report, with its points, in the order they run."""
-    registered = check_registry.load(module.name)
-    entries: list[Entry] = []
-    training: list[Entry] = []
-    for stub in stubs:
-        mine = [c for c in registered if c.stub == stub.name]
-        stub_entries = []
-        for c in mine:
-            if c.kind == "training" and not options.training:
-                continue
-            e = Entry(stub, c.title, c.kind, c.weight, c)
-            (training if c.kind == "training" else stub_entries).append(e)
-        # The signature check runs after the behaviour checks: it earns credit only for a
-        # stub that does something, so a shipped stub scores 0.
-        if stub.kind != "value":
-            stub_entries.append(Entry(stub, API_TITLE, "api", 0.5))
-        points = rubric.stub_points(stub.id)
-        all_mine = stub_entries + [e for e in training if e.stub == stub]
-        share = rubric.from_scratch_share if stub.forbidden else 0.0
-        total_weight = sum(e.weight for e in all_mine) or 1.0
-        for e in all_mine:
-            e.max_score = points * (1 - share) * e.weight / total_weight
-        if stub.forbidden:
-            stub_entries.append(Entry(stub, SCRATCH_TITLE, "scratch", 0.0, max_score=points * share))
-        entries += stub_entries
-    return entries + training
 
 
 class ModuleGrader:
@@ -271,7 +225,7 @@ class ModuleGrader:
             ok = self._run(entry, broken, passed_units)
             if entry.kind == "unit":
                 passed_units[stub.name] = passed_units.get(stub.name, True) and ok
-        self._withhold_properties()
+        self.results = awards.withhold_properties(self.entries, self.results)
         for entry, info in deferred:
             if entry.kind == "api":
                 self._api(entry, info, broken.get(entry.stub.name))
@@ -280,31 +234,6 @@ class ModuleGrader:
         order = {f"{e.stub.id}: {e.title}": i for i, e in enumerate(self.entries)}
         self.results.sort(key=lambda r: order[r.name])
         self.notes.append(f"{self.module.name}: {self.workers_started} worker(s) started")
-
-    def _correct(self, stub: Stub) -> bool:
-        """Whether some output of ``stub`` was right: a check that is not a mere property passed."""
-        properties = {f"{e.stub.id}: {e.title}" for e in self.entries if e.check and e.check.needs_correctness}
-        return any(
-            r.stub == stub.id and r.kind in ("unit", "training") and r.status == "passed" and r.name not in properties
-            for r in self.results
-        )
-
-    def _withhold_properties(self) -> None:
-        """Take back what a property check earned for a stub none of whose outputs is right:
-        a constant or an untouched input has the property too, and earned nothing."""
-        for e in self.entries:
-            if not (e.check and e.check.needs_correctness) or self._correct(e.stub):
-                continue
-            for i, r in enumerate(self.results):
-                if r.name == f"{e.stub.id}: {e.title}" and r.status == "passed":
-                    self.results[i] = dataclasses.replace(
-                        r,
-                        score=0.0,
-                        status="failed",
-                        output=f"Not awarded: this property holds, but it counts only once an output of "
-                        f"{e.stub.name} is right: see its failing checks. (A constant or an unchanged "
-                        "input has it too.)",
-                    )
 
     def _api(self, entry: Entry, info: dict, broken: str | None) -> None:
         stub = entry.stub
@@ -320,7 +249,7 @@ class ModuleGrader:
             )
         elif broken:
             self._result(entry, False, f"Not awarded: {broken}")
-        elif not self._correct(stub):
+        elif not awards.correct(stub, self.entries, self.results):
             self._result(
                 entry,
                 False,

@@ -57,9 +57,21 @@ def _starts(lines: list[str]) -> list[int]:
     return starts
 
 
+def _compiles(text: str, filename: str) -> ast.Module | SyntaxProblem:
+    """The tree of ``text`` if it compiles: the parser alone accepts a ``return`` outside a
+    function, which would still make importing the file fail."""
+    tree = parse(text, filename)
+    if isinstance(tree, ast.Module):
+        try:
+            compile(tree, filename, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            return SyntaxProblem(exc.lineno or 0, exc.msg, exc.text or "")
+    return tree
+
+
 def _parses(lines: list[str], first: int, filename: str) -> ast.Module | SyntaxProblem:
     # Blank lines in front keep the error's line number the file's own.
-    return parse("\n" * first + "".join(lines), filename)
+    return _compiles("\n" * first + "".join(lines), filename)
 
 
 def _marker(name: str, problem: SyntaxProblem, count: int) -> list[str]:
@@ -69,7 +81,7 @@ def _marker(name: str, problem: SyntaxProblem, count: int) -> list[str]:
 
 def salvage(source: str, filename: str) -> Salvaged | SyntaxProblem:
     """The parts of ``source`` that parse, or the file's SyntaxProblem when nothing can be saved."""
-    tree = parse(source, filename)
+    tree = _compiles(source, filename)
     if isinstance(tree, ast.Module):
         return Salvaged(source, tree)
     if "\0" in source:
@@ -106,7 +118,7 @@ def salvage(source: str, filename: str) -> Salvaged | SyntaxProblem:
                 out += ["\n"] * len(piece)
             i += 1
     text = "".join(out)
-    rebuilt = parse(text, filename)
+    rebuilt = _compiles(text, filename)
     if isinstance(rebuilt, SyntaxProblem):
         return tree  # the pieces parse apart but not together: grade nothing rather than guess
     return Salvaged(text, rebuilt, broken, dropped)
