@@ -593,6 +593,36 @@ def lenet_bn():
 """,
         expect="did not learn",
     ),
+    # -- trivial answers: what they satisfy counts only alongside a right output ----------
+    Variant(
+        "batch_norm",
+        "scales and shifts X without normalising, moving statistics untouched",
+        """
+def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
+    return X * gamma + beta, moving_mean, moving_var
+""",
+        expect="counts only once an output of batch_norm is right",
+        options=NO_TRAINING,
+    ),
+    Variant(
+        "BatchNorm",
+        "the right parameters and buffers, but forward returns X",
+        """
+class BatchNorm(nn.Module):
+    def __init__(self, num_features, num_dims):
+        super().__init__()
+        shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)
+        self.gamma = nn.Parameter(torch.ones(shape))
+        self.beta = nn.Parameter(torch.zeros(shape))
+        self.register_buffer("moving_mean", torch.zeros(shape))
+        self.register_buffer("moving_var", torch.ones(shape))
+
+    def forward(self, X):
+        return X
+""",
+        expect="counts only once an output of BatchNorm is right",
+        options=NO_TRAINING,
+    ),
 ]
 
 RIGHT = [
