@@ -1,7 +1,8 @@
 """Grading one submission: the pipeline from files to a report.
 
-For each module: read the source, check its syntax, start a fresh worker that imports it,
-then run every check of every selected stub against it. A worker that hangs, dies or
+For each module: read the source, keep the top-level definitions that parse (a syntax
+error costs only its own, see salvage.py), start a fresh worker that imports them, then
+run every check of every selected stub against it; awards.py says what the results earn. A worker that hangs, dies or
 misbehaves costs only the checks it was answering: the next check gets a new worker.
 """
 
@@ -10,13 +11,12 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from . import curriculum, intake, reference, static
-from . import framework as check_registry
+from . import awards, curriculum, intake, reference, salvage, static
+from .awards import Entry, plan
 from .config import GradingConfig
 from .curriculum import Module, Rubric, Stub
 from .framework import stand_ins
@@ -25,53 +25,8 @@ from .framework.expect import CheckFailed
 from .report import Attachment, Report, TestResult
 from .session import StudentError, WorkerLost, WorkerSession
 
-API_TITLE = "defined with the contract's signature"
-SCRATCH_TITLE = "written from scratch"
-
-
 # Told (stub id, tests done, tests in all) before each test runs; not part of the config.
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class Entry:
-    """One graded test: a check of the registry, or one of the two automatic ones."""
-
-    stub: Stub
-    title: str
-    kind: str  # "api", "unit", "training", "scratch"
-    weight: float
-    check: check_registry.Check | None = None
-    max_score: float = 0.0
-
-
-def plan(module: Module, stubs: list[Stub], options: GradingConfig, rubric: Rubric) -> list[Entry]:
-    """Every test this module will report, with its points, in the order they run."""
-    registered = check_registry.load(module.name)
-    entries: list[Entry] = []
-    training: list[Entry] = []
-    for stub in stubs:
-        mine = [c for c in registered if c.stub == stub.name]
-        stub_entries = []
-        for c in mine:
-            if c.kind == "training" and not options.training:
-                continue
-            e = Entry(stub, c.title, c.kind, c.weight, c)
-            (training if c.kind == "training" else stub_entries).append(e)
-        # The signature check runs after the behaviour checks: it earns credit only for a
-        # stub that does something, so a shipped stub scores 0.
-        if stub.kind != "value":
-            stub_entries.append(Entry(stub, API_TITLE, "api", 0.5))
-        points = rubric.stub_points(stub.id)
-        all_mine = stub_entries + [e for e in training if e.stub == stub]
-        share = rubric.from_scratch_share if stub.forbidden else 0.0
-        total_weight = sum(e.weight for e in all_mine) or 1.0
-        for e in all_mine:
-            e.max_score = points * (1 - share) * e.weight / total_weight
-        if stub.forbidden:
-            stub_entries.append(Entry(stub, SCRATCH_TITLE, "scratch", 0.0, max_score=points * share))
-        entries += stub_entries
-    return entries + training
 
 
 class ModuleGrader:
@@ -89,6 +44,8 @@ class ModuleGrader:
         self.module = module
         self.stubs = stubs
         self.source = source
+        # What the worker imports: the source, less any definition with a syntax error.
+        self.text = source.text if source else ""
         self.options = options  # the built GradingConfig
         self.rubric = rubric
         self.progress = progress
@@ -110,7 +67,7 @@ class ModuleGrader:
         session = WorkerSession(
             self.module.name,
             self.module.filename,
-            self.source.text,
+            self.text,
             [s.name for s in self.module.stubs],
             limits=self.options.limits,
             mode=self.options.mode,
@@ -205,13 +162,15 @@ class ModuleGrader:
             return self.fail_all(
                 self.entries, f"No {filename} in the submission, so none of its stubs could be graded."
             )
-        tree = static.parse(self.source.text, filename)
-        if isinstance(tree, static.SyntaxProblem):
+        salvaged = salvage.salvage(self.source.text, filename)
+        if isinstance(salvaged, static.SyntaxProblem):
             return self.fail_all(
                 self.entries,
-                f"{filename} cannot be imported: {tree}. "
+                f"{filename} cannot be imported: {salvaged}. "
                 "Fix the syntax error first; nothing in the file can run until then.",
             )
+        tree, self.text = salvaged.tree, salvaged.source
+        self.notes += salvaged.notes(filename)
         try:
             self.session_factory()
         except StudentError as err:
@@ -230,20 +189,29 @@ class ModuleGrader:
         found = self.hello.get("stubs", {})
         broken: dict[str, str] = {}  # stub -> why its remaining checks cannot run
         passed_units: dict[str, bool] = {}
+        deferred: list[tuple[Entry, dict]] = []
         for entry in self.entries:
             stub = entry.stub
             if self.progress:
                 self.progress(entry.stub.id, len(self.results), len(self.entries))
+            if stub.name in salvaged.broken:
+                problem = salvaged.broken[stub.name]
+                self._result(
+                    entry,
+                    False,
+                    f"{stub.name} could not be graded: {problem}. Only {stub.name} is affected: the rest "
+                    f"of {filename} was graded without it. Fix the syntax error to have it graded.",
+                )
+                passed_units[stub.name] = False
+                continue
             info = found.get(stub.name, {"kind": "missing"})
             if info.get("kind") == "missing":
                 self._result(entry, False, f"{stub.name} is not defined in {filename}.")
                 passed_units[stub.name] = False
                 continue
-            if entry.kind == "api":
-                self._api(entry, info, broken.get(stub.name))
-                continue
-            if entry.kind == "scratch":
-                self._scratch(entry, tree, broken.get(stub.name))
+            if entry.kind in ("api", "scratch"):
+                # Both award on what the stub's other checks earned, training included.
+                deferred.append((entry, info))
                 continue
             if stub.name in broken and entry.kind != "training":
                 self._result(entry, False, broken[stub.name])
@@ -257,12 +225,19 @@ class ModuleGrader:
             ok = self._run(entry, broken, passed_units)
             if entry.kind == "unit":
                 passed_units[stub.name] = passed_units.get(stub.name, True) and ok
+        self.results = awards.withhold_properties(self.entries, self.results)
+        for entry, info in deferred:
+            if entry.kind == "api":
+                self._api(entry, info, broken.get(entry.stub.name))
+            else:
+                self._scratch(entry, tree, broken.get(entry.stub.name))
+        order = {f"{e.stub.id}: {e.title}": i for i, e in enumerate(self.entries)}
+        self.results.sort(key=lambda r: order[r.name])
         self.notes.append(f"{self.module.name}: {self.workers_started} worker(s) started")
 
     def _api(self, entry: Entry, info: dict, broken: str | None) -> None:
         stub = entry.stub
         problems = static.signature_differences(stub.signature, info.get("signature"))
-        others = [r for r in self.results if r.stub == stub.id and r.kind == "unit"]
         if problems:
             self._result(
                 entry,
@@ -274,9 +249,12 @@ class ModuleGrader:
             )
         elif broken:
             self._result(entry, False, f"Not awarded: {broken}")
-        elif others and not any(r.status == "passed" for r in others):
+        elif not awards.correct(stub, self.entries, self.results):
             self._result(
-                entry, False, f"Not awarded: the signature is right, but none of the checks of {stub.name} passed yet."
+                entry,
+                False,
+                f"Not awarded: the signature is right, but no output of {stub.name} is right yet: "
+                "see its failing checks.",
             )
         else:
             self._result(entry, True, f"{stub.name}{info.get('signature') or ''}")

@@ -66,10 +66,48 @@ def test_a_missing_function_costs_only_itself(tmp_path):
     assert any("linreg is not defined" in t.output for t in report.tests)
 
 
-def test_a_syntax_error_scores_zero_for_its_file_with_the_line(tmp_path):
-    report = _grade(tmp_path, REFERENCE.replace("def linreg(X, w, b):", "def linreg(X, w, b)"))
-    assert report.score == 0 and report.tests
-    assert all("SyntaxError at line" in t.output for t in report.tests)
+def _line(text: str, snippet: str) -> int:
+    return text[: text.index(snippet)].count("\n") + 1
+
+
+SYNTAX_ERRORS = {
+    # case: (stub, its broken definition, the line's snippet, a phrase of Python's message)
+    "missing colon": (
+        "linreg",
+        "def linreg(X, w, b)\n    return torch.matmul(X, w) + b\n",
+        "def linreg(X",
+        "expected ':'",
+    ),
+    # Python reads everything after the bracket as part of it: sgd below is swallowed.
+    "unclosed bracket": (
+        "squared_loss",
+        "def squared_loss(y_hat, y):\n    return ((y_hat - y.reshape(y_hat.shape)) ** 2 / 2\n",
+        "return ((y_hat",
+        "never closed",
+    ),
+    "tabs and spaces": ("linreg", "def linreg(X, w, b):\n    out = X @ w\n\treturn out + b\n", "\treturn", "tabs"),
+    "bad indentation": ("linreg", "def linreg(X, w, b):\nreturn X @ w + b\n", "def linreg(X", "indented block"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SYNTAX_ERRORS))
+def test_a_syntax_error_costs_only_its_definition_with_the_line(tmp_path, case):
+    stub, code, snippet, phrase = SYNTAX_ERRORS[case]
+    text = replace_stub(REFERENCE, stub, code)
+    report = _grade(tmp_path, text)
+    scores = _stub_scores(report)
+    assert scores.pop(f"linear_regression.{stub}") == 0, report.to_text()
+    assert all(v == pytest.approx(1) for v in scores.values()), (scores, report.to_text())
+    mine = [t.output for t in report.tests if t.stub == f"linear_regression.{stub}"]
+    assert mine and all(f"SyntaxError at line {_line(text, snippet)}" in out for out in mine), mine
+    assert all(phrase in out and "the rest of linear_regression.py was graded" in out for out in mine), mine
+
+
+def test_a_broken_import_line_is_left_out_with_a_note(tmp_path):
+    # An unused import that does not parse costs nothing; what would use it fails by name.
+    report = _grade(tmp_path, "from math import (pi\n" + REFERENCE)
+    assert report.score == pytest.approx(report.max_score), report.to_text()
+    assert any("statement at line 1 was left out" in n and "never closed" in n for n in report.notes), report.notes
 
 
 def test_an_import_error_is_reported_on_every_stub_of_the_file(tmp_path):

@@ -38,6 +38,10 @@ class Check:
     # used when it passed its unit checks, a stand-in derived from the reference otherwise,
     # so one broken piece costs only itself.
     uses: tuple[str, ...] = ()
+    # A property that a constant, an identity or an untouched input also has (shift
+    # invariance, shapes, "no autograd history", ...): it earns its points only once at
+    # least one check of the same stub without this flag passed, so a trivial answer scores 0.
+    needs_correctness: bool = False
 
     @property
     def stub_id(self) -> str:
@@ -54,13 +58,19 @@ def checks_for(module: str) -> Callable[..., Callable[[Callable[[Ctx], None]], C
     """Make the ``@check(stub, title)`` decorator for one module's file."""
 
     def check(
-        stub: str, title: str, *, weight: float = 1.0, kind: str = "unit", uses: tuple[str, ...] = ()
+        stub: str,
+        title: str,
+        *,
+        weight: float = 1.0,
+        kind: str = "unit",
+        uses: tuple[str, ...] = (),
+        needs_correctness: bool = False,
     ) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
         def register(fn: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
             bucket = _REGISTRY.setdefault(module, [])
             if any(c.stub == stub and c.title == title for c in bucket):
                 raise ValueError(f"duplicate check {module}.{stub}: {title}")
-            bucket.append(Check(module, stub, title, fn, weight, kind, tuple(uses)))
+            bucket.append(Check(module, stub, title, fn, weight, kind, tuple(uses), needs_correctness))
             return fn
 
         return register

@@ -38,6 +38,18 @@ CORRECT_NORMALISE = """
         X_hat = (X - mean) / torch.sqrt(var + eps)
 """
 
+# The contract's BatchNorm.__init__, for variants whose mistake is in forward.
+CORRECT_LAYER_INIT = """
+class BatchNorm(nn.Module):
+    def __init__(self, num_features, num_dims):
+        super().__init__()
+        shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)
+        self.gamma = nn.Parameter(torch.ones(shape))
+        self.beta = nn.Parameter(torch.zeros(shape))
+        self.register_buffer("moving_mean", torch.zeros(shape))
+        self.register_buffer("moving_var", torch.ones(shape))
+"""
+
 WRONG = [
     Variant(
         "batch_norm",
@@ -396,16 +408,8 @@ class BatchNorm(nn.Module):
     Variant(
         "BatchNorm",
         "PyTorch's momentum convention (0.1)",
-        """
-class BatchNorm(nn.Module):
-    def __init__(self, num_features, num_dims):
-        super().__init__()
-        shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)
-        self.gamma = nn.Parameter(torch.ones(shape))
-        self.beta = nn.Parameter(torch.zeros(shape))
-        self.register_buffer("moving_mean", torch.zeros(shape))
-        self.register_buffer("moving_var", torch.ones(shape))
-
+        CORRECT_LAYER_INIT
+        + """
     def forward(self, X):
         Y, self.moving_mean, self.moving_var = batch_norm(
             self.training, X, self.gamma, self.beta, self.moving_mean, self.moving_var,
@@ -417,16 +421,8 @@ class BatchNorm(nn.Module):
     Variant(
         "BatchNorm",
         "always in training mode",
-        """
-class BatchNorm(nn.Module):
-    def __init__(self, num_features, num_dims):
-        super().__init__()
-        shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)
-        self.gamma = nn.Parameter(torch.ones(shape))
-        self.beta = nn.Parameter(torch.zeros(shape))
-        self.register_buffer("moving_mean", torch.zeros(shape))
-        self.register_buffer("moving_var", torch.ones(shape))
-
+        CORRECT_LAYER_INIT
+        + """
     def forward(self, X):
         Y, self.moving_mean, self.moving_var = batch_norm(
             True, X, self.gamma, self.beta, self.moving_mean, self.moving_var,
@@ -438,16 +434,8 @@ class BatchNorm(nn.Module):
     Variant(
         "BatchNorm",
         "the new statistics thrown away",
-        """
-class BatchNorm(nn.Module):
-    def __init__(self, num_features, num_dims):
-        super().__init__()
-        shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)
-        self.gamma = nn.Parameter(torch.ones(shape))
-        self.beta = nn.Parameter(torch.zeros(shape))
-        self.register_buffer("moving_mean", torch.zeros(shape))
-        self.register_buffer("moving_var", torch.ones(shape))
-
+        CORRECT_LAYER_INIT
+        + """
     def forward(self, X):
         Y, _, _ = batch_norm(self.training, X, self.gamma, self.beta, self.moving_mean,
                              self.moving_var, eps=1e-5, momentum=0.9)
@@ -592,6 +580,28 @@ def lenet_bn():
     return net
 """,
         expect="did not learn",
+    ),
+    # -- trivial answers: what they satisfy counts only alongside a right output ----------
+    Variant(
+        "batch_norm",
+        "scales and shifts X without normalising, moving statistics untouched",
+        """
+def batch_norm(is_training, X, gamma, beta, moving_mean, moving_var, eps, momentum):
+    return X * gamma + beta, moving_mean, moving_var
+""",
+        expect="counts only once an output of batch_norm is right",
+        options=NO_TRAINING,
+    ),
+    Variant(
+        "BatchNorm",
+        "the right parameters and buffers, but forward returns X",
+        CORRECT_LAYER_INIT
+        + """
+    def forward(self, X):
+        return X
+""",
+        expect="counts only once an output of BatchNorm is right",
+        options=NO_TRAINING,
     ),
 ]
 

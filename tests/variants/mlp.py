@@ -256,6 +256,18 @@ def net(X, params):
 """,
         expect="did not learn well enough",
     ),
+    # -- trivial answers: what they satisfy counts only alongside a right output ----------
+    Variant(
+        "init_params",
+        "every parameter zero",
+        """
+def init_params(num_inputs, num_hiddens, num_outputs, generator=None):
+    sizes = [(num_inputs, num_hiddens), (num_hiddens,), (num_hiddens, num_outputs), (num_outputs,)]
+    return [torch.zeros(size, requires_grad=True) for size in sizes]
+""",
+        expect="counts only once an output of init_params is right",
+        options={"training": False},
+    ),
 ]
 
 RIGHT = [

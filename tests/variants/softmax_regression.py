@@ -267,6 +267,27 @@ def evaluate_accuracy(net, data_iter):
 """,
         expect="Python float",
     ),
+    # -- trivial answers: what they satisfy counts only alongside a right output ----------
+    Variant(
+        "softmax",
+        "zeros shaped like X",
+        """
+def softmax(X):
+    return torch.zeros_like(X)
+""",
+        expect="counts only once an output of softmax is right",
+        options=NO_TRAINING,
+    ),
+    Variant(
+        "softmax",
+        "uniform rows, whatever the logits",
+        """
+def softmax(X):
+    return torch.ones_like(X) / X.shape[1]
+""",
+        expect="counts only once an output of softmax is right",
+        options=NO_TRAINING,
+    ),
 ]
 
 RIGHT = [

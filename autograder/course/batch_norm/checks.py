@@ -394,7 +394,7 @@ def batch_norm_gradients(ctx):
     prop()
 
 
-@check("batch_norm", "any input that is not 2-D or 4-D raises ValueError", weight=0.5)
+@check("batch_norm", "any input that is not 2-D or 4-D raises ValueError", weight=0.5, needs_correctness=True)
 def batch_norm_rank(ctx):
     for shape in ((5,), (2, 3, 4), (2, 3, 2, 2, 2)):
         X = torch.randn(shape, generator=ctx.generator(), dtype=torch.float64)
@@ -425,7 +425,7 @@ def batch_norm_rank(ctx):
             )
 
 
-@check("batch_norm", "keeps the dtype: float32 in, float32 out", weight=0.5)
+@check("batch_norm", "keeps the dtype: float32 in, float32 out", weight=0.5, needs_correctness=True)
 def batch_norm_float32(ctx):
     @ctx.given(
         bn_inputs(dtype=torch.float32, scales=(1.0, 10.0), offsets=(0.0, 2.0)),
@@ -448,7 +448,7 @@ def batch_norm_float32(ctx):
     prop()
 
 
-@check("batch_norm", "the returned moving statistics carry no autograd history")
+@check("batch_norm", "the returned moving statistics carry no autograd history", needs_correctness=True)
 def batch_norm_detached(ctx):
     for four in (False, True):
         spec = BNInput((4, 3, 2, 2) if four else (6, 3), 1.0, 2.0, ctx.seed + four)
@@ -492,6 +492,7 @@ def _layer_shape(C, num_dims):
     "parameters gamma (ones) and beta (zeros), buffers moving_mean (zeros) "
     "and moving_var (ones), shaped (1, C) or (1, C, 1, 1)",
     weight=2,
+    needs_correctness=True,
 )
 def batchnorm_state(ctx):
     for C, num_dims in ((3, 2), (5, 4)):
@@ -669,7 +670,11 @@ def batchnorm_eval(ctx):
                 )
 
 
-@check("BatchNorm", "moving statistics survive state_dict() and .to(torch.float64) (and .to('cuda') on a GPU)")
+@check(
+    "BatchNorm",
+    "moving statistics survive state_dict() and .to(torch.float64) (and .to('cuda') on a GPU)",
+    needs_correctness=True,
+)
 def batchnorm_round_trip(ctx):
     X = torch.randn(4, 3, 2, 2, generator=ctx.generator()) * 3 + 2
     f = ctx.probe("batch_norm.round_trip", 3, 4, X, ctx.device if ctx.device.startswith("cuda") else None)

@@ -53,7 +53,11 @@ def _dense_block(ctx, num_convs, cin, cout):
     return network_handle(ctx, "DenseBlock", (num_convs, cin, cout))
 
 
-@check("DenseBlock", "DenseBlock(2, 3, 10) turns (4, 3, 8, 8) into (4, 23, 8, 8), and its out_channels is 23")
+@check(
+    "DenseBlock",
+    "DenseBlock(2, 3, 10) turns (4, 3, 8, 8) into (4, 23, 8, 8), and its out_channels is 23",
+    needs_correctness=True,
+)
 def dense_block_book(ctx):
     h = _dense_block(ctx, 2, 3, 10)
     convs = [p.shape for p in ctx.describe(h).parameters if len(p.shape) == 4]
@@ -85,7 +89,7 @@ def dense_block_book(ctx):
     )
 
 
-@check("DenseBlock", "in_channels + num_convs * out_channels channels come out, for any sizes")
+@check("DenseBlock", "in_channels + num_convs * out_channels channels come out, for any sizes", needs_correctness=True)
 def dense_block_channels(ctx):
     @ctx.given(
         st.integers(1, 4), st.integers(1, 6), st.integers(1, 6), st.integers(1, 3), examples=max(ctx.examples // 3, 5)

@@ -22,7 +22,7 @@ TRUE_B = 4.2
 # -- synthetic_data -----------------------------------------------------------------------
 
 
-@check("synthetic_data", "shapes and dtype of X and y")
+@check("synthetic_data", "shapes and dtype of X and y", needs_correctness=True)
 def synthetic_data_shapes(ctx):
     @ctx.given(st.integers(1, 5), st.integers(1, 50), S.DTYPES)
     def prop(d, n, dtype):
@@ -53,7 +53,7 @@ def synthetic_data_shapes(ctx):
     prop()
 
 
-@check("synthetic_data", "labels are X @ w + b when noise is 0")
+@check("synthetic_data", "labels are X @ w + b when noise is 0", needs_correctness=True)
 def synthetic_data_noiseless(ctx):
     w = torch.tensor([2.0, -3.4, 0.5], dtype=torch.float64)
     X, y = ctx.call("synthetic_data", w, 4.2, 200, 0.0, Seeded(ctx.seed))

@@ -204,7 +204,7 @@ def _params(ctx, sizes, seed=None, pass_generator=True):
     return items
 
 
-@check("init_params", "[W1, b1, W2, b2] with the right shapes, float32")
+@check("init_params", "[W1, b1, W2, b2] with the right shapes, float32", needs_correctness=True)
 def init_params_shapes(ctx):
     @ctx.given(st.integers(1, 30), st.integers(1, 20), st.integers(1, 12), examples=min(ctx.examples, 8))
     def prop(num_inputs, num_hiddens, num_outputs):
@@ -233,7 +233,7 @@ def init_params_shapes(ctx):
     prop()
 
 
-@check("init_params", "leaf tensors that require grad")
+@check("init_params", "leaf tensors that require grad", needs_correctness=True)
 def init_params_leaves(ctx):
     items = _params(ctx, (20, 8, 3))
     for name, item in zip(NAMES, items):

@@ -88,7 +88,11 @@ def residual_mistakes(ref, X, stride):
 RESIDUAL_CASES = ((3, 3, False, 1), (3, 6, True, 2))
 
 
-@check("Residual", "Residual(3, 3) keeps (4, 3, 6, 6); Residual(3, 6, use_1x1conv=True, stride=2) gives (4, 6, 3, 3)")
+@check(
+    "Residual",
+    "Residual(3, 3) keeps (4, 3, 6, 6); Residual(3, 6, use_1x1conv=True, stride=2) gives (4, 6, 3, 3)",
+    needs_correctness=True,
+)
 def residual_shapes(ctx):
     X = torch.randn(4, 3, 6, 6, generator=ctx.generator())
     for (cin, cout, one, stride), want in zip(RESIDUAL_CASES, ((4, 3, 6, 6), (4, 6, 3, 3))):
@@ -97,7 +101,11 @@ def residual_shapes(ctx):
         E.shape(out, want, f"Residual({cin}, {cout}, use_1x1conv={one}, stride={stride}) on (4, 3, 6, 6)")
 
 
-@check("Residual", "layers conv1, bn1, conv2, bn2 (and conv3 with use_1x1conv) with the contract's sizes and strides")
+@check(
+    "Residual",
+    "layers conv1, bn1, conv2, bn2 (and conv3 with use_1x1conv) with the contract's sizes and strides",
+    needs_correctness=True,
+)
 def residual_layers(ctx):
     for cin, cout, one, stride in RESIDUAL_CASES + ((4, 8, True, 1),):
         what = f"Residual({cin}, {cout}, use_1x1conv={one}, stride={stride})"

@@ -134,7 +134,7 @@ def softmax_values(ctx):
     prop()
 
 
-@check("softmax", "rows are probability distributions: non-negative, summing to 1")
+@check("softmax", "rows are probability distributions: non-negative, summing to 1", needs_correctness=True)
 def softmax_rows(ctx):
     @ctx.given(S.matrices(1, 8, 1, 10, scales=(1.0, 10.0, 100.0)), examples=min(ctx.examples, 10))
     def prop(spec):
@@ -158,7 +158,7 @@ def softmax_rows(ctx):
     prop()
 
 
-@check("softmax", "is unchanged by adding a constant to a row")
+@check("softmax", "is unchanged by adding a constant to a row", needs_correctness=True)
 def softmax_shift(ctx):
     @ctx.given(
         S.matrices(1, 8, 2, 10, scales=(1.0, 10.0)), st.sampled_from([1e2, 1e3, 1e4]), examples=min(ctx.examples, 10)
@@ -273,7 +273,7 @@ def cross_entropy_values(ctx):
     prop()
 
 
-@check("cross_entropy", "finite where other classes have probability exactly 0")
+@check("cross_entropy", "finite where other classes have probability exactly 0", needs_correctness=True)
 def cross_entropy_zeros(ctx):
     # What softmax gives for large logits: one class near 1, exact zeros elsewhere.
     g = ctx.generator()
