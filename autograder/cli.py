@@ -12,7 +12,7 @@ import click
 
 from . import curriculum, intake, static
 from .config import GradingConfig
-from .grading import grade
+from .grading import GraderFault, grade
 from .reference import REPO
 from .sandbox import choose_mode
 
@@ -22,6 +22,12 @@ SOLUTIONS = REPO / "solutions"
 
 def _unusable(reason: str) -> None:
     click.echo(f"divekit: cannot grade: {reason}", err=True)
+    sys.exit(2)
+
+
+def _grader_fault(fault: GraderFault) -> None:
+    # No report at all, not even to --out: a results.json would score the tests never run.
+    click.echo(f"divekit: grading stopped, a fault of the grader (no student is scored for it): {fault}", err=True)
     sys.exit(2)
 
 
@@ -109,6 +115,8 @@ def grade_cmd(submission, only, fmt, out, **asked):
         report = grade(submission, list(only) or None, config)
     except intake.UnusableSubmission as exc:
         _unusable(str(exc))
+    except GraderFault as fault:
+        _grader_fault(fault)
     except KeyError as exc:
         _unusable(f"--only {exc.args[0]!r} names no module, stub or task (see `divekit list`)")
     except (ValueError, RuntimeError) as exc:
@@ -157,6 +165,8 @@ def check_cmd(targets, path, training, sandbox, data, verbose):
             report = grade(path, list(targets) or None, config, progress=report_progress)
     except intake.UnusableSubmission as exc:
         _unusable(str(exc))
+    except GraderFault as fault:
+        _grader_fault(fault)
     except KeyError as exc:
         _unusable(f"{exc.args[0]!r} names no module, stub or task (see `divekit list`)")
     _print_report(report, verbose)
@@ -247,7 +257,10 @@ def verify_cmd(only, **asked):
     problems = []
     for folder, want_full in ((SOLUTIONS, True), (EXERCISES, False)):
         start = time.monotonic()
-        report = grade(str(folder), list(only) or None, config)
+        try:
+            report = grade(str(folder), list(only) or None, config)
+        except GraderFault as fault:
+            _grader_fault(fault)
         for stub, (got, total) in report.by_stub().items():
             if want_full and got < total - 1e-9:
                 failing = [t for t in report.tests if t.stub == stub and t.status != "passed"]

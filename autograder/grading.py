@@ -19,6 +19,7 @@ from . import curriculum, intake, reference, static
 from . import framework as check_registry
 from .config import GradingConfig
 from .curriculum import Module, Rubric, Stub
+from .data import DatasetError
 from .framework import stand_ins
 from .framework.context import Ctx, StubNotImplemented
 from .framework.expect import CheckFailed
@@ -362,15 +363,10 @@ class ModuleGrader:
                 time.monotonic() - start,
             )
             return False
-        except Exception as exc:  # noqa: BLE001 - a bug in a check must not stop grading
-            self._result(
-                entry,
-                False,
-                "Internal grader error (not your fault; tell your "
-                f"instructor): {type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(exc)[-3:]),
-                time.monotonic() - start,
-            )
-            return False
+        except DatasetError as exc:
+            raise GraderFault(f"{entry.stub.id}: {entry.title}: {exc}") from exc
+        except Exception as exc:  # a bug in a check or the reference is the grader's, never the student's
+            raise GraderFault(f"{entry.stub.id}: {entry.title}: internal error {_where(exc)}") from exc
         self._collect(ctx, entry)
         self._result(entry, True, getattr(ctx, "summary", "") or "", time.monotonic() - start)
         return True
@@ -382,6 +378,22 @@ class ModuleGrader:
         for note in ctx.notes:
             if note not in self.notes:
                 self.notes.append(note)
+
+
+class GraderFault(Exception):
+    """Grading cannot go on for a reason that is no student's doing: a dataset that is
+    there but unusable, a check or reference that raised. No score is given for it, not
+    even a 0: grading stops, and the command line says why in one line (exit 2)."""
+
+    def __init__(self, reason: str):
+        super().__init__(" ".join(reason.split()))
+
+
+def _where(exc: BaseException) -> str:
+    """``TypeError: ... (at checks.py:12)``: what an instructor needs to find the fault."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    at = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{at}"
 
 
 def _with_notes(text: str, exc: BaseException) -> str:
@@ -404,7 +416,9 @@ def grade(
     config: GradingConfig | None = None,
     progress: Progress | None = None,
 ) -> Report:
-    """Grade a submission folder/zip; raises intake.UnusableSubmission for unusable input.
+    """Grade a submission folder/zip; raises intake.UnusableSubmission for unusable input,
+    GraderFault when the grader itself cannot go on (no partial report: it would score tests
+    that were never run).
 
     ``config`` is built here if it is not yet (see GradingConfig.build); ``progress`` is told before each test.
     """
