@@ -196,6 +196,8 @@ class ModuleGrader:
     def grade(self) -> list[TestResult]:
         try:
             self._grade()
+        except reference.ReferenceMissing as exc:
+            raise GraderFault(str(exc)) from exc
         finally:
             self.close()
         return self.results
