@@ -178,11 +178,12 @@ def choose_mode(requested: str = "auto") -> tuple[str, str]:
     """Pick ``bwrap`` or ``process`` and say why."""
     if requested == "process":
         return "process", "plain process mode was requested; " + describe_isolation("process")
+    required = required_sandbox()  # a misspelt requirement is an error here, not only once bwrap fails
     ok, why = bubblewrap_works()
     if ok:
         return "bwrap", f"{why}; {describe_isolation('bwrap')}"
     if requested == "bwrap":
         raise RuntimeError(f"sandbox mode 'bwrap' was requested but {why}")
-    if required_sandbox():
+    if required:
         raise RuntimeError(f"{REQUIRE_ENV}=bwrap requires the bubblewrap sandbox, but {why}")
     return "process", f"{why}; workers run as {describe_isolation('process')}"
