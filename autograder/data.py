@@ -20,7 +20,13 @@ built-in copy for installs without a checkout (the test-suite keeps the two in s
 
 Where files are looked for is decided by :func:`data_root`: an explicit argument, else the
 ``DIVEKIT_DATA`` environment variable, else ``datasets/cache/`` in a repository checkout,
-else ``~/.cache/divekit``.
+else ``~/.cache/divekit``; ``DIVEKIT_FASHION_MNIST`` may name a Fashion-MNIST copy
+elsewhere (Debian's package).
+
+Why this module is longer than most (~740 lines): about 70 of them are the built-in
+manifest, and most of the rest are the checks and their messages, each naming the file
+and what is wrong with it. The checks read the manifest's keys and share its errors and
+helpers; split apart, a rule and the key it reads would live in different files.
 """
 
 from __future__ import annotations
