@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -253,21 +252,13 @@ def release_cmd(check_only):
 @grading_options
 def verify_cmd(only, **asked):
     """Maintainers: prove every solution gets full marks and every shipped stub gets 0."""
+    from . import dev
+
     config = _config(asked)
-    problems = []
-    for folder, want_full in ((SOLUTIONS, True), (EXERCISES, False)):
-        start = time.monotonic()
-        try:
-            report = grade(str(folder), list(only) or None, config)
-        except GraderFault as fault:
-            _grader_fault(fault)
-        for stub, (got, total) in report.by_stub().items():
-            if want_full and got < total - 1e-9:
-                failing = [t for t in report.tests if t.stub == stub and t.status != "passed"]
-                problems.append(f"solution {stub}: {got:g}/{total:g}: {failing[0].output[:300]}")
-            if not want_full and got > 0:
-                problems.append(f"exercise {stub}: scored {got:g} as shipped")
-        click.echo(f"{folder.name}: {report.score:g}/{report.max_score:g} in {time.monotonic() - start:.1f} s")
+    try:
+        problems = dev.graded_problems(dev.Layout(REPO), config, only=only, echo=click.echo)
+    except GraderFault as fault:
+        _grader_fault(fault)
     for p in problems:
         click.echo(f"  problem: {p}", err=True)
     sys.exit(1 if problems else 0)
@@ -362,9 +353,12 @@ def dev_check_cmd(root, static_only, sandbox, training, only):
     inv = dev.inventory(layout)
     problems = dev.static_problems(layout, inv)
     if not static_only and not problems:
-        problems = dev.graded_problems(
-            layout, _config({"sandbox": sandbox, "training": training}), only=only, echo=click.echo
-        )
+        try:
+            problems = dev.graded_problems(
+                layout, _config({"sandbox": sandbox, "training": training}), only=only, echo=click.echo
+            )
+        except GraderFault as fault:
+            _grader_fault(fault)
     for p in problems:
         click.echo(f"problem: {p}")
     if problems:

@@ -8,7 +8,6 @@ misbehaves costs only the checks it was answering: the next check gets a new wor
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from . import framework as check_registry
 from .config import GradingConfig
 from .curriculum import Module, Rubric, Stub
 from .data import DatasetError
+from .faults import GraderFault, where
 from .framework import stand_ins
 from .framework.context import Ctx, StubNotImplemented
 from .framework.expect import CheckFailed
@@ -105,6 +105,7 @@ class ModuleGrader:
         self.notes: list[str] = []
         self.started = time.monotonic()
         self.workers_started = 0
+        self.on_reference = False  # grading the reference, to tell a check's bug from a student's (see _run)
 
     # -- worker lifecycle ----------------------------------------------------------------
     def _new_session(self) -> WorkerSession:
@@ -367,11 +368,46 @@ class ModuleGrader:
             return False
         except DatasetError as exc:
             raise GraderFault(f"{entry.stub.id}: {entry.title}: {exc}") from exc
-        except Exception as exc:  # a bug in a check or the reference is the grader's, never the student's
-            raise GraderFault(f"{entry.stub.id}: {entry.title}: internal error {_where(exc)}") from exc
+        except Exception as exc:  # the check raised: its own bug, or a submission it did not foresee
+            fault = GraderFault(f"{entry.stub.id}: {entry.title}: internal error {where(exc)}")
+            if self.on_reference:
+                raise fault from exc
+            self._same_on_reference(entry, exc)  # raises the fault where the reference fails alike
+            self._result(
+                entry,
+                False,
+                f"This check could not make sense of what your code did ({type(exc).__name__}: {exc}). "
+                "The reference solution passes it, so compare what your code returns (its type, shape "
+                "and dtype) with the contract.",
+                time.monotonic() - start,
+            )
+            return False
         self._collect(ctx, entry)
         self._result(entry, True, getattr(ctx, "summary", "") or "", time.monotonic() - start)
         return True
+
+    def _same_on_reference(self, entry: Entry, exc: Exception) -> None:
+        """Run the check that raised on the reference solution instead of the submission.
+
+        Whether the fault is the grader's cannot be told from the exception: a check may
+        trip over a value it never foresaw. If the check raises on the reference as well,
+        or fails on it, it (or the reference) is broken: GraderFault, and no student is scored
+        for it. If the reference passes, the submission provoked it and the check is failed."""
+        path = Path(reference.load(self.module.name, self.options.solutions).__file__)
+        source = intake.Source(self.module.name, self.module.filename, path.read_text(encoding="utf-8"), "file")
+        twin = ModuleGrader(self.module, [entry.stub], source, self.options, self.rubric)
+        twin.on_reference = True
+        twin.entries = [e for e in twin.entries if (e.title, e.kind) == (entry.title, entry.kind)]
+        try:
+            results = twin.grade()
+        except GraderFault as fault:
+            raise GraderFault(f"{fault} (raised on the reference solution too)") from exc
+        if not results or results[0].status != "passed":
+            said = results[0].output.splitlines()[0] if results and results[0].output else "no result"
+            raise GraderFault(
+                f"{entry.stub.id}: {entry.title}: internal error {where(exc)}; the reference solution "
+                f"does not pass this check either ({said})"
+            ) from exc
 
     def _collect(self, ctx: Ctx, entry: Entry) -> None:
         """Keep what a check produced besides its verdict: pictures and report notes."""
@@ -380,22 +416,6 @@ class ModuleGrader:
         for note in ctx.notes:
             if note not in self.notes:
                 self.notes.append(note)
-
-
-class GraderFault(Exception):
-    """Grading cannot go on for a reason that is no student's doing: a dataset that is
-    there but unusable, a check or reference that raised. No score is given for it, not
-    even a 0: grading stops, and the command line says why in one line (exit 2)."""
-
-    def __init__(self, reason: str):
-        super().__init__(" ".join(reason.split()))
-
-
-def _where(exc: BaseException) -> str:
-    """``TypeError: ... (at checks.py:12)``: what an instructor needs to find the fault."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    at = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{at}"
 
 
 def _with_notes(text: str, exc: BaseException) -> str:

@@ -44,15 +44,8 @@ REAL_DOWNLOAD_FASHION = data._download_fashion_mnist
 
 
 @pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test may touch the network or inherit the caller's DIVEKIT_DATA."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise OSError("network access is disabled in the test-suite")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+def _offline(monkeypatch: pytest.MonkeyPatch, no_network: None) -> None:
+    """No test may touch the network (conftest's no_network) or inherit the caller's DIVEKIT_DATA."""
     monkeypatch.delenv(data.ENV_VAR, raising=False)
 
 

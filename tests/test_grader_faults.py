@@ -7,7 +7,6 @@ given with --data, a reference solution that raises inside a check."""
 from __future__ import annotations
 
 import gzip
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -24,18 +23,6 @@ REPO = Path(__file__).resolve().parents[1]
 QUICK = ["--sandbox", SANDBOX, "--examples", "3"]
 
 
-@pytest.fixture
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No download may rescue the grader (the judge runs in this process under CliRunner)."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise OSError("network access is disabled in the test-suite")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-
-
 def _fault(result, *phrases: str) -> str:
     assert result.exit_code == 2, result.output
     line = result.output.strip()
@@ -46,7 +33,7 @@ def _fault(result, *phrases: str) -> str:
     return line
 
 
-def test_a_missing_airfoil_file_stops_grading_instead_of_crediting(tmp_path, monkeypatch, offline):
+def test_a_missing_airfoil_file_stops_grading_instead_of_crediting(tmp_path, monkeypatch, no_network):
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.setenv("DIVEKIT_DATA", str(empty))  # and no copy where the repo's cache is looked for
@@ -73,7 +60,7 @@ def _corrupt_fashion(folder: Path) -> Path:
     return folder / "t10k-labels-idx1-ubyte.gz"
 
 
-def test_a_corrupt_fashion_mnist_folder_given_with_data_stops_grading(tmp_path, offline):
+def test_a_corrupt_fashion_mnist_folder_given_with_data_stops_grading(tmp_path, no_network):
     bad = _corrupt_fashion(tmp_path / "fashion")
     out = tmp_path / "results.json"
     args = ["grade", str(REPO / "solutions"), "--only", "softmax_regression.net", *QUICK]
@@ -92,7 +79,7 @@ def test_a_reference_that_raises_in_a_check_stops_grading(tmp_path):
     (solutions / "linear_regression.py").write_text(source + "\n\n" + broken, encoding="utf-8")
     config = GradingConfig(sandbox=SANDBOX, training=False, examples=3, solutions=str(solutions))
     with pytest.raises(
-        GraderFault, match="linear_regression.squared_loss: .*ZeroDivisionError: the instructor broke it"
+        GraderFault, match="linear_regression.squared_loss: .*ZeroDivisionError: the instructor broke it.*reference solution"
     ):
         grade(str(REPO / "solutions"), ["linear_regression.squared_loss"], config)
 
@@ -104,3 +91,18 @@ def test_a_missing_reference_is_a_grader_fault_too(tmp_path):
                "--no-training", "--solutions", str(tmp_path / "solutions")]
     )  # fmt: skip
     _fault(result, "the reference solution", "is not here")
+
+
+def test_a_check_tripped_by_a_submission_fails_that_check_and_grading_goes_on(tmp_path):
+    """The gradient check backpropagates a gradient shaped like the student's output through
+    the reference; an output of the wrong shape makes that raise. The check passes on the
+    reference solution, so the fault is the submission's: that check fails, with a message."""
+    from .variants import linear_regression as V
+    from .variants.harness import grade_variant
+
+    variant = next(v for v in V.WRONG if v.name == "elementwise product")
+    report = grade_variant(tmp_path, "linear_regression", variant, sandbox=SANDBOX, examples=3)
+    tripped = [t for t in report.tests if "could not make sense of what your code did" in t.output]
+    assert tripped and all(t.score == 0 for t in tripped), report.to_text()
+    assert "The reference solution passes it" in tripped[0].output
+    assert report.score < report.max_score
