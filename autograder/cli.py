@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -314,6 +315,7 @@ def doctor_cmd():
 
     from . import data
     from .sandbox import host
+    from .sandbox.host import REQUIRE_ENV
 
     mode, why = choose_mode("auto")
     click.echo(f"sandbox: {mode} ({why})")
@@ -325,6 +327,8 @@ def doctor_cmd():
     click.echo(f"  Landlock (plain process mode): {f'ABI {h.landlock_abi}' if h.landlock_abi else 'unavailable'}")
     click.echo(f"torch {torch.__version__}; CUDA available: {torch.cuda.is_available()}")
     click.echo(f"data root: {data.data_root()}")
+    click.echo(f"Fashion-MNIST copy (${data.FASHION_ENV_VAR}): {os.environ.get(data.FASHION_ENV_VAR) or 'not set'}")
+    click.echo(f"sandbox required (${REQUIRE_ENV}): {os.environ.get(REQUIRE_ENV) or 'no'}")
 
 
 @main.group("dev")
