@@ -3,6 +3,10 @@
 For each module: read the source, check its syntax, start a fresh worker that imports it,
 then run every check of every selected stub against it. A worker that hangs, dies or
 misbehaves costs only the checks it was answering: the next check gets a new worker.
+
+Somewhat over the usual length (~470 lines) because one class holds the whole verdict
+path: each way a check can end (passed, failed, not implemented, the student's error, the
+worker lost, the check itself raising and rerun on the reference) is decided in one place.
 """
 
 from __future__ import annotations
