@@ -60,14 +60,18 @@ def discover(folder: str | Path) -> list[tuple[str, Path]]:
 
 
 def unusable_json(reason: str, status: str = "unusable") -> dict:
-    """A Gradescope results.json for a submission that could not be graded."""
-    return {
+    """A Gradescope results.json for a submission that could not be graded. A grader
+    error (status "error") carries no score: the fault is not the student's, not even a 0."""
+    data = {
         "score": 0.0,
         "output": f"This submission could not be graded: {reason}",
         "stdout_visibility": "hidden",
         "tests": [],
         "extra_data": {"status": status, "reason": reason},
     }
+    if status == "error":
+        del data["score"]
+    return data
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -90,15 +94,16 @@ def deadline_for(config: GradingConfig, only: list[str] | None = None) -> float:
 def grade_one(submission: str, out: str, config: GradingConfig, only: list[str] | None = None) -> dict:
     """Grade one submission in this process and write its JSON; returns a summary."""
     from . import intake
-    from .grading import grade
+    from .grading import GraderFault, grade
 
     start = time.monotonic()
     try:
         report = grade(submission, only, config)
-    except intake.UnusableSubmission as exc:
-        _write_json(Path(out), unusable_json(str(exc)))
+    except (intake.UnusableSubmission, GraderFault) as exc:
+        status = "unusable" if isinstance(exc, intake.UnusableSubmission) else "error"
+        _write_json(Path(out), unusable_json(str(exc), status=status))
         return {
-            "status": "unusable",
+            "status": status,
             "reason": str(exc),
             "score": 0.0,
             "max_score": 0.0,

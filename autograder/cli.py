@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import click
 
 from . import curriculum, intake, static
 from .config import GradingConfig
-from .grading import grade
+from .grading import GraderFault, grade
 from .reference import REPO
 from .sandbox import choose_mode
 
@@ -21,6 +22,12 @@ SOLUTIONS = REPO / "solutions"
 
 def _unusable(reason: str) -> None:
     click.echo(f"divekit: cannot grade: {reason}", err=True)
+    sys.exit(2)
+
+
+def _grader_fault(fault: GraderFault) -> None:
+    # No report at all, not even to --out: a results.json would score the tests never run.
+    click.echo(f"divekit: grading stopped, a fault of the grader (no student is scored for it): {fault}", err=True)
     sys.exit(2)
 
 
@@ -108,6 +115,8 @@ def grade_cmd(submission, only, fmt, out, **asked):
         report = grade(submission, list(only) or None, config)
     except intake.UnusableSubmission as exc:
         _unusable(str(exc))
+    except GraderFault as fault:
+        _grader_fault(fault)
     except KeyError as exc:
         _unusable(f"--only {exc.args[0]!r} names no module, stub or task (see `divekit list`)")
     except (ValueError, RuntimeError) as exc:
@@ -156,6 +165,8 @@ def check_cmd(targets, path, training, sandbox, data, verbose):
             report = grade(path, list(targets) or None, config, progress=report_progress)
     except intake.UnusableSubmission as exc:
         _unusable(str(exc))
+    except GraderFault as fault:
+        _grader_fault(fault)
     except KeyError as exc:
         _unusable(f"{exc.args[0]!r} names no module, stub or task (see `divekit list`)")
     _print_report(report, verbose)
@@ -244,7 +255,11 @@ def verify_cmd(only, **asked):
     """Maintainers: prove every solution gets full marks and every shipped stub gets 0."""
     from . import dev
 
-    problems = dev.graded_problems(dev.Layout(REPO), _config(asked), only=only, echo=click.echo)
+    config = _config(asked)
+    try:
+        problems = dev.graded_problems(dev.Layout(REPO), config, only=only, echo=click.echo)
+    except GraderFault as fault:
+        _grader_fault(fault)
     for p in problems:
         click.echo(f"  problem: {p}", err=True)
     sys.exit(1 if problems else 0)
@@ -300,6 +315,7 @@ def doctor_cmd():
 
     from . import data
     from .sandbox import host
+    from .sandbox.host import REQUIRE_ENV
 
     mode, why = choose_mode("auto")
     click.echo(f"sandbox: {mode} ({why})")
@@ -311,6 +327,8 @@ def doctor_cmd():
     click.echo(f"  Landlock (plain process mode): {f'ABI {h.landlock_abi}' if h.landlock_abi else 'unavailable'}")
     click.echo(f"torch {torch.__version__}; CUDA available: {torch.cuda.is_available()}")
     click.echo(f"data root: {data.data_root()}")
+    click.echo(f"Fashion-MNIST copy (${data.FASHION_ENV_VAR}): {os.environ.get(data.FASHION_ENV_VAR) or 'not set'}")
+    click.echo(f"sandbox required (${REQUIRE_ENV}): {os.environ.get(REQUIRE_ENV) or 'no'}")
 
 
 @main.group("dev")
@@ -339,9 +357,12 @@ def dev_check_cmd(root, static_only, sandbox, training, only):
     inv = dev.inventory(layout)
     problems = dev.static_problems(layout, inv)
     if not static_only and not problems:
-        problems = dev.graded_problems(
-            layout, _config({"sandbox": sandbox, "training": training}), only=only, echo=click.echo
-        )
+        try:
+            problems = dev.graded_problems(
+                layout, _config({"sandbox": sandbox, "training": training}), only=only, echo=click.echo
+            )
+        except GraderFault as fault:
+            _grader_fault(fault)
     for p in problems:
         click.echo(f"problem: {p}")
     if problems:

@@ -9,6 +9,7 @@ config afterwards. The progress callback is not configuration and travels beside
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -46,6 +47,10 @@ class GradingConfig:
     examples: int = _doc(25, "hypothesis examples per property check")
     limits: Limits = field(default_factory=Limits, metadata={"doc": "resource limits of every worker"})
     data: str | None = _doc(None, "dataset folder: --data, else $DIVEKIT_DATA, else the default cache (build())")
+    fashion_mnist: str | None = _doc(
+        None,
+        "folder holding a Fashion-MNIST copy, read when the data folder has none: $DIVEKIT_FASHION_MNIST (build())",
+    )
     rubric_file: str | None = _doc(None, "instructor's override of points and policy (--rubric); None: none")
     rubric: Rubric | None = _doc(
         None, "points and policy in force: the curriculum's with rubric_file applied (build())"
@@ -70,7 +75,12 @@ class GradingConfig:
 
     @property
     def is_built(self) -> bool:
-        return self.mode is not None and self.data is not None and self.rubric is not None
+        return (
+            self.mode is not None
+            and self.data is not None
+            and self.fashion_mnist is not None
+            and self.rubric is not None
+        )
 
     def built(self) -> GradingConfig:
         """This config with every resolved value filled in; a built one is returned as it is."""
@@ -85,6 +95,8 @@ class GradingConfig:
             changes["device"] = device
         if self.data is None:
             changes["data"] = str(data.data_root())  # reads $DIVEKIT_DATA, here and only here
+        if self.fashion_mnist is None:
+            changes["fashion_mnist"] = os.environ.get(data.FASHION_ENV_VAR, "").strip()  # "": none
         if self.rubric is None:
             changes["rubric"] = load_rubric(self.rubric_file)
         return replace(self, **changes)

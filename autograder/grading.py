@@ -4,12 +4,15 @@ For each module: read the source, keep the top-level definitions that parse (a s
 error costs only its own, see salvage.py), start a fresh worker that imports them, then
 run every check of every selected stub against it; awards.py says what the results earn. A worker that hangs, dies or
 misbehaves costs only the checks it was answering: the next check gets a new worker.
+
+Somewhat over the usual length (~470 lines) because one class holds the whole verdict
+path: each way a check can end (passed, failed, not implemented, the student's error, the
+worker lost, the check itself raising and rerun on the reference) is decided in one place.
 """
 
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +22,8 @@ from . import awards, curriculum, intake, reference, salvage, static
 from .awards import Entry, plan
 from .config import GradingConfig
 from .curriculum import Module, Rubric, Stub
+from .data import DatasetError
+from .faults import GraderFault, where
 from .framework import stand_ins
 from .framework.context import Ctx, StubNotImplemented
 from .framework.expect import CheckFailed
@@ -61,6 +66,7 @@ class ModuleGrader:
         self.notes: list[str] = []
         self.started = time.monotonic()
         self.workers_started = 0
+        self.on_reference = False  # grading the reference, to tell a check's bug from a student's (see _run)
 
     # -- worker lifecycle ----------------------------------------------------------------
     def _new_session(self) -> WorkerSession:
@@ -152,6 +158,8 @@ class ModuleGrader:
     def grade(self) -> list[TestResult]:
         try:
             self._grade()
+        except reference.ReferenceMissing as exc:
+            raise GraderFault(str(exc)) from exc
         finally:
             self.close()
         return self.results
@@ -340,18 +348,48 @@ class ModuleGrader:
                 time.monotonic() - start,
             )
             return False
-        except Exception as exc:  # noqa: BLE001 - a bug in a check must not stop grading
+        except DatasetError as exc:
+            raise GraderFault(f"{entry.stub.id}: {entry.title}: {exc}") from exc
+        except Exception as exc:  # the check raised: its own bug, or a submission it did not foresee
+            fault = GraderFault(f"{entry.stub.id}: {entry.title}: internal error {where(exc)}")
+            if self.on_reference:
+                raise fault from exc
+            self._same_on_reference(entry, exc)  # raises the fault where the reference fails alike
             self._result(
                 entry,
                 False,
-                "Internal grader error (not your fault; tell your "
-                f"instructor): {type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(exc)[-3:]),
+                f"This check could not make sense of what your code did ({type(exc).__name__}: {exc}). "
+                "The reference solution passes it, so compare what your code returns (its type, shape "
+                "and dtype) with the contract.",
                 time.monotonic() - start,
             )
             return False
         self._collect(ctx, entry)
         self._result(entry, True, getattr(ctx, "summary", "") or "", time.monotonic() - start)
         return True
+
+    def _same_on_reference(self, entry: Entry, exc: Exception) -> None:
+        """Run the check that raised on the reference solution instead of the submission.
+
+        Whether the fault is the grader's cannot be told from the exception: a check may
+        trip over a value it never foresaw. If the check raises on the reference as well,
+        or fails on it, it (or the reference) is broken: GraderFault, and no student is scored
+        for it. If the reference passes, the submission provoked it and the check is failed."""
+        path = Path(reference.load(self.module.name, self.options.solutions).__file__)
+        source = intake.Source(self.module.name, self.module.filename, path.read_text(encoding="utf-8"), "file")
+        twin = ModuleGrader(self.module, [entry.stub], source, self.options, self.rubric)
+        twin.on_reference = True
+        twin.entries = [e for e in twin.entries if (e.title, e.kind) == (entry.title, entry.kind)]
+        try:
+            results = twin.grade()
+        except GraderFault as fault:
+            raise GraderFault(f"{fault} (raised on the reference solution too)") from exc
+        if not results or results[0].status != "passed":
+            said = results[0].output.splitlines()[0] if results and results[0].output else "no result"
+            raise GraderFault(
+                f"{entry.stub.id}: {entry.title}: internal error {where(exc)}; the reference solution "
+                f"does not pass this check either ({said})"
+            ) from exc
 
     def _collect(self, ctx: Ctx, entry: Entry) -> None:
         """Keep what a check produced besides its verdict: pictures and report notes."""
@@ -382,7 +420,9 @@ def grade(
     config: GradingConfig | None = None,
     progress: Progress | None = None,
 ) -> Report:
-    """Grade a submission folder/zip; raises intake.UnusableSubmission for unusable input.
+    """Grade a submission folder/zip; raises intake.UnusableSubmission for unusable input,
+    GraderFault when the grader itself cannot go on (no partial report: it would score tests
+    that were never run).
 
     ``config`` is built here if it is not yet (see GradingConfig.build); ``progress`` is told before each test.
     """

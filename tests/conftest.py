@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # "ci" keeps the suite quick and reproducible; "thorough" is for a long run before a
@@ -20,3 +22,16 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "DIVEKIT_DATA" not in os.environ and SHARED_DATA.is_dir():
     # ../shared/data holds the airfoil file d2l downloads; CI has it beside the repo.
     os.environ["DIVEKIT_DATA"] = str(SHARED_DATA)
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No connection can be made from this process (the judge, under CliRunner or grade()):
+    nothing can download, hang on a firewall, or rescue a test by fetching the data."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network access is disabled in the test-suite")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)

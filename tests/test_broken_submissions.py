@@ -4,6 +4,7 @@ when none of its behaviour does), and the other stubs of the file keep full mark
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,18 +13,21 @@ from autograder.config import GradingConfig
 from autograder.grading import grade
 from autograder.sandbox import Limits
 
+from .grading_sandbox import SANDBOX
 from .variants.harness import replace_stub
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = (REPO / "solutions" / "linear_regression.py").read_text(encoding="utf-8")
-FAST = GradingConfig(sandbox="process", examples=5, training=False, limits=Limits(call_seconds=5, module_seconds=120))
+FAST = GradingConfig(sandbox=SANDBOX, examples=5, training=False, limits=Limits(call_seconds=5, module_seconds=120))
+# Plain process mode whatever the environment requires, so that the mode stays covered.
+PROCESS = replace(FAST, sandbox="process")
 
 
-def _grade(tmp_path, text, only=("linear_regression",)):
+def _grade(tmp_path, text, only=("linear_regression",), config=FAST):
     folder = tmp_path / "sub"
     folder.mkdir()
     (folder / "linear_regression.py").write_text(text)
-    return grade(str(folder), list(only), FAST)
+    return grade(str(folder), list(only), config)
 
 
 def _stub_scores(report):
@@ -111,7 +115,7 @@ def test_a_broken_import_line_is_left_out_with_a_note(tmp_path):
 
 
 def test_an_import_error_is_reported_on_every_stub_of_the_file(tmp_path):
-    report = _grade(tmp_path, "import torch\nraise RuntimeError('boom at import')\n" + REFERENCE)
+    report = _grade(tmp_path, "import torch\nraise RuntimeError('boom at import')\n" + REFERENCE, config=PROCESS)
     assert report.score == 0
     assert all("boom at import" in t.output for t in report.tests)
 

@@ -31,6 +31,7 @@ def test_a_config_cannot_be_changed():
 
 def test_build_resolves_everything_once(tmp_path, monkeypatch):
     monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "env"))
+    monkeypatch.setenv(data.FASHION_ENV_VAR, str(tmp_path / "fashion"))
     rubric = tmp_path / "rubric.toml"
     rubric.write_text('[points]\n"mlp.relu" = 4\n')
     config = GradingConfig.build(sandbox="process", device="auto", timeout=7, rubric=str(rubric), training=False)
@@ -39,6 +40,8 @@ def test_build_resolves_everything_once(tmp_path, monkeypatch):
     assert config.device in ("cpu", "cuda")
     assert config.limits.call_seconds == 7 and config.limits.module_seconds == Limits().module_seconds
     assert config.data == str(tmp_path / "env")  # from $DIVEKIT_DATA, read at build time
+    assert config.fashion_mnist == str(tmp_path / "fashion")  # from $DIVEKIT_FASHION_MNIST, likewise
+    assert GradingConfig.from_dict(config.to_dict()).fashion_mnist == config.fashion_mnist  # to grade-all's judges
     assert config.rubric is not None and config.rubric.stub_points("mlp.relu") == 4
     assert config.rubric_file == str(rubric) and config.training is False
     explicit = GradingConfig.build(sandbox="process", data=str(tmp_path / "mine"), rubric=None)

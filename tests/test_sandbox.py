@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -575,3 +577,25 @@ def test_limits_have_sane_defaults():
     assert lim.memory_bytes >= 4 * 2**30 and lim.processes >= 64
     assert lim.address_space_bytes is None and lim.disk_bytes > lim.file_bytes
     assert Path(sandbox.WORKER_PACKAGE / "probes" / "__init__.py").is_file()
+
+
+def test_a_required_sandbox_that_cannot_start_stops_grading(tmp_path):
+    """DIVEKIT_REQUIRE_SANDBOX=bwrap (CI): where bubblewrap cannot start (here: not on
+    PATH, for real, in a separate process) "auto" fails instead of falling back, and an
+    explicit --sandbox process is still honoured."""
+    env = {k: v for k, v in os.environ.items() if k != "PATH"}
+    env.update(PATH=str(tmp_path), DIVEKIT_REQUIRE_SANDBOX="bwrap")
+    argv = [sys.executable, "-m", "autograder.cli", "grade", str(REPO / "solutions")]
+    argv += ["--only", "linear_regression.linreg", "--no-training", "--examples", "3"]
+
+    def run(*more: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*argv, *more], env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+
+    done = run()
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "DIVEKIT_REQUIRE_SANDBOX=bwrap requires the bubblewrap sandbox" in done.stderr
+    assert "not installed" in done.stderr and done.stderr.strip().count("\n") == 0
+    done = run("--sandbox", "process")
+    assert done.returncode == 0, done.stdout + done.stderr
+    got, total = re.search(r"Total: ([\d.]+)/([\d.]+)", done.stdout).groups()
+    assert got == total and float(total) > 0, done.stdout

@@ -45,6 +45,17 @@ def test_wrong_variant_is_caught(tmp_path, module, variant):
     )
 
 
+def test_variants_are_graded_alike_in_plain_process_mode(tmp_path):
+    # The variants grade under sandbox "auto" (bwrap where it starts, required in CI); one
+    # wrong and one right variant in plain process mode keep that mode covered.
+    wrong, right = _variants("linear_regression", "WRONG")[0], _variants("linear_regression", "RIGHT")[0]
+    report = grade_variant(tmp_path / "wrong", "linear_regression", wrong, sandbox="process")
+    assert report.meta["sandbox"] == "process" and report.score < report.max_score
+    assert wrong.expect.lower() in feedback(report).lower(), feedback(report)
+    report = grade_variant(tmp_path / "right", "linear_regression", right, sandbox="process")
+    assert report.score == pytest.approx(report.max_score), feedback(report)
+
+
 @pytest.mark.parametrize(("module", "variant"), list(_cases("RIGHT")))
 def test_right_variant_gets_full_marks(tmp_path, module, variant):
     report = grade_variant(tmp_path, module, variant)

@@ -160,13 +160,30 @@ def describe_isolation(mode: str) -> str:
     return "; ".join(parts)
 
 
+#: Set to ``bwrap`` (CI does) so that ``auto`` never falls back to plain processes: grading
+#: and the tests then fail, rather than skip or quietly run weaker, where bubblewrap cannot
+#: start. An explicit ``process`` is still honoured (the tests that cover that mode ask).
+REQUIRE_ENV = "DIVEKIT_REQUIRE_SANDBOX"
+
+
+def required_sandbox() -> str | None:
+    """``bwrap`` when the environment requires the real sandbox, else None."""
+    value = os.environ.get(REQUIRE_ENV, "").strip()
+    if value not in ("", "bwrap"):
+        raise RuntimeError(f"{REQUIRE_ENV}={value!r}: the only sandbox that can be required is 'bwrap'")
+    return value or None
+
+
 def choose_mode(requested: str = "auto") -> tuple[str, str]:
     """Pick ``bwrap`` or ``process`` and say why."""
     if requested == "process":
         return "process", "plain process mode was requested; " + describe_isolation("process")
+    required = required_sandbox()  # a misspelt requirement is an error here, not only once bwrap fails
     ok, why = bubblewrap_works()
     if ok:
         return "bwrap", f"{why}; {describe_isolation('bwrap')}"
     if requested == "bwrap":
         raise RuntimeError(f"sandbox mode 'bwrap' was requested but {why}")
+    if required:
+        raise RuntimeError(f"{REQUIRE_ENV}=bwrap requires the bubblewrap sandbox, but {why}")
     return "process", f"{why}; workers run as {describe_isolation('process')}"

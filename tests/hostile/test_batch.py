@@ -93,7 +93,7 @@ def test_a_judge_that_fails_gets_a_json_saying_so(tmp_path):
     rows = batch.grade_all(root, tmp_path / "out", config, only=["linear_regression.no_such_stub"])
     assert [r.status for r in rows] == ["error"]
     data = json.loads((tmp_path / "out" / "someone.json").read_text())
-    assert data["score"] == 0 and "could not be graded" in data["output"]
+    assert "score" not in data and "could not be graded" in data["output"]  # no score for a grader fault
     assert data["extra_data"]["status"] == "error"
 
 
