@@ -19,10 +19,12 @@ from . import curriculum, intake, reference, static
 from . import framework as check_registry
 from .config import GradingConfig
 from .curriculum import Module, Rubric, Stub
-from .framework import stand_ins
+from .framework import reference_runs, stand_ins
 from .framework.context import Ctx, StubNotImplemented
 from .framework.expect import CheckFailed
 from .report import Attachment, Report, TestResult
+from .sandbox.zygote import current as current_fork_server
+from .sandbox.zygote import fork_server
 from .session import StudentError, WorkerLost, WorkerSession
 
 API_TITLE = "defined with the contract's signature"
@@ -85,8 +87,10 @@ class ModuleGrader:
         options: GradingConfig,
         rubric: Rubric,
         progress: Progress | None = None,
+        calibrate: bool = True,
     ):
         self.module = module
+        self.calibrate = calibrate  # False: the calibration run itself (the reference graded)
         self.stubs = stubs
         self.source = source
         self.options = options  # the built GradingConfig
@@ -104,6 +108,11 @@ class ModuleGrader:
         self.notes: list[str] = []
         self.started = time.monotonic()
         self.workers_started = 0
+        self.timed_out: dict[str, str] = {}  # stub -> why it is not called again (see Ctx)
+        # The reference's seconds per call target, per check (calibrated call limits).
+        self.reference_seconds: dict[str, dict[str, float]] = {}
+        self.measured: dict[str, dict[str, float]] = {}  # what this run's checks measured
+        self._worker_owner: tuple[str, str] | None = None
 
     # -- worker lifecycle ----------------------------------------------------------------
     def _new_session(self) -> WorkerSession:
@@ -156,6 +165,23 @@ class ModuleGrader:
         header = {"target": {"probe": "stand_ins.install"}, "seed": 0}
         session.call(header, (source, sorted(names), sorted(set(stubs) - names)))
 
+    def _reference_seconds(self) -> dict[str, dict[str, float]]:
+        """The reference's time for each call of each check (see reference_runs.call_times)."""
+        ref = reference.load(self.module.name, self.options.solutions)
+        checks = [e.check for e in self.entries if e.check is not None]
+
+        def measure(stub_names: list[str]) -> dict[str, dict[str, float]]:
+            stubs = [s for s in self.module.stubs if s.name in stub_names]
+            text = Path(ref.__file__).read_text(encoding="utf-8")
+            source = intake.Source(self.module.name, self.module.filename, text, "file")
+            run = ModuleGrader(self.module, stubs, source, self.options, self.rubric, calibrate=False)
+            run.grade()
+            return run.measured
+
+        return reference_runs.call_times(
+            self.module.name, ref, checks, self.options.device, self.options.examples, measure
+        )
+
     def _solution(self) -> stand_ins.Solution:
         ref = reference.load(self.module.name, self.options.solutions)
         return stand_ins.parse(Path(ref.__file__))
@@ -194,6 +220,8 @@ class ModuleGrader:
     # -- the pipeline --------------------------------------------------------------------
     def grade(self) -> list[TestResult]:
         try:
+            if self.calibrate and self.source is not None:
+                self.reference_seconds = self._reference_seconds()
             self._grade()
         finally:
             self.close()
@@ -315,8 +343,20 @@ class ModuleGrader:
             score=entry.max_score * fraction,
         )
 
+    def _fresh_workers_for(self, entry: Entry) -> None:
+        """With a fork server a worker costs a fork: each stub's checks, and each training
+        check, get workers no other stub's code has run in (a stub that tampers with its
+        module's other functions, or with torch, reaches no sibling). Without one a fresh
+        worker costs a torch import, and the module's workers are shared as before."""
+        owner = (entry.stub.name, entry.title if entry.kind == "training" else "")
+        fork = current_fork_server(self.options.limits, self.options.mode, self.options.device)
+        if fork is not None and owner != self._worker_owner:
+            self.close()
+        self._worker_owner = owner
+
     def _run(self, entry: Entry, broken: dict, passed_units: dict) -> bool:
         check = entry.check
+        self._fresh_workers_for(entry)
         passed = frozenset(k for k, v in passed_units.items() if v)
         stubs = [s.name for s in self.module.stubs]
         solution = self._solution()
@@ -331,6 +371,8 @@ class ModuleGrader:
             students=stand_ins.students(check, solution, stubs, passed),
             options=self.options,
             recorded=self.recorded,
+            reference_seconds=self.reference_seconds.get(_check_key(check), {}),
+            timed_out=self.timed_out,
         )
         start = time.monotonic()
         try:
@@ -353,6 +395,8 @@ class ModuleGrader:
             )
             return False
         except WorkerLost as lost:
+            if entry.stub.name in self.timed_out:
+                broken[entry.stub.name] = self.timed_out[entry.stub.name]
             out = self.session.output() if self.session else ""
             self._result(
                 entry,
@@ -376,12 +420,17 @@ class ModuleGrader:
         return True
 
     def _collect(self, ctx: Ctx, entry: Entry) -> None:
-        """Keep what a check produced besides its verdict: pictures and report notes."""
+        """Keep what a check produced besides its verdict: pictures, report notes, times."""
+        self.measured[_check_key(entry.check)] = dict(ctx.seconds)
         for name, blob in ctx.attachments:
             self.attachments.append(Attachment(name, blob, entry.stub.id))
         for note in ctx.notes:
             if note not in self.notes:
                 self.notes.append(note)
+
+
+def _check_key(check: check_registry.Check) -> str:
+    return f"{check.stub}: {check.title}"
 
 
 def _with_notes(text: str, exc: BaseException) -> str:
@@ -426,13 +475,15 @@ def grade(
     if options.mode == "process":
         # Weaker isolation is stated plainly; the reason says what this host still enforces.
         report.notes.append(f"Isolation: plain processes, weaker than the bubblewrap sandbox: {options.mode_reason}.")
-    for name, stubs in selection.items():
-        module = curriculum.module(name)
-        source = sources.get(name)
-        if source is not None and source.note:
-            report.notes.append(f"{name}: {source.note}")
-        grader = ModuleGrader(module, stubs, source, options, rubric, progress)
-        report.tests += grader.grade()
-        report.attachments += grader.attachments
-        report.notes += [n for n in grader.notes if "worker(s)" not in n and n not in report.notes]
+    # One fork server for the submission: torch is imported once, every worker is forked.
+    with fork_server(options.limits, options.mode, options.device):
+        for name, stubs in selection.items():
+            module = curriculum.module(name)
+            source = sources.get(name)
+            if source is not None and source.note:
+                report.notes.append(f"{name}: {source.note}")
+            grader = ModuleGrader(module, stubs, source, options, rubric, progress)
+            report.tests += grader.grade()
+            report.attachments += grader.attachments
+            report.notes += [n for n in grader.notes if "worker(s)" not in n and n not in report.notes]
     return report
