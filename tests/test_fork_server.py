@@ -36,7 +36,7 @@ def _scores(report):
 
 # A softmax that, once called, replaces every other function of its own file (and torch's
 # exp and log) with wrong ones: in a shared worker its siblings' checks would fail.
-TAMPERING = '''
+TAMPERING = """
 def softmax(X):
     import sys
     import torch
@@ -48,7 +48,7 @@ def softmax(X):
     torch.exp = lambda x: x
     torch.log = lambda x: x
     return X
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", MODES)
