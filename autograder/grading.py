@@ -178,9 +178,13 @@ class ModuleGrader:
             run.grade()
             return run.measured
 
-        return reference_runs.call_times(
-            self.module.name, ref, checks, self.options.device, self.options.examples, measure
-        )
+        try:
+            return reference_runs.call_times(
+                self.module.name, ref, checks, self.options.device, self.options.examples, measure
+            )
+        except Exception as exc:  # noqa: BLE001 - without figures every call gets call_seconds
+            self.notes.append(f"{self.module.name}: call limits not calibrated ({type(exc).__name__}: {exc})")
+            return {}
 
     def _solution(self) -> stand_ins.Solution:
         ref = reference.load(self.module.name, self.options.solutions)

@@ -67,7 +67,10 @@ class ForkedChild:
         p = read(self.pid)
         if p is not None and p.alive:
             return None
-        self.code = self.server.status(self.inner_pid)
+        try:
+            self.code = self.server.status(self.inner_pid)
+        except ForkServerLost:
+            self.code = -signal.SIGKILL  # its parent is gone, and it with it
         return self.code
 
     def wait(self, timeout: float | None = None) -> int:
@@ -149,6 +152,16 @@ class ForkServer:
         # (each child's supervisor enforces them on its tree).
         self._whole = Supervisor(self.launch, self.limits, self._popen, watch=False)
         try:
+            self._boot()
+        except ForkServerLost:
+            self._lose()
+            raise
+        self._stop.clear()
+        self._sweeper = threading.Thread(target=self._sweep_loop, daemon=True, name="divekit-fork-sweep")
+        self._sweeper.start()
+
+    def _boot(self) -> None:
+        try:
             self._control.settimeout(BOOT_SECONDS)
             self._control.send(json.dumps({"confine": self.launch.confine}).encode())
             booted = json.loads(self._control.recv(1 << 16) or b"{}")
@@ -159,9 +172,6 @@ class ForkServer:
         self.confined = [str(c) for c in booted.get("confined", [])]
         self._zygote = self._find(self._popen.pid, int(booted["pid"]))
         self._infra = self._ancestors(self._zygote)
-        self._stop.clear()
-        self._sweeper = threading.Thread(target=self._sweep_loop, daemon=True, name="divekit-fork-sweep")
-        self._sweeper.start()
 
     def _log_tail(self) -> str:
         try:

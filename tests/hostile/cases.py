@@ -34,6 +34,17 @@ class Hostile:
 
 RIGHT = "    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2\n"
 WRONG = "    return y_hat * 0\n"
+# A daemon: new session, double fork, named MARKER, sleeping (inside a stub's body).
+DAEMON = """    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        if os.fork() == 0:
+            ctypes.CDLL(None).prctl(15, b"MARKER", 0, 0, 0)
+            time.sleep(300)
+            os._exit(0)
+        os._exit(0)
+    os.waitpid(pid, 0)
+"""
 
 CASES = [
     Hostile("sys-exit-at-import", "import sys\nsys.exit(0)\n", where="import", says="SystemExit", others_ok=False),
@@ -345,16 +356,9 @@ def squared_loss(y_hat, y):
         """
 def squared_loss(y_hat, y):
     import ctypes, os, sys, time
-    pid = os.fork()
-    if pid == 0:
-        os.setsid()
-        if os.fork() == 0:
-            ctypes.CDLL(None).prctl(15, b"MARKER", 0, 0, 0)
-            time.sleep(300)
-            os._exit(0)
-        os._exit(0)
-    os.waitpid(pid, 0)
-    time.sleep(0.5)
+"""
+        + DAEMON
+        + """    time.sleep(0.5)
     os._exit(0)
 """,
         says="exited with code 0",
@@ -379,6 +383,34 @@ def squared_loss(y_hat, y):
 """,
         says="exited with code 0",
         needs="children",
+    ),
+    # The fork server: a stub that kills the zygote (its parent) loses only itself; the
+    # next check gets a new sandbox.
+    Hostile(
+        "kill-the-fork-server",
+        """
+def squared_loss(y_hat, y):
+    import os, signal, time
+    parent = os.getppid()
+    with open(f"/proc/{parent}/cmdline", "rb") as f:
+        if b"zygote" in f.read():  # never the judge, whatever the sandbox
+            os.kill(parent, signal.SIGKILL)
+    time.sleep(30)
+""",
+        says="SIGKILL",
+    ),
+    # A daemon that leaves its worker's tree: the worker stops adopting orphans first, so
+    # it is re-parented to the zygote, where the fork server's sweep finds it.
+    Hostile(
+        "disowned-daemon",
+        """
+def squared_loss(y_hat, y):
+    import ctypes, os, time
+    ctypes.CDLL(None).prctl(36, 0, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER off
+"""
+        + DAEMON
+        + RIGHT,
+        earns=True,
     ),
     Hostile(
         "flood-output",
