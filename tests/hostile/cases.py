@@ -88,7 +88,14 @@ def squared_loss(y_hat, y):
     time.sleep(60)
 """,
         says="more than the limit of 1.50 GiB",
-        limits={"memory_bytes": int(1.5 * GiB), "address_space_bytes": 16 * GiB, "call_seconds": 30},
+        # A call limit longer than the time the memory limit needs to fire (calibrated call
+        # limits would otherwise stop the stub at their floor first).
+        limits={
+            "memory_bytes": int(1.5 * GiB),
+            "address_space_bytes": 16 * GiB,
+            "call_seconds": 30,
+            "call_floor_seconds": 30,
+        },
     ),
     Hostile(
         "too-many-processes",
@@ -109,7 +116,7 @@ def squared_loss(y_hat, y):
         "cpu-time",
         "def squared_loss(y_hat, y):\n    while True:\n        pass\n",
         says="CPU time",
-        limits={"cpu_seconds": 9, "call_seconds": 60},
+        limits={"cpu_seconds": 9, "call_seconds": 60, "call_floor_seconds": 60},  # CPU limit first
     ),
     Hostile(
         "file-too-large",
@@ -383,21 +390,6 @@ def squared_loss(y_hat, y):
 """,
         says="exited with code 0",
         needs="children",
-    ),
-    # The fork server: a stub that kills the zygote (its parent) loses only itself; the
-    # next check gets a new sandbox.
-    Hostile(
-        "kill-the-fork-server",
-        """
-def squared_loss(y_hat, y):
-    import os, signal, time
-    parent = os.getppid()
-    with open(f"/proc/{parent}/cmdline", "rb") as f:
-        if b"zygote" in f.read():  # never the judge, whatever the sandbox
-            os.kill(parent, signal.SIGKILL)
-    time.sleep(30)
-""",
-        says="SIGKILL",
     ),
     # A daemon that leaves its worker's tree: the worker stops adopting orphans first, so
     # it is re-parented to the zygote, where the fork server's sweep finds it.
