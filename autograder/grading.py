@@ -1,8 +1,13 @@
 """Grading one submission: the pipeline from files to a report.
 
-For each module: read the source, check its syntax, start a fresh worker that imports it,
+For each module: read the source, check its syntax, start a worker that imports it (forked
+by the submission's fork server, fresh for each stub's checks and each training check),
 then run every check of every selected stub against it. A worker that hangs, dies or
 misbehaves costs only the checks it was answering: the next check gets a new worker.
+
+Over 450 lines because the pipeline's stages share the grader's state (workers, results,
+broken and timed-out stubs, calibrated limits) and read best in one place; the stages
+that need no state live elsewhere (static, stand_ins, reference_runs, report).
 """
 
 from __future__ import annotations
