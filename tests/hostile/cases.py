@@ -110,7 +110,7 @@ def squared_loss(y_hat, y):
     time.sleep(60)
 """,
         says="processes",
-        limits={"processes": 24, "call_seconds": 30},
+        limits={"processes": 24, "call_seconds": 30, "call_floor_seconds": 30},
     ),
     Hostile(
         "cpu-time",
@@ -143,7 +143,7 @@ def squared_loss(y_hat, y):
         time.sleep(0.005)
 """,
         says="more than the limit of 16 MiB",
-        limits={"disk_bytes": 16 * MiB, "call_seconds": 30},
+        limits={"disk_bytes": 16 * MiB, "call_seconds": 30, "call_floor_seconds": 30},
     ),
     Hostile(
         "patch-comparisons",
