@@ -1,13 +1,18 @@
 """Grading one submission: the pipeline from files to a report.
 
 For each module: read the source, keep the top-level definitions that parse (a syntax
-error costs only its own, see salvage.py), start a fresh worker that imports them, then
-run every check of every selected stub against it; awards.py says what the results earn. A worker that hangs, dies or
-misbehaves costs only the checks it was answering: the next check gets a new worker.
+error costs only its own, see salvage.py), start a worker that imports them (forked by the
+submission's fork server, fresh for each stub's checks and each training check), then run
+every check of every selected stub against it; awards.py says what the results earn. A
+worker that hangs, dies or misbehaves costs only the checks it was answering: the next
+check gets a new worker.
 
-Somewhat over the usual length (~470 lines) because one class holds the whole verdict
-path: each way a check can end (passed, failed, not implemented, the student's error, the
-worker lost, the check itself raising and rerun on the reference) is decided in one place.
+Over 450 lines because one class holds the whole verdict path and the state its stages
+share (workers, results, broken and timed-out stubs, calibrated limits): each way a check
+can end (passed, failed, not implemented, the student's error, the worker lost, a timeout
+not called again, the check itself raising and rerun on the reference) is decided in one
+place; the stages that need no state live elsewhere (awards, salvage, static, stand_ins,
+reference_runs, report).
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from .config import GradingConfig
 from .curriculum import Module, Rubric, Stub
 from .data import DatasetError
 from .faults import GraderFault, where
-from .framework import stand_ins
+from .framework import reference_runs, stand_ins
 from .framework.context import Ctx, StubNotImplemented
 from .framework.expect import CheckFailed
 from .report import Attachment, Report, TestResult
+from .sandbox.zygote import current as current_fork_server
+from .sandbox.zygote import fork_server
 from .session import StudentError, WorkerLost, WorkerSession
 
 # Told (stub id, tests done, tests in all) before each test runs; not part of the config.
@@ -45,8 +52,10 @@ class ModuleGrader:
         options: GradingConfig,
         rubric: Rubric,
         progress: Progress | None = None,
+        calibrate: bool = True,
     ):
         self.module = module
+        self.calibrate = calibrate  # False: the calibration run itself (the reference graded)
         self.stubs = stubs
         self.source = source
         # What the worker imports: the source, less any definition with a syntax error.
@@ -67,6 +76,11 @@ class ModuleGrader:
         self.started = time.monotonic()
         self.workers_started = 0
         self.on_reference = False  # grading the reference, to tell a check's bug from a student's (see _run)
+        self.timed_out: dict[str, str] = {}  # stub -> why it is not called again (see Ctx)
+        # The reference's seconds per call target, per check (calibrated call limits).
+        self.reference_seconds: dict[str, dict[str, float]] = {}
+        self.measured: dict[str, dict[str, float]] = {}  # what this run's checks measured
+        self._worker_owner: tuple[str, str] | None = None
 
     # -- worker lifecycle ----------------------------------------------------------------
     def _new_session(self) -> WorkerSession:
@@ -119,6 +133,27 @@ class ModuleGrader:
         header = {"target": {"probe": "stand_ins.install"}, "seed": 0}
         session.call(header, (source, sorted(names), sorted(set(stubs) - names)))
 
+    def _reference_seconds(self) -> dict[str, dict[str, float]]:
+        """The reference's time for each call of each check (see reference_runs.call_times)."""
+        ref = reference.load(self.module.name, self.options.solutions)
+        checks = [e.check for e in self.entries if e.check is not None]
+
+        def measure(stub_names: list[str]) -> dict[str, dict[str, float]]:
+            stubs = [s for s in self.module.stubs if s.name in stub_names]
+            text = Path(ref.__file__).read_text(encoding="utf-8")
+            source = intake.Source(self.module.name, self.module.filename, text, "file")
+            run = ModuleGrader(self.module, stubs, source, self.options, self.rubric, calibrate=False)
+            run.grade()
+            return run.measured
+
+        try:
+            return reference_runs.call_times(
+                self.module.name, ref, checks, self.options.device, self.options.examples, measure
+            )
+        except Exception as exc:  # noqa: BLE001 - without figures every call gets call_seconds
+            self.notes.append(f"{self.module.name}: call limits not calibrated ({type(exc).__name__}: {exc})")
+            return {}
+
     def _solution(self) -> stand_ins.Solution:
         ref = reference.load(self.module.name, self.options.solutions)
         return stand_ins.parse(Path(ref.__file__))
@@ -157,6 +192,8 @@ class ModuleGrader:
     # -- the pipeline --------------------------------------------------------------------
     def grade(self) -> list[TestResult]:
         try:
+            if self.calibrate and self.source is not None:
+                self.reference_seconds = self._reference_seconds()
             self._grade()
         except reference.ReferenceMissing as exc:
             raise GraderFault(str(exc)) from exc
@@ -301,8 +338,20 @@ class ModuleGrader:
             score=entry.max_score * fraction,
         )
 
+    def _fresh_workers_for(self, entry: Entry) -> None:
+        """With a fork server a worker costs a fork: each stub's checks, and each training
+        check, get workers no other stub's code has run in (a stub that tampers with its
+        module's other functions, or with torch, reaches no sibling). Without one a fresh
+        worker costs a torch import, and the module's workers are shared as before."""
+        owner = (entry.stub.name, entry.title if entry.kind == "training" else "")
+        fork = current_fork_server(self.options.limits, self.options.mode, self.options.device)
+        if fork is not None and owner != self._worker_owner:
+            self.close()
+        self._worker_owner = owner
+
     def _run(self, entry: Entry, broken: dict, passed_units: dict) -> bool:
         check = entry.check
+        self._fresh_workers_for(entry)
         passed = frozenset(k for k, v in passed_units.items() if v)
         stubs = [s.name for s in self.module.stubs]
         solution = self._solution()
@@ -317,6 +366,8 @@ class ModuleGrader:
             students=stand_ins.students(check, solution, stubs, passed),
             options=self.options,
             recorded=self.recorded,
+            reference_seconds=self.reference_seconds.get(_check_key(check), {}),
+            timed_out=self.timed_out,
         )
         start = time.monotonic()
         try:
@@ -339,6 +390,8 @@ class ModuleGrader:
             )
             return False
         except WorkerLost as lost:
+            if entry.stub.name in self.timed_out:
+                broken[entry.stub.name] = self.timed_out[entry.stub.name]
             out = self.session.output() if self.session else ""
             self._result(
                 entry,
@@ -377,7 +430,8 @@ class ModuleGrader:
         for it. If the reference passes, the submission provoked it and the check is failed."""
         path = Path(reference.load(self.module.name, self.options.solutions).__file__)
         source = intake.Source(self.module.name, self.module.filename, path.read_text(encoding="utf-8"), "file")
-        twin = ModuleGrader(self.module, [entry.stub], source, self.options, self.rubric)
+        # Not calibrated: the rerun is one check, under the limits the submission had.
+        twin = ModuleGrader(self.module, [entry.stub], source, self.options, self.rubric, calibrate=False)
         twin.on_reference = True
         twin.entries = [e for e in twin.entries if (e.title, e.kind) == (entry.title, entry.kind)]
         try:
@@ -392,12 +446,17 @@ class ModuleGrader:
             ) from exc
 
     def _collect(self, ctx: Ctx, entry: Entry) -> None:
-        """Keep what a check produced besides its verdict: pictures and report notes."""
+        """Keep what a check produced besides its verdict: pictures, report notes, times."""
+        self.measured[_check_key(entry.check)] = dict(ctx.seconds)
         for name, blob in ctx.attachments:
             self.attachments.append(Attachment(name, blob, entry.stub.id))
         for note in ctx.notes:
             if note not in self.notes:
                 self.notes.append(note)
+
+
+def _check_key(check: check_registry.Check) -> str:
+    return f"{check.stub}: {check.title}"
 
 
 def _with_notes(text: str, exc: BaseException) -> str:
@@ -444,13 +503,15 @@ def grade(
     if options.mode == "process":
         # Weaker isolation is stated plainly; the reason says what this host still enforces.
         report.notes.append(f"Isolation: plain processes, weaker than the bubblewrap sandbox: {options.mode_reason}.")
-    for name, stubs in selection.items():
-        module = curriculum.module(name)
-        source = sources.get(name)
-        if source is not None and source.note:
-            report.notes.append(f"{name}: {source.note}")
-        grader = ModuleGrader(module, stubs, source, options, rubric, progress)
-        report.tests += grader.grade()
-        report.attachments += grader.attachments
-        report.notes += [n for n in grader.notes if "worker(s)" not in n and n not in report.notes]
+    # One fork server for the submission: torch is imported once, every worker is forked.
+    with fork_server(options.limits, options.mode, options.device):
+        for name, stubs in selection.items():
+            module = curriculum.module(name)
+            source = sources.get(name)
+            if source is not None and source.note:
+                report.notes.append(f"{name}: {source.note}")
+            grader = ModuleGrader(module, stubs, source, options, rubric, progress)
+            report.tests += grader.grade()
+            report.attachments += grader.attachments
+            report.notes += [n for n in grader.notes if "worker(s)" not in n and n not in report.notes]
     return report

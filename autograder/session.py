@@ -23,6 +23,7 @@ from .sandbox.launch import Launch, build_launch
 from .sandbox.limits import Limits
 from .sandbox.supervisor import Supervisor
 from .sandbox.workdir import HARNESS_PROBES, prepare_workdir
+from .sandbox.zygote import ForkServer, ForkServerLost, current
 from .worker.protocol import (
     HEADER,
     MAX_JSON,
@@ -96,7 +97,10 @@ class WorkerSession:
         seed: int = 0,
         device: str = "cpu",
         extra_files: dict[str, str] | None = None,
+        fork_server: ForkServer | None = None,
     ):
+        """Inside a ``sandbox.zygote.fork_server`` block (or given ``fork_server``) the
+        worker is forked from that block's zygote; elsewhere it is a fresh process."""
         self.module_name = module_name
         self.module_file = module_file
         self.limits = limits
@@ -109,21 +113,30 @@ class WorkerSession:
         self.confined: list[str] = []
         self._probes_sent: set[str] = set()
         self._closed = False
-        self._tmp = tempfile.TemporaryDirectory(prefix="divekit-worker-")
         files = dict(extra_files or {})
         files[module_file] = source
-        harness, submission = prepare_workdir(Path(self._tmp.name), files)
-        self.launch: Launch = build_launch(
-            Path(self._tmp.name), harness, submission, limits, mode, cuda=device.startswith("cuda")
-        )
+        self.server = fork_server or current(limits, mode, device)
+        if self.server is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="divekit-worker-")
+            harness, submission = prepare_workdir(Path(self._tmp.name), files)
+            self.launch: Launch | None = build_launch(
+                Path(self._tmp.name), harness, submission, limits, mode, cuda=device.startswith("cuda")
+            )
+            submission_dir, confine = self.launch.submission_dir, self.launch.confine
+        else:
+            self.launch = None  # the zygote's, once it has started
+            # The zygote's folder, known once it has started (see _fork).
+            submission_dir, confine = None, {"pdeathsig": True}
         self.config = {
-            "module_path": f"{self.launch.submission_dir}/{module_file}",
+            "module_path": f"{submission_dir}/{module_file}",
             "module_name": module_name,
             "stubs": stubs,
             "seed": seed,
             "gpu_memory_fraction": limits.gpu_memory_fraction if device != "cpu" else None,
-            "confine": self.launch.confine,
+            "confine": confine,
         }
+        if self.server is not None:
+            self.config["files"] = files  # the child writes them (see worker/main.py)
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> tuple[dict, dict]:
@@ -131,27 +144,10 @@ class WorkerSession:
         req_r, req_w = os.pipe()
         ans_r, ans_w = os.pipe()
         out_r, out_w = os.pipe()
-        # The worker learns which inherited descriptors are its channels from the env.
-        env = dict(self.launch.env, DIVEKIT_WORKER_FDS=f"{req_r},{ans_w}")
-        user = self.launch.popen_user
-        self.process = subprocess.Popen(
-            self.launch.argv,
-            cwd=self.launch.cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out_w,
-            stderr=out_w,
-            pass_fds=(req_r, ans_w),
-            start_new_session=True,  # its own process group: one killpg ends it all
-            close_fds=True,
-            **({"user": user, "group": user, "extra_groups": []} if user is not None else {}),
-        )
-        os.close(req_r)
-        os.close(ans_w)
-        os.close(out_w)
-        self.supervisor = Supervisor(
-            self.launch, self.limits, self.process, extra_processes=2 if self.launch.mode == "bwrap" else 0
-        )
+        if self.server is not None:
+            self._fork((req_r, ans_w, out_w))
+        else:
+            self._spawn(req_r, ans_w, out_w)
         self._requests = os.fdopen(req_w, "wb")
         self._answers = ans_r
         self._output = _Capture(out_r, self.limits.output_bytes)
@@ -176,6 +172,44 @@ class WorkerSession:
         ):
             self._lose("protocol", "the worker sent a malformed greeting")
         return header, tensors
+
+    def _spawn(self, req_r: int, ans_w: int, out_w: int) -> None:
+        """A fresh worker process in a sandbox of its own."""
+        # The worker learns which inherited descriptors are its channels from the env.
+        env = dict(self.launch.env, DIVEKIT_WORKER_FDS=f"{req_r},{ans_w}")
+        user = self.launch.popen_user
+        self.process = subprocess.Popen(
+            self.launch.argv,
+            cwd=self.launch.cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out_w,
+            stderr=out_w,
+            pass_fds=(req_r, ans_w),
+            start_new_session=True,  # its own process group: one killpg ends it all
+            close_fds=True,
+            **({"user": user, "group": user, "extra_groups": []} if user is not None else {}),
+        )
+        for fd in (req_r, ans_w, out_w):
+            os.close(fd)
+        self.supervisor = Supervisor(
+            self.launch, self.limits, self.process, extra_processes=2 if self.launch.mode == "bwrap" else 0
+        )
+
+    def _fork(self, fds: tuple[int, int, int]) -> None:
+        """A fresh worker forked by the fork server, watched on its own process tree."""
+        try:
+            self.process = self.server.fork(fds)
+        except ForkServerLost as exc:
+            self.lost = WorkerLost("died", str(exc))
+            raise self.lost from None
+        finally:
+            for fd in fds:
+                os.close(fd)
+        self.launch = self.server.launch
+        self.config["module_path"] = f"{self.launch.submission_dir}/{self.module_file}"
+        self.supervisor = Supervisor(self.launch, self.limits, self.process, whole_sandbox=False)
+        self.server.watch(self.process, self.supervisor)
 
     def close(self) -> None:
         """Stop the worker and every process it started; idempotent."""
@@ -202,6 +236,10 @@ class WorkerSession:
             except (OSError, AttributeError):
                 pass
             self._output.thread.join(timeout=2)
+        if self.server is not None:
+            if self.process is not None:
+                self.server.release(self.process)
+            return
         release_uid(self.launch.uid)
         try:
             self._tmp.cleanup()
@@ -356,7 +394,7 @@ class WorkerSession:
             code = self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
             return "the worker closed its answer channel but kept running"
-        if self.launch.mode == "bwrap" and code > 128:
+        if self.launch.mode == "bwrap" and self.server is None and code > 128:
             code = -(code - 128)  # bubblewrap passes on its child's death by signal N as 128+N
         if code < 0:
             try:

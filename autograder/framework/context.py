@@ -11,7 +11,7 @@ import hypothesis
 import torch
 from hypothesis import HealthCheck, Phase
 
-from ..session import StudentError, WorkerSession
+from ..session import StudentError, WorkerLost, WorkerSession
 from ..worker.protocol import Handle, Param, TensorMeta, decode
 from ..worker.records import ModuleInfo
 from . import Check
@@ -53,6 +53,13 @@ class Ctx:
     attachments: list = field(default_factory=list)  # (filename, bytes) for the report
     summary: str = ""  # shown with a passing check (e.g. a training run's figures)
     notes: list = field(default_factory=list)  # report-level notes (e.g. dataset fallback)
+    # Calibrated call limits: the reference's seconds per target in this check (from the
+    # calibration run, see reference_runs.call_times), and what this run measured (the
+    # calibration run's own record).
+    reference_seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    # Stubs that timed out earlier in this grading run: not called again (stub -> reason).
+    timed_out: dict[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> types.ModuleType:
@@ -68,14 +75,34 @@ class Ctx:
     # -- talking to the worker -----------------------------------------------------------
     def _request(self, header: dict, args=(), kwargs=None, timeout=None) -> tuple[Any, dict, dict]:
         """One request to this check's worker: (the session, the answer's JSON, its tensors)."""
+        target = header["target"]
+        key = _target_key(target)
+        stub = target.get("stub") or (None if "probe" in target else self.check.stub)
+        if stub in self.timed_out:
+            raise CheckFailed(self.timed_out[stub])
+        limits = self.options.limits if self.options is not None else None
+        if limits is not None:
+            timeout = limits.calibrated(self.reference_seconds.get(key), timeout)
         session = self.session_factory()
         header = dict(header, seed=self.check.seed)
         try:
-            return session, *session.call(header, args, kwargs, timeout=timeout)
+            answer = session, *session.call(header, args, kwargs, timeout=timeout)
         except StudentError as err:
             if err.type_name == "NotImplementedError":
                 raise StubNotImplemented(err.message) from None
             raise
+        except WorkerLost as lost:
+            if lost.reason == "timeout":
+                # Once is enough: the rest of this run neither waits for it again nor calls it.
+                blamed = stub or self.check.stub
+                spent = timeout if timeout is not None else session.limits.call_seconds
+                self.timed_out[blamed] = (
+                    f"{blamed} timed out earlier in this run after {spent:.0f} s; "
+                    "not called again (an infinite loop, or far slower than needed)."
+                )
+            raise
+        self.seconds[key] = max(self.seconds.get(key, 0.0), float(answer[1].get("seconds", 0.0)))
+        return answer
 
     def run(
         self,
@@ -195,6 +222,12 @@ class Ctx:
             return hypothesis.seed(self.check.seed)(settings(hypothesis.given(*strategies, **kw_strategies)(fn)))
 
         return wrap
+
+
+def _target_key(target: dict) -> str:
+    """What a call's time is calibrated by: the stub, probe or method it reaches."""
+    name = target.get("stub") or target.get("probe") or "handle"
+    return f"{name}.{target['attr']}" if target.get("attr") else name
 
 
 def params(*tensors: torch.Tensor, grads: tuple | None = None) -> list[Param]:

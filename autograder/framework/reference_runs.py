@@ -88,3 +88,47 @@ def reference_run(
     except OSError:
         pass  # an unwritable cache only costs the recomputation
     return value
+
+
+def call_times(
+    module: str,
+    reference: types.ModuleType,
+    checks: list,
+    device: str,
+    examples: int,
+    measure,
+    use_cache: bool = True,
+) -> dict[str, dict[str, float]]:
+    """The reference's seconds per call target, for each check of ``checks`` (keyed
+    ``"stub: title"``), from which each call's time limit is calibrated.
+
+    Measured by ``measure(stubs)``, which grades the reference solution's ``stubs`` as if
+    it were a submission, in the same sandbox, and returns what each check's calls took
+    in the worker; cached like the reference runs, keyed by everything that could change
+    the figures (the reference, the checks and probes, the device, torch, the examples).
+    """
+    sources = sorted({inspect.getsource(inspect.getmodule(c.fn)) for c in checks})
+    h = hashlib.sha256(json.dumps([module, device, examples, torch.__version__]).encode())
+    h.update(inspect.getsource(reference).encode())
+    for text in sources:
+        h.update(text.encode())
+    for name in probe_sources.closure(module):
+        h.update((probe_sources.source(name) or "").encode())
+    path = cache_dir() / f"call-times-{module}-{h.hexdigest()[:24]}.json"
+    known: dict[str, dict[str, float]] = {}
+    if use_cache and path.exists():
+        try:
+            known = json.loads(path.read_text())
+        except (OSError, ValueError):
+            known = {}
+    missing = sorted({c.stub for c in checks if f"{c.stub}: {c.title}" not in known})
+    if missing:
+        known.update(measure(missing))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(f"{path}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(known, sort_keys=True))
+            os.replace(tmp, path)
+        except OSError:
+            pass  # an unwritable cache only costs the measurement
+    return known

@@ -27,6 +27,10 @@ time and the disk they fill. When a limit is hit the supervisor kills every proc
 worker made, including ones that left its process group with ``setsid()``, and says
 which limit was hit and by how much.
 
+Fork server (``zygote``): one sandbox per submission whose zygote imports torch once and
+forks a fresh worker per session; each child is watched on its own tree, the rest of the
+sandbox is swept (see docs/design.md, "The fork server").
+
 One module per concern: ``host`` (what this machine offers, and the mode), ``uids`` (a
 uid of its own per worker), ``workdir`` (the worker's private folder), ``bwrap`` and
 ``launch`` (the command line, environment and confinement of each mode), ``proc`` (the

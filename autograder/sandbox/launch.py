@@ -17,7 +17,7 @@ from .workdir import hand_over
 
 BOOT = (
     "import sys; sys.path.insert(0, {harness!r}); sys.dont_write_bytecode = True; "
-    "from divekit_worker.main import main; main()"
+    "from divekit_worker.{entry} import main; main()"
 )
 TOKEN_VAR = "DIVEKIT_WORKER_TOKEN"
 
@@ -83,7 +83,10 @@ def _confinement(limits: Limits, cuda: bool, uid: int | None, drop_in_worker: bo
     }
 
 
-def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits, mode: str, cuda: bool) -> Launch:
+def build_launch(
+    workdir: Path, harness: Path, submission: Path, limits: Limits, mode: str, cuda: bool, entry: str = "main"
+) -> Launch:
+    """``entry``: ``main`` for a fresh worker, ``zygote`` for the fork server."""
     h = host()
     token = os.urandom(12).hex()
     uid = None
@@ -117,7 +120,7 @@ def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits,
         env = worker_env(str(workdir / "home"), str(workdir / "tmp"))
         env[TOKEN_VAR] = token
         return Launch(
-            argv=[sys.executable, "-I", "-B", "-c", BOOT.format(harness=str(harness))],
+            argv=[sys.executable, "-I", "-B", "-c", BOOT.format(harness=str(harness), entry=entry)],
             cwd=str(submission),
             env=env,
             mode=mode,
@@ -181,7 +184,7 @@ def build_launch(workdir: Path, harness: Path, submission: Path, limits: Limits,
         for dev in sorted(Path("/dev").glob("nvidia*")):
             argv += ["--dev-bind", str(dev), str(dev)]
         argv += ["--ro-bind", "/sys", "/sys"]
-    argv += [mapped_python(binds), "-I", "-B", "-c", BOOT.format(harness="/harness")]
+    argv += [mapped_python(binds), "-I", "-B", "-c", BOOT.format(harness="/harness", entry=entry)]
     env = worker_env("/home/worker", "/tmp")
     env[TOKEN_VAR] = token
     return Launch(

@@ -25,6 +25,18 @@ class Limits:
     # None: memory_bytes. CUDA workers get none (it breaks CUDA's allocator).
     address_space_bytes: int | None = None
     disk_bytes: int = 512 * MiB  # everything the worker writes in its folders, together
+    # A call's own limit, calibrated to the work: max(floor, multiple x the reference's
+    # time for that call in that check), never above call_seconds (or the check's own
+    # timeout). Generous: a correct loop-based implementation may be 100x slower than
+    # the vectorised reference on small inputs, and the floor covers those.
+    call_floor_seconds: float = 5.0
+    call_multiple: float = 20.0
+
+    def calibrated(self, reference_seconds: float | None, ceiling: float | None = None) -> float:
+        top = ceiling if ceiling is not None else self.call_seconds
+        if reference_seconds is None:
+            return top
+        return min(top, max(self.call_floor_seconds, self.call_multiple * reference_seconds))
 
 
 def fmt_bytes(n: float) -> str:

@@ -33,12 +33,20 @@ class Supervisor:
         *,
         interval: float = 0.1,
         extra_processes: int = 0,
+        whole_sandbox: bool = True,
+        watch: bool = True,
     ):
+        """``whole_sandbox=False``: ``popen`` is one child of the fork server (a
+        ``zygote.ForkedChild``), which shares the sandbox's uid, process group and token
+        with the zygote: its limits and its kill cover its own process tree alone.
+        ``watch=False``: no limits are enforced (the fork server's own watch, which only
+        needs the kill)."""
         self.launch = launch
         self.limits = limits
         self.popen = popen
         self.interval = interval
         self.extra = extra_processes  # bubblewrap's own processes
+        self.whole_sandbox = whole_sandbox
         self.violation: str | None = None
         self._known: dict[int, int] = {}  # pid -> start time
         self._cpu_dead = 0.0
@@ -47,7 +55,8 @@ class Supervisor:
         self._lock = threading.Lock()
         self._last_disk = 0.0
         self.thread = threading.Thread(target=self._run, daemon=True, name=f"divekit-supervisor-{popen.pid}")
-        self.thread.start()
+        if watch:
+            self.thread.start()
 
     # -- membership ------------------------------------------------------------------------
     def members(self) -> dict[int, Proc]:
@@ -144,16 +153,19 @@ class Supervisor:
     # -- the kill --------------------------------------------------------------------------
     def kill_all(self) -> None:
         """SIGKILL every process of the worker; returns once none is left (or 5 s passed)."""
-        if self.launch.uid is not None:
+        whole = self.whole_sandbox
+        if whole and self.launch.uid is not None:
             kill_uid(self.launch.uid)
-        try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if whole:
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             members = self.members()
-            members.update({pid: None for pid in processes_with(self.launch.token)} if self.launch.token else {})
+            if whole and self.launch.token:
+                members.update({pid: None for pid in processes_with(self.launch.token)})
             members.pop(os.getpid(), None)
             alive = [pid for pid in members if pid != self.popen.pid or self.popen.poll() is None]
             if not alive:
@@ -165,7 +177,7 @@ class Supervisor:
                         os.kill(pid, sig)
                     except (ProcessLookupError, PermissionError):
                         pass
-            if self.launch.uid is not None:
+            if whole and self.launch.uid is not None:
                 kill_uid(self.launch.uid)
             time.sleep(0.02)
         try:
@@ -175,5 +187,5 @@ class Supervisor:
 
     def stop(self) -> None:
         self._stop.set()
-        if self.thread is not threading.current_thread():
+        if self.thread.is_alive() and self.thread is not threading.current_thread():
             self.thread.join(timeout=2)

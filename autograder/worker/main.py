@@ -237,8 +237,32 @@ def _load_probe(module: str, source: str) -> None:
     setattr(probes, module, mod)
 
 
+def _write_fresh(name: str, text: str) -> None:
+    """Replace ``name`` in the working folder by ``text``: unlinked first, so that a link
+    left in its place leads nowhere, and created anew."""
+    if os.path.isabs(name) or ".." in name.split("/"):
+        raise LookupError(f"bad file name {name!r}")
+    folder = os.path.dirname(name)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    try:
+        os.unlink(name)
+    except FileNotFoundError:
+        pass
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 def main() -> None:
+    """A fresh worker: its channels come from the environment, and it confines itself."""
     request_fd, answer_fd = (int(x) for x in os.environ.pop("DIVEKIT_WORKER_FDS").split(","))
+    serve(request_fd, answer_fd)
+
+
+def serve(request_fd: int, answer_fd: int, confined_before: list[str] | None = None) -> None:
+    """Answer the judge on these two descriptors until it says stop. A child of the fork
+    server (``zygote``) arrives here already confined; it only names what was done."""
     for fd in (request_fd, answer_fd):
         os.set_inheritable(fd, False)  # no program the student starts gets the channels
     requests = os.fdopen(request_fd, "rb", buffering=0)
@@ -249,7 +273,11 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)
     sys.stderr.reconfigure(line_buffering=True)
     config, _ = read(requests)
-    confined = confine(config.get("confine") or {})
+    confined = list(confined_before or []) + confine(config.get("confine") or {})
+    # A forked child writes its own files: the fork server serves every module of the
+    # submission, and a file a sibling's code changed on disk is replaced by the judge's copy.
+    for name, text in (config.get("files") or {}).items():
+        _write_fresh(name, text)
     torch.manual_seed(int(config.get("seed", 0)))
     fraction = config.get("gpu_memory_fraction")
     if fraction and torch.cuda.is_available():

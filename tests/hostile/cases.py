@@ -34,6 +34,17 @@ class Hostile:
 
 RIGHT = "    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2\n"
 WRONG = "    return y_hat * 0\n"
+# A daemon: new session, double fork, named MARKER, sleeping (inside a stub's body).
+DAEMON = """    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        if os.fork() == 0:
+            ctypes.CDLL(None).prctl(15, b"MARKER", 0, 0, 0)
+            time.sleep(300)
+            os._exit(0)
+        os._exit(0)
+    os.waitpid(pid, 0)
+"""
 
 CASES = [
     Hostile("sys-exit-at-import", "import sys\nsys.exit(0)\n", where="import", says="SystemExit", others_ok=False),
@@ -77,7 +88,14 @@ def squared_loss(y_hat, y):
     time.sleep(60)
 """,
         says="more than the limit of 1.50 GiB",
-        limits={"memory_bytes": int(1.5 * GiB), "address_space_bytes": 16 * GiB, "call_seconds": 30},
+        # A call limit longer than the time the memory limit needs to fire (calibrated call
+        # limits would otherwise stop the stub at their floor first).
+        limits={
+            "memory_bytes": int(1.5 * GiB),
+            "address_space_bytes": 16 * GiB,
+            "call_seconds": 30,
+            "call_floor_seconds": 30,
+        },
     ),
     Hostile(
         "too-many-processes",
@@ -92,13 +110,13 @@ def squared_loss(y_hat, y):
     time.sleep(60)
 """,
         says="processes",
-        limits={"processes": 24, "call_seconds": 30},
+        limits={"processes": 24, "call_seconds": 30, "call_floor_seconds": 30},
     ),
     Hostile(
         "cpu-time",
         "def squared_loss(y_hat, y):\n    while True:\n        pass\n",
         says="CPU time",
-        limits={"cpu_seconds": 9, "call_seconds": 60},
+        limits={"cpu_seconds": 9, "call_seconds": 60, "call_floor_seconds": 60},  # CPU limit first
     ),
     Hostile(
         "file-too-large",
@@ -125,7 +143,7 @@ def squared_loss(y_hat, y):
         time.sleep(0.005)
 """,
         says="more than the limit of 16 MiB",
-        limits={"disk_bytes": 16 * MiB, "call_seconds": 30},
+        limits={"disk_bytes": 16 * MiB, "call_seconds": 30, "call_floor_seconds": 30},
     ),
     Hostile(
         "patch-comparisons",
@@ -345,16 +363,9 @@ def squared_loss(y_hat, y):
         """
 def squared_loss(y_hat, y):
     import ctypes, os, sys, time
-    pid = os.fork()
-    if pid == 0:
-        os.setsid()
-        if os.fork() == 0:
-            ctypes.CDLL(None).prctl(15, b"MARKER", 0, 0, 0)
-            time.sleep(300)
-            os._exit(0)
-        os._exit(0)
-    os.waitpid(pid, 0)
-    time.sleep(0.5)
+"""
+        + DAEMON
+        + """    time.sleep(0.5)
     os._exit(0)
 """,
         says="exited with code 0",
@@ -379,6 +390,19 @@ def squared_loss(y_hat, y):
 """,
         says="exited with code 0",
         needs="children",
+    ),
+    # A daemon that leaves its worker's tree: the worker stops adopting orphans first, so
+    # it is re-parented to the zygote, where the fork server's sweep finds it.
+    Hostile(
+        "disowned-daemon",
+        """
+def squared_loss(y_hat, y):
+    import ctypes, os, time
+    ctypes.CDLL(None).prctl(36, 0, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER off
+"""
+        + DAEMON
+        + RIGHT,
+        earns=True,
     ),
     Hostile(
         "flood-output",

@@ -1,0 +1,142 @@
+"""The fork server ("zygote"): one process in the sandbox that imports torch and the worker
+once, confines itself, and then forks a fresh worker for each session the judge asks for.
+
+It never runs student code: it only forks, hands each child the descriptors the judge
+sent (its request and answer pipes and its output), and reports how children ended. A
+child is confined by inheritance (uid, rlimits, Landlock, no new privileges, the
+namespaces of the sandbox), adopts its own orphans (a subreaper, so the judge finds a
+daemon it made among the child's descendants), dies with the zygote, and runs
+``main.serve`` as a fresh worker would; it never returns into this loop.
+
+CUDA: the zygote must never initialise CUDA (a forked child cannot use a context its
+parent made), so nothing here touches ``torch.cuda``; each child initialises its own
+when a check first uses the GPU (``main.serve`` asks ``torch.cuda.is_available()`` only
+in the child).
+
+The control channel is a unix socket (``DIVEKIT_ZYGOTE_FD``): one JSON message per
+datagram, descriptors passed with SCM_RIGHTS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import time
+
+import torch  # noqa: F401 - imported once here, before any fork: the point of the zygote
+
+from . import main as worker_main
+from . import probes, recorder  # noqa: F401 - what every child uses, imported once
+from .confinement import confine, scope_signals
+
+MAX_MESSAGE = 1 << 16
+PR_SET_DUMPABLE = 4
+
+
+def _prctl(option: int, value: int) -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def _send(control: socket.socket, message: dict) -> None:
+    control.send(json.dumps(message).encode())
+
+
+def _reap(statuses: dict[int, int], children: set[int]) -> None:
+    """Collect every ended child: ours (their status is kept for the judge) and orphans
+    the student's code left, which were re-parented here (the zygote is a subreaper)."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if pid in children:
+            children.discard(pid)
+            statuses[pid] = os.waitstatus_to_exitcode(status)
+
+
+def _child(fds: list[int], confined: list[str]) -> None:
+    """In the forked child: become a worker on the descriptors the judge sent."""
+    request_fd, answer_fd, output_fd = fds
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    _prctl(PR_SET_DUMPABLE, 1)
+    # Its own session (a killpg of the zygote's group misses it) and its own Landlock
+    # scope (no signal reaches the zygote or a sibling from here).
+    os.setsid()
+    confined = [*confined, scope_signals()]
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+    os.close(output_fd)
+    worker_main.serve(request_fd, answer_fd, confined)
+
+
+def main() -> None:
+    control = socket.socket(fileno=int(os.environ.pop("DIVEKIT_ZYGOTE_FD")))
+    os.set_inheritable(control.fileno(), False)
+    setup = json.loads(control.recv(MAX_MESSAGE))
+    confined = confine(setup.get("confine") or {}) + ["fork server"]
+    # Not dumpable: a child (same uid) can neither ptrace the zygote nor read its memory;
+    # each child makes itself dumpable again, so the judge's /proc reads work as before.
+    _prctl(PR_SET_DUMPABLE, 0)
+    # The first optimizer step imports torch._dynamo (2 to 9 s, more than a calibrated
+    # call limit's floor): imported once here, every child's first step is quick. After
+    # confinement (it wants a writable temporary folder); it starts no thread and does not
+    # initialise CUDA.
+    import torch._dynamo  # noqa: F401
+
+    statuses: dict[int, int] = {}
+    children: set[int] = set()
+    _send(control, {"booted": True, "confined": confined, "pid": os.getpid()})
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, 8)
+        except OSError:
+            return
+        if not data:
+            return  # the judge closed the channel
+        _reap(statuses, children)
+        request = json.loads(data)
+        op = request.get("op")
+        if op == "fork" and len(fds) == 3:
+            pid = os.fork()
+            if pid == 0:
+                code = 0
+                try:
+                    control.close()
+                    _child(fds, confined)
+                except BaseException:  # noqa: BLE001 - a child never returns into the zygote
+                    code = 70
+                finally:
+                    os._exit(code)
+            children.add(pid)
+            for fd in fds:
+                os.close(fd)
+            _send(control, {"pid": pid})
+        elif op == "status":
+            pid = int(request.get("pid", 0))
+            # The judge asks once it saw the child end, so it is a zombie or about to be;
+            # never block on one that lives on (the judge then reports it as such).
+            for _ in range(200):
+                if pid not in children:
+                    break
+                _reap(statuses, children)
+                time.sleep(0.01)
+            _send(control, {"pid": pid, "code": statuses.pop(pid, None)})
+        elif op == "shutdown":
+            return
+        else:
+            for fd in fds:
+                os.close(fd)
+            _send(control, {"error": f"unknown request {op!r}"})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The fork server: every stub's checks run in a worker no sibling's code has touched, and
+a hanging stub costs one calibrated call limit, not one per check that calls it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder.config import GradingConfig
+from autograder.grading import grade
+from autograder.sandbox import Limits
+from autograder.sandbox.zygote import fork_server
+from autograder.session import WorkerSession
+
+from .hostile.support import MODES
+from .variants.harness import replace_stub
+
+REPO = Path(__file__).resolve().parents[1]
+SOFTMAX = (REPO / "solutions" / "softmax_regression.py").read_text(encoding="utf-8")
+SIBLINGS = ("cross_entropy", "accuracy", "evaluate_accuracy")
+LIMITS = Limits(call_seconds=5, module_seconds=200)
+
+
+def _grade(tmp_path, text, mode="process"):
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "softmax_regression.py").write_text(text)
+    options = GradingConfig(sandbox=mode, examples=5, training=False, limits=LIMITS)
+    return grade(str(folder), ["softmax_regression"], options)
+
+
+def _scores(report):
+    return {stub.split(".")[-1]: got / total for stub, (got, total) in report.by_stub().items()}
+
+
+# A softmax that, once called, replaces every other function of its own file (and torch's
+# exp and log) with wrong ones: in a shared worker its siblings' checks would fail.
+TAMPERING = """
+def softmax(X):
+    import sys
+    import torch
+    module = sys.modules[__name__]
+    module.cross_entropy = lambda y_hat, y: torch.zeros(len(y))
+    module.accuracy = lambda y_hat, y: -1.0
+    module.evaluate_accuracy = lambda net, data_iter: -1.0
+    module.net = lambda X, W, b: torch.zeros(X.shape[0], W.shape[1])
+    torch.exp = lambda x: x
+    torch.log = lambda x: x
+    return X
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_tampering_stub_costs_its_siblings_nothing(tmp_path, mode):
+    report = _grade(tmp_path, replace_stub(SOFTMAX, "softmax", TAMPERING), mode)
+    scores = _scores(report)
+    assert scores["softmax"] < 1, report.tests  # it was called, and is wrong
+    for name in SIBLINGS:
+        assert scores[name] == pytest.approx(1.0), [t.output for t in report.tests if t.stub.endswith(name)]
+
+
+HANGING = "def softmax(X):\n    while True:\n        pass\n"
+
+
+def test_a_hanging_stub_costs_one_call_limit(tmp_path):
+    report = _grade(tmp_path, replace_stub(SOFTMAX, "softmax", HANGING))
+    scores = _scores(report)
+    assert scores["softmax"] == 0
+    for name in ("cross_entropy", "accuracy", "net", "evaluate_accuracy"):
+        assert scores[name] == pytest.approx(1.0), [t.output for t in report.tests if t.stub.endswith(name)]
+    mine = [t for t in report.tests if t.stub.endswith(".softmax")]
+    waited = [t for t in mine if "no answer within" in t.output]
+    skipped = [t for t in mine if "timed out earlier in this run" in t.output and "not called again" in t.output]
+    assert len(waited) == 1, [t.output for t in mine]  # the one limit it cost
+    assert len(skipped) == len(mine) - 1, [t.output for t in mine]  # every other test names it
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_forked_workers_are_fresh_and_the_zygote_is_shared(mode):
+    source = "import torch\nseen = []\ndef f(x):\n    seen.append(x)\n    return len(seen)\n"
+    with fork_server(LIMITS, mode) as server:
+        for _ in range(3):
+            with WorkerSession("m", "m.py", source, ["f"], limits=LIMITS, mode=mode) as s:
+                s.start()
+                assert s.decode(*s.call({"target": {"stub": "f"}}, (1,))) == 1  # no state survived
+                assert "fork server" in s.confined
+    assert (server.starts, server.forks) == (1, 3)
