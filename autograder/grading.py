@@ -29,7 +29,7 @@ from .config import GradingConfig
 from .curriculum import Module, Rubric, Stub
 from .data import DatasetError
 from .faults import GraderFault, where
-from .framework import reference_runs, stand_ins
+from .framework import Check, reference_runs, stand_ins
 from .framework.context import Ctx, StubNotImplemented
 from .framework.expect import CheckFailed
 from .report import Attachment, Report, TestResult
@@ -455,7 +455,7 @@ class ModuleGrader:
                 self.notes.append(note)
 
 
-def _check_key(check: check_registry.Check) -> str:
+def _check_key(check: Check) -> str:
     return f"{check.stub}: {check.title}"
 
 
