@@ -216,14 +216,16 @@ class TrainingThreshold:
         return self.cpu, self.lr, self.resize_cpu, (dataset, "cpu")
 
 
-def training_check(check, spec: TrainingThreshold):
-    """Register ``spec`` with a module's ``check`` decorator (``checks_for(module)``)."""
+def training_check(check, spec: TrainingThreshold) -> TrainingThreshold:
+    """Register ``spec`` with a module's ``check`` decorator (``checks_for(module)``);
+    returns it, for the module to keep under a name."""
 
     def run(ctx: Ctx) -> None:
         training_threshold(ctx, spec)
 
     run.__name__ = run.__qualname__ = f"{spec.stub}_training"
-    return check(spec.stub, spec.title, weight=spec.weight, kind="training", uses=spec.uses)(run)
+    check(spec.stub, spec.title, weight=spec.weight, kind="training", uses=spec.uses)(run)
+    return spec
 
 
 def training_threshold(ctx: Ctx, spec: TrainingThreshold) -> None:
