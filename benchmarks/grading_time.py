@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import os
 import statistics
 import sys
@@ -111,13 +112,15 @@ def per_module(modules, options, repeat: int, base: float) -> None:
 
 def submissions(folder: Path, count: int, modules) -> None:
     """``count`` submissions in ``folder``: even ones copies of the solutions, odd ones the
-    solutions with one wrong variant (tests/variants) each, in turn."""
+    solutions with one wrong variant (tests/variants) each, module by module in turn."""
     sys.path.insert(0, str(REPO))  # the variants live in the test suite, not the package
     from tests.variants import harness as variant_harness
 
-    wrong = [(m, v) for m in modules for v in importlib.import_module(f"tests.variants.{m}").WRONG if m != "quiz"] or [
-        (None, None)
+    per_module = [
+        [(m, v) for v in importlib.import_module(f"tests.variants.{m}").WRONG] for m in modules if m != "quiz"
     ]
+    # One module after another, so that ten submissions already spread over the course.
+    wrong = [mv for row in itertools.zip_longest(*per_module) for mv in row if mv] or [(None, None)]
     for i in range(count):
         target = folder / f"s{i:03d}"
         target.mkdir()
