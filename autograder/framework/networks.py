@@ -190,7 +190,7 @@ class TrainingThreshold:
     """
 
     stub: str
-    uses: tuple[str, ...]  # the other stubs the network is built from
+    uses: tuple[str, ...]  # the stubs the network is built from, its own among them
     name: str  # what the feedback calls the network
     cpu: Budget
     cuda: Budget
