@@ -6,6 +6,9 @@ outputs and gradients, and training thresholds against the reference's run.
 from __future__ import annotations
 
 import math
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -15,6 +18,7 @@ from ..worker.records import Loaded, ModuleInfo, TrainingRun
 from . import expect as E
 from . import image_data
 from .context import Ctx
+from .image_data import Budget
 
 
 def network_handle(ctx: Ctx, stub: str, args=(), kwargs=None) -> Handle:
@@ -168,27 +172,73 @@ def compare_network(
 # How far below the reference's best test accuracy a student's best may be. A network
 # that differs from the reference only in rounding follows another trajectory; on the short
 # CPU budgets (a few hundred images, a few epochs) best accuracies then spread by about
-# +-0.06 (measured over seeds), on a full book run by about +-0.01.
+# +-0.06 (measured over seeds), on the longer CUDA budgets by about +-0.02.
 MARGINS = {("fashion-mnist", "cuda"): 0.05}
 DEFAULT_MARGIN = 0.15
+TRAINS = "trains: test accuracy close to the reference's under the same seed and budget"
 
 
-def training_threshold(
-    ctx: Ctx, stub: str, *, cpu, cuda, lr, resize_cpu=0, resize_cuda=0, floors, name, reference=None
-):
-    """Train the student's network and the reference under the same seed and budget;
-    pass when the best test accuracy of the budget is within a margin of the reference's
-    and above the floor for the dataset (accuracy swings between epochs, so the best one
-    counts). ``reference`` replaces the reference module (one built like the student's where
-    the contract allows several right networks)."""
+@dataclass(frozen=True)
+class TrainingThreshold:
+    """One network's training check, declared: the student's ``stub()`` and the reference
+    trained by the book's loop under the check's seed and the device's budget; it passes
+    when its best test accuracy is within a margin of the reference's and above the floor
+    for the dataset and device (accuracy swings between epochs, so the best one counts).
+
+    The stub and the title name the check and seed it: changing either changes every
+    student's inputs, so they stay as they were first published.
+    """
+
+    stub: str
+    uses: tuple[str, ...]  # the stubs the network is built from, its own among them
+    name: str  # what the feedback calls the network
+    cpu: Budget
+    cuda: Budget
+    # (dataset, "cpu" | "cuda") -> the least best accuracy; "cuda" only for Fashion-MNIST
+    floors: Mapping[tuple[str, str], float]
+    lr: float
+    lr_cuda: float | None = None  # when CUDA's budget wants another rate
+    resize_cpu: int = 0  # square side the images are resized to; 0 keeps 28x28
+    resize_cuda: int = 0
+    # The module to train as the reference, given the check's context (another right
+    # network, built like the student's, where the contract allows several); else the solution.
+    reference: Callable[[Ctx], types.ModuleType] | None = None
+    title: str = TRAINS
+    weight: float = 2.0
+
+    def on(self, device: str, dataset: str) -> tuple[Budget, float, int, tuple[str, str]]:
+        """The budget, learning rate and image side for ``device`` and ``dataset``, and the
+        key of its floor and margin. The CUDA budget is Fashion-MNIST's: the digits
+        fallback (1497 images) gets the CPU budget everywhere, already quick and measured."""
+        if device.startswith("cuda") and dataset == "fashion-mnist":
+            lr = self.lr if self.lr_cuda is None else self.lr_cuda
+            return self.cuda, lr, self.resize_cuda, (dataset, "cuda")
+        return self.cpu, self.lr, self.resize_cpu, (dataset, "cpu")
+
+
+def training_check(check, spec: TrainingThreshold) -> TrainingThreshold:
+    """Register ``spec`` with a module's ``check`` decorator (``checks_for(module)``);
+    returns it, for the module to keep under a name."""
+
+    def run(ctx: Ctx) -> None:
+        training_threshold(ctx, spec)
+
+    run.__name__ = run.__qualname__ = f"{spec.stub}_training"
+    check(spec.stub, spec.title, weight=spec.weight, kind="training", uses=spec.uses)(run)
+    return spec
+
+
+def training_threshold(ctx: Ctx, spec: TrainingThreshold) -> None:
+    """Train the student's network and the reference under the same seed and budget, and
+    judge the student's best test accuracy (see :class:`TrainingThreshold`)."""
     data = image_data.load(ctx)
-    budget = image_data.pick(ctx, cpu=cpu, cuda=cuda)
+    budget, lr, resize, where = spec.on(ctx.device, data.name)
     on_gpu = ctx.device.startswith("cuda")
-    resize = resize_cuda if on_gpu else resize_cpu
+    reference = spec.reference(ctx) if spec.reference else None
     tensors = image_data.subset(data, budget, seed=ctx.seed)
     settings = dict(lr=lr, epochs=budget.epochs, batch_size=budget.batch_size, resize=resize, on=ctx.device)
-    student = ctx.probe("networks.train", stub, ctx.seed, *tensors, timeout=290 if on_gpu else 120, **settings)
-    reference = ctx.reference_probe("networks.train", stub, ctx.seed, *tensors, reference=reference, **settings)
+    student = ctx.probe("networks.train", spec.stub, ctx.seed, *tensors, timeout=290 if on_gpu else 120, **settings)
+    reference = ctx.reference_probe("networks.train", spec.stub, ctx.seed, *tensors, reference=reference, **settings)
     E.that(
         isinstance(student, TrainingRun) and isinstance(student.acc, list),
         f"The training run returned {E.describe(student)}.",
@@ -196,12 +246,11 @@ def training_threshold(
     accs = [E.number(a, "a test accuracy") for a in student.acc]
     ref_best = max(reference.acc)
     best = max(accs) if accs else 0.0
-    where = (data.name, "cuda" if on_gpu else "cpu")
-    floor = floors[where]
+    floor = spec.floors[where]
     margin = MARGINS.get(where, DEFAULT_MARGIN)
     pieces = ", ".join(sorted(ctx.students))
     ctx.summary = (
-        f"{name} on {data.name} ({budget.describe()}"
+        f"{spec.name} on {data.name} ({budget.describe()}"
         f"{f', resized to {resize}x{resize}' if resize else ''}, lr {lr}): best test "
         f"accuracy {best:.3f} (per epoch {', '.join(f'{a:.3f}' for a in accs)}); "
         f"reference {ref_best:.3f}; your pieces used: {pieces}, stand-ins for the rest"

@@ -4,7 +4,8 @@ The reference is trained by the very probe the student's worker runs, in the jud
 process, with the same seed and budget. Its results are cached on disk (``$DIVEKIT_CACHE``,
 else ``datasets/cache/reference-cache`` in a checkout, else ``~/.cache/divekit``; never
 the data folder, which may be read-only) keyed by everything that could change them: the probe and
-its arguments, the dataset fingerprint passed in those arguments, the device, the torch
+its arguments, the dataset fingerprint passed in those arguments, the device (its model on
+CUDA, its vector instructions on CPU: ``device_identity``), the torch
 version and the source of the reference module and of the probe.
 """
 
@@ -24,10 +25,20 @@ from ..worker.protocol import decode, encode
 from . import probe_sources
 
 
+def device_identity(device: str) -> list[str]:
+    """What, besides the code, decides a run's rounding on ``device``: on CUDA the GPU's
+    model (TF32 and cuDNN's kernels differ by architecture) and cuDNN's version; on CPU the
+    vector instructions torch's kernels use (AVX2 and AVX-512 sum in other orders)."""
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return [device, torch.cuda.get_device_name(torch.device(device)), str(torch.backends.cudnn.version())]
+    return [device, torch.backends.cpu.get_cpu_capability()]
+
+
 def _key(probe: str, reference: types.ModuleType, args, kwargs, device: str) -> str:
     tensors: dict = {}
     spec = json.dumps(
-        [probe, encode(list(args), tensors), encode(kwargs, tensors), device, torch.__version__], sort_keys=True
+        [probe, encode(list(args), tensors), encode(kwargs, tensors), device_identity(device), torch.__version__],
+        sort_keys=True,
     )
     h = hashlib.sha256(spec.encode())
     for name in sorted(tensors):

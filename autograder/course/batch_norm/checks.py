@@ -22,11 +22,12 @@ from ...framework import expect as E
 from ...framework.expect import Mistake
 from ...framework.image_data import Budget
 from ...framework.networks import (
+    TrainingThreshold,
     compare_network,
     leaf_types,
     network_handle,
     randomised_reference,
-    training_threshold,
+    training_check,
 )
 from ...session import StudentError
 
@@ -876,37 +877,26 @@ def lenet_outputs(ctx):
 
 # -- training -----------------------------------------------------------------------------
 
+
+def _lenet_reference(ctx):
+    """The reference built with the student's pooling (both kinds are right)."""
+    return reference_with_pooling(ctx.ref, lenet_pooling(leaf_types(ctx.describe(network_handle(ctx, "lenet_bn")))))
+
+
 # CPU: 1000 images for 5 epochs, batch 64, lr 1.0 (about a second on one core); the
 # reference reached 0.68-0.71 on Fashion-MNIST and 0.93-0.95 on the digits over three
-# seeds. CUDA: the book's run (all of Fashion-MNIST, batch 256, lr 1.0, 10 epochs; the book
-# reports a test accuracy of about 0.85).
-LENET_CPU = Budget(train=1000, test=500, epochs=5, batch_size=64)
-LENET_CUDA = Budget(train=60000, test=10000, epochs=10, batch_size=256)
-# Floors on the best test accuracy of the budget, per dataset and device.
-LENET_FLOOR = {
-    ("fashion-mnist", "cpu"): 0.5,
-    ("digits-fallback", "cpu"): 0.8,
-    ("fashion-mnist", "cuda"): 0.8,
-    ("digits-fallback", "cuda"): 0.7,
-}
-
-
-@check(
-    "lenet_bn",
-    "trains: test accuracy close to the reference's under the same seed and budget",
-    weight=2,
-    kind="training",
-    uses=("batch_norm", "BatchNorm", "lenet_bn"),
-)
-def lenet_training(ctx):
-    pool = lenet_pooling(leaf_types(ctx.describe(network_handle(ctx, "lenet_bn"))))
-    training_threshold(
-        ctx,
-        "lenet_bn",
-        cpu=LENET_CPU,
-        cuda=LENET_CUDA,
-        lr=1.0,
-        floors=LENET_FLOOR,
+# seeds. CUDA: all of Fashion-MNIST for 3 epochs at the book's batch 256 and lr 1.0, about
+# 700 steps (see docs/grading-time.md for the sizing); the book's 10 epochs reach about 0.85.
+LENET = training_check(
+    check,
+    TrainingThreshold(
+        stub="lenet_bn",
+        uses=("batch_norm", "BatchNorm", "lenet_bn"),
         name="LeNet with batch normalisation",
-        reference=reference_with_pooling(ctx.ref, pool),
-    )
+        cpu=Budget(train=1000, test=500, epochs=5, batch_size=64),
+        cuda=Budget(train=60000, test=10000, epochs=3, batch_size=256),
+        floors={("fashion-mnist", "cpu"): 0.5, ("digits-fallback", "cpu"): 0.8, ("fashion-mnist", "cuda"): 0.75},
+        lr=1.0,
+        reference=_lenet_reference,
+    ),
+)
