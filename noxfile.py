@@ -122,7 +122,8 @@ def tests(session: nox.Session) -> None:
     env.setdefault("HYPOTHESIS_PROFILE", os.environ.get("HYPOTHESIS_PROFILE", "ci"))
     if not session.posargs:
         _lint(session, env)
-    args = session.posargs or ["-n", "auto", "--dist", "loadgroup"]
+    # The slowest tests are listed at the end, so a CI log shows where its time goes.
+    args = session.posargs or ["-n", "auto", "--dist", "loadgroup", "--durations=30"]
     session.run(_bin("python"), "-m", "pytest", *args, env=env, external=True)
 
 
