@@ -513,11 +513,19 @@ def _download_fashion_mnist(root: Path) -> None:
     """
     from torchvision.datasets import FashionMNIST  # heavy import, only needed here
 
+    # A failed download leaves no empty folders behind in the user's data folder.
+    made = [p for p in (root, root / "FashionMNIST", root / "FashionMNIST" / "raw") if not p.exists()]
     root.mkdir(parents=True, exist_ok=True)
-    with _socket_timeout(DOWNLOAD_TIMEOUT_S):
-        # train=False: the constructor also loads the chosen split; the test split is the
-        # smaller one. Either way all four files are downloaded.
-        FashionMNIST(str(root), train=False, download=True)
+    try:
+        with _socket_timeout(DOWNLOAD_TIMEOUT_S):
+            # train=False: the constructor also loads the chosen split; the test split is the
+            # smaller one. Either way all four files are downloaded.
+            FashionMNIST(str(root), train=False, download=True)
+    except BaseException:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if still empty
+        raise
 
 
 def _digits_fallback(note: str) -> ImageData:

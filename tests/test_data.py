@@ -414,9 +414,10 @@ def test_real_download_path_fails_fast_offline(tmp_path: Path, monkeypatch: pyte
     before = socket.getdefaulttimeout()
     # "Fast" is shown by the timeout each network operation ran under, not by a stopwatch
     # (no timed assertions: a loaded machine took 7 s here, mostly importing scikit-learn).
-    ds = load_fashion_mnist(tmp_path)
+    ds = load_fashion_mnist(tmp_path / "data")
     assert ds.is_fallback
     assert "download failed" in ds.note and "name or service not known" in ds.note
+    assert not (tmp_path / "data").exists(), "a failed download left folders behind"
     assert seen_timeouts and seen_timeouts[0] == data.DOWNLOAD_TIMEOUT_S
     assert socket.getdefaulttimeout() == before
 
