@@ -73,6 +73,8 @@ def synthetic_data_distribution(ctx):
     X, y = ctx.call("synthetic_data", w, 4.2, n, noise, Seeded(ctx.seed))
     E.tensor(X, "X")
     E.tensor(y, "y")
+    # The statistics below mean something only over n draws of each feature.
+    E.shape(X, (n, len(w)), f"X from synthetic_data(w of length {len(w)}, b, {n}, ...)")
     # Five standard errors: a correct sampler fails this about once in a million runs,
     # and grading is derandomised, so a given submission always gets the same verdict.
     mean, std = X.mean().item(), X.std().item()
