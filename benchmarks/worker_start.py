@@ -2,12 +2,13 @@
 hanging stub, and a whole submission without training, old path against new.
 
 All figures come from this run. For the hanging stub, "before" is the checkout in
-``--before`` (default /work/main: one call limit for every call, and paid again by every
-check that calls the stub), run in a subprocess on the same submission; for the whole
+``--before`` (a checkout of the code before the fork server, such as a ``git worktree``
+of an older commit: one call limit for every call, and paid again by every check that
+calls the stub; left out when not given), run in a subprocess on the same submission; for the whole
 submission the old path is this code with the fork server off (``DIVEKIT_FORKSERVER=0``).
 No assertions on time: the figures are printed. Usage:
 
-    python benchmarks/worker_start.py [--sandbox MODE] [--repeat N] [--call-seconds S] [--skip-full]
+    python benchmarks/worker_start.py [--sandbox MODE] [--repeat N] [--call-seconds S] [--before DIR] [--skip-full]
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def main() -> None:
     parser.add_argument("--sandbox", default="auto")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--call-seconds", type=float, default=20.0, help="the uncalibrated limit (main's: 60)")
-    parser.add_argument("--before", default="/work/main", help="a checkout of the code before the fork server")
+    parser.add_argument("--before", default=None, help="a checkout of the code before the fork server (optional)")
     parser.add_argument("--skip-full", action="store_true", help="leave out the whole submission")
     args = parser.parse_args()
     options = GradingConfig.build(sandbox=args.sandbox, training=False)
@@ -105,11 +106,12 @@ def main() -> None:
         (Path(tmp) / "softmax_regression.py").write_text(replace_stub(source, "softmax", HANGING))
         # Warm the reference cache and the calibration first (a course's second student on).
         grade(str(REPO / "solutions"), ["softmax_regression"], options)
-        old, old_waits, old_score = before(args.before, tmp, mode, args.call_seconds)
         new, new_report = timed_grade(tmp, ["softmax_regression"], options, True)
         new_waits = sum("no answer within" in t.output for t in new_report.tests)
         print(f"  softmax_regression with a hanging softmax (uncalibrated limit {args.call_seconds:.0f} s):")
-        print(f"    before ({args.before}): {old:7.1f} s, {old_waits} timeout(s) waited out, score {old_score:.2f}")
+        if args.before:
+            old, old_waits, old_score = before(args.before, tmp, mode, args.call_seconds)
+            print(f"    before ({args.before}): {old:7.1f} s, {old_waits} timeout(s) waited out, score {old_score:.2f}")
         score = new_report.score
         print(f"    after (this tree):      {new:7.1f} s, {new_waits} timeout(s) waited out, score {score:.2f}")
 
