@@ -2,7 +2,8 @@
 (.nox/divekit), so torch (a few GB) is installed once and kept between sessions.
 
     nox -s grade        grade the reference solutions (the main job, on the embedded default)
-    nox -s tests        the whole test suite
+    nox -s tests        the whole test suite (what CI runs)
+    nox -s quick        the local loop: the suite less the tests marked slow
     nox -s grade_stubs  grade the shipped stubs (all zero)
     nox -s verify       rustlings-style: every solution full marks, every stub zero
     nox -s lint         ruff check, ruff format --check and mypy on the framework's surfaces
@@ -125,6 +126,16 @@ def tests(session: nox.Session) -> None:
     # The slowest tests are listed at the end, so a CI log shows where its time goes.
     args = session.posargs or ["-n", "auto", "--dist", "loadgroup", "--durations=30"]
     session.run(_bin("python"), "-m", "pytest", *args, env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def quick(session: nox.Session) -> None:
+    """The local loop: every test but those marked slow (training variants, end-to-end runs)."""
+    env = _env(session)
+    _bubblewrap(session)
+    env.setdefault("HYPOTHESIS_PROFILE", os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+    args = session.posargs or ["-n", "auto", "--dist", "loadgroup"]
+    session.run(_bin("python"), "-m", "pytest", "-m", "not slow", *args, env=env, external=True)
 
 
 def _lint(session: nox.Session, env: dict[str, str]) -> None:

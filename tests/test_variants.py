@@ -14,6 +14,7 @@ import importlib
 import pytest
 
 from autograder import curriculum
+from autograder import framework as check_registry
 
 from . import variants
 from .variants.harness import feedback, grade_variant
@@ -28,10 +29,19 @@ def _variants(module: str, kind: str) -> list:
     return getattr(importlib.import_module(f"{variants.__name__}.{module}"), kind)
 
 
+def _trains(module: str, variant) -> bool:
+    """Whether grading this variant runs a training threshold (the long part of the proof)."""
+    if variant.options.get("training") is False:
+        return False
+    return any(c.kind == "training" and c.stub == variant.stub for c in check_registry.load(module))
+
+
 def _cases(kind: str):
     for module in curriculum.modules():
         for v in _variants(module.name, kind):
-            yield pytest.param(module.name, v, id=f"{module.name}-{v}", marks=_marker(module))
+            # Training variants are marked slow: CI runs them, the quick local loop does not.
+            marks = [_marker(module)] + ([pytest.mark.slow] if _trains(module.name, v) else [])
+            yield pytest.param(module.name, v, id=f"{module.name}-{v}", marks=marks)
 
 
 @pytest.mark.parametrize(("module", "variant"), list(_cases("WRONG")))
