@@ -16,8 +16,10 @@ from .grading import GraderFault, grade
 from .reference import REPO
 from .sandbox import choose_mode
 
-EXERCISES = REPO / "exercises"
 SOLUTIONS = REPO / "solutions"
+# A student pack is used from its own folder (the grader is installed elsewhere): its
+# exercises/ is the one in the current directory.
+EXERCISES = Path("exercises").absolute() if Path("exercises").is_dir() else REPO / "exercises"
 
 
 def _unusable(reason: str) -> None:
@@ -87,6 +89,19 @@ def grading_options(fn):
         click.option(
             "--timeout", type=float, default=None, help="Seconds allowed for one call into student code (default 60)."
         ),
+        click.option(
+            "--seed",
+            default=None,
+            metavar="SECRET",
+            help="The course's secret seed (default: $DIVEKIT_SEED, else the public seed): other inputs "
+            "than the student pack's; the report shows a fingerprint, never the secret.",
+        ),
+        click.option(
+            "--key",
+            type=click.Path(exists=True, file_okay=False),
+            default=None,
+            help="Grade from this answer key instead of the solutions (what a student pack does).",
+        ),
     ]
     for d in reversed(decorators):
         fn = d(fn)
@@ -146,13 +161,19 @@ def grade_cmd(submission, only, fmt, out, **asked):
 @click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto")
 @click.option("--data", type=click.Path(file_okay=False))
 @click.option("--verbose", is_flag=True, help="Show the output of passing checks too.")
-def check_cmd(targets, path, training, sandbox, data, verbose):
+@click.option(
+    "--key",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Grade from this answer key (default: the solutions where they are, else the key installed with the grader).",
+)
+def check_cmd(targets, path, training, sandbox, data, verbose, key):
     """Grade your own exercises (all, or the given modules/stubs) with readable output."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     console = Console(stderr=True)
-    config = _config({"sandbox": sandbox, "device": "auto", "training": training, "data": data})
+    config = _config({"sandbox": sandbox, "device": "auto", "training": training, "data": data, "key": key})
     try:
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
@@ -306,6 +327,32 @@ def grade_all_cmd(folder, out_dir, jobs, only, **asked):
     except RuntimeError as exc:
         _unusable(str(exc))
     click.echo(f"{len(rows)} submission(s) -> {Path(out_dir) / 'summary.csv'}")
+
+
+@main.group("key")
+def key_group() -> None:
+    """Instructors: the answer key a student pack grades with."""
+
+
+@key_group.command("build")
+@click.option("--out", type=click.Path(file_okay=False), default="answer-key", show_default=True)
+@click.option("--only", multiple=True, metavar="MODULE", help="Only these modules (default: all).")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True)
+@click.option("--training/--no-training", default=True, show_default=True, help="Record the training thresholds.")
+@click.option("--data", type=click.Path(file_okay=False), help="Local dataset folder (as for grade).")
+def key_build_cmd(out, only, sandbox, training, data):
+    """Grade the reference once, recording every value the checks need from it (values, never code)."""
+    from . import key_build
+
+    config = _config({"sandbox": sandbox, "training": training, "data": data, "seed": "", "key": ""})
+    try:
+        key = key_build.build(config, list(only) or None)
+    except GraderFault as fault:
+        _grader_fault(fault)
+    except (KeyError, ValueError) as exc:
+        _unusable(str(exc))
+    folder = key.save(out)
+    click.echo(f"answer key: {len(key.entries)} values, {len(key.tensors)} tensors -> {folder}")
 
 
 @main.command("doctor")

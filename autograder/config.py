@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from .curriculum import Rubric, load_rubric
@@ -55,6 +56,16 @@ class GradingConfig:
     rubric: Rubric | None = _doc(
         None, "points and policy in force: the curriculum's with rubric_file applied (build())"
     )
+    seed: str | None = _doc(
+        None,
+        "course secret seed (--seed, else $DIVEKIT_SEED; build()): every check draws other inputs "
+        "than the public ones the student pack's answer key holds; '': the public seed",
+    )
+    key: str | None = _doc(
+        None,
+        "answer key folder to grade from instead of the solutions (--key); build() picks the key "
+        "installed with the grader when there are no solutions (a student pack); '': none",
+    )
 
     def __post_init__(self) -> None:
         if self.sandbox not in SANDBOX_MODES:
@@ -80,7 +91,21 @@ class GradingConfig:
             and self.data is not None
             and self.fashion_mnist is not None
             and self.rubric is not None
+            and self.seed is not None
+            and self.key is not None
         )
+
+    @property
+    def from_key(self) -> bool:
+        """Whether reference values come from an answer key (no solutions here)."""
+        return bool(self.key)
+
+    @property
+    def seed_fingerprint(self) -> str:
+        """What a report says of the seed: "public", or a fingerprint of the secret (never the secret)."""
+        import hashlib
+
+        return "public" if not self.seed else "sha256:" + hashlib.sha256(self.seed.encode()).hexdigest()[:12]
 
     def built(self) -> GradingConfig:
         """This config with every resolved value filled in; a built one is returned as it is."""
@@ -99,7 +124,27 @@ class GradingConfig:
             changes["fashion_mnist"] = os.environ.get(data.FASHION_ENV_VAR, "").strip()  # "": none
         if self.rubric is None:
             changes["rubric"] = load_rubric(self.rubric_file)
+        seed = self.seed if self.seed is not None else os.environ.get("DIVEKIT_SEED", "").strip()
+        changes["seed"] = seed
+        if self.key is None:
+            changes["key"] = self._default_key()
+        if (changes.get("key", self.key)) and seed:
+            raise ValueError(
+                "a course secret seed needs the solutions: the answer key holds only the public "
+                "seed's values (grade with the instructor's checkout, or without --seed/DIVEKIT_SEED)"
+            )
         return replace(self, **changes)
+
+    def _default_key(self) -> str:
+        """The key installed with the grader, where there are no solutions to grade with."""
+        from .framework import answer_key
+        from .reference import DEFAULT_SOLUTIONS
+
+        solutions = Path(self.solutions) if self.solutions else DEFAULT_SOLUTIONS
+        if solutions.is_dir():
+            return ""
+        found = answer_key.default_location()
+        return str(found) if found else ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON) for a judge process; the rubric travels as its file and is read again there."""

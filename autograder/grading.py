@@ -17,6 +17,7 @@ reference_runs, report).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,8 +31,9 @@ from .curriculum import Module, Rubric, Stub
 from .data import DatasetError
 from .faults import GraderFault, where
 from .framework import Check, reference_runs, stand_ins
-from .framework.context import Ctx, StubNotImplemented
-from .framework.expect import CheckFailed
+from .framework.answer_key import AnswerKey, KeyMismatch, NotInKey
+from .framework.context import Ctx, NoReference, StubNotImplemented
+from .framework.expect import RECORDING, CheckFailed
 from .report import Attachment, Report, TestResult
 from .sandbox.zygote import current as current_fork_server
 from .sandbox.zygote import fork_server
@@ -53,8 +55,15 @@ class ModuleGrader:
         rubric: Rubric,
         progress: Progress | None = None,
         calibrate: bool = True,
+        key: AnswerKey | None = None,
+        key_mode: str = "live",
     ):
         self.module = module
+        # Where reference values come from (framework/answer_key.py): "live" computes them
+        # from the solutions, "record" also stores them in ``key`` (divekit key build),
+        # "replay" looks them up in ``key`` (a student pack: no solutions, no stand-ins).
+        self.key = key
+        self.key_mode = key_mode
         self.calibrate = calibrate  # False: the calibration run itself (the reference graded)
         self.stubs = stubs
         self.source = source
@@ -135,6 +144,9 @@ class ModuleGrader:
 
     def _reference_seconds(self) -> dict[str, dict[str, float]]:
         """The reference's time for each call of each check (see reference_runs.call_times)."""
+        if self.key_mode == "replay":
+            assert self.key is not None
+            return self.key.meta.get("call_times", {}).get(self.module.name, {})
         ref = reference.load(self.module.name, self.options.solutions)
         checks = [e.check for e in self.entries if e.check is not None]
 
@@ -155,6 +167,15 @@ class ModuleGrader:
             return {}
 
     def _solution(self) -> stand_ins.Solution:
+        """Which piece of the solution calls which (for stand-ins); in replay, as the key
+        recorded it, without the code."""
+        if self.key_mode == "replay":
+            assert self.key is not None
+            known = self.key.meta.get("solutions", {}).get(self.module.name)
+            if known is None:
+                raise GraderFault(f"the answer key {self.key.origin} has nothing for the module {self.module.name}")
+            refers = {k: frozenset(v) for k, v in known["refers"].items()}
+            return stand_ins.Solution((), {}, tuple(known["order"]), refers)
         ref = reference.load(self.module.name, self.options.solutions)
         return stand_ins.parse(Path(ref.__file__))
 
@@ -196,6 +217,8 @@ class ModuleGrader:
                 self.reference_seconds = self._reference_seconds()
             self._grade()
         except reference.ReferenceMissing as exc:
+            raise GraderFault(str(exc)) from exc
+        except KeyMismatch as exc:
             raise GraderFault(str(exc)) from exc
         finally:
             self.close()
@@ -359,26 +382,58 @@ class ModuleGrader:
         stubs = [s.name for s in self.module.stubs]
         solution = self._solution()
         replaced = stand_ins.stand_ins(check, solution, stubs, passed)
+        students = stand_ins.students(check, solution, stubs, passed)
+        unproven = ""
+        if self.key_mode == "replay" and replaced:
+            # A pack ships no stand-ins (they are the reference's code): the check runs the
+            # student's own pieces, and a failure names those that failed their own checks.
+            failing = sorted(p for p in replaced if passed_units.get(p) is False)
+            if failing:
+                unproven = (
+                    f"\n(This check also ran your {', '.join(failing)}, which failed "
+                    f"{'its' if len(failing) == 1 else 'their'} own checks: if this fails because of "
+                    f"{'it' if len(failing) == 1 else 'them'}, fix {'it' if len(failing) == 1 else 'them'} "
+                    "first. The official grade runs the reference's pieces there, so there a broken "
+                    "piece costs only its own points.)"
+                )
+            students, replaced = frozenset(stand_ins.needed(check, solution, stubs)), frozenset()
         ctx = Ctx(
             check=check,
             session_factory=lambda: self.session_factory(replaced),
-            reference=reference.load(self.module.name, self.options.solutions),
+            reference=None if self.key_mode == "replay" else reference.load(self.module.name, self.options.solutions),
             device=self.options.device,
             examples=self.options.examples,
             passed=passed,
-            students=stand_ins.students(check, solution, stubs, passed),
+            students=students,
             options=self.options,
             recorded=self.recorded,
             reference_seconds=self.reference_seconds.get(_check_key(check), {}),
             timed_out=self.timed_out,
+            key_mode=self.key_mode,
+            answer_key=self.key,
         )
         start = time.monotonic()
+        recording = RECORDING.set(self.key_mode == "record")
         try:
             check.fn(ctx)
         except CheckFailed as exc:
             self._collect(ctx, entry)
-            self._result(entry, False, _with_notes(str(exc), exc), time.monotonic() - start)
+            self._result(entry, False, _with_notes(str(exc), exc) + unproven, time.monotonic() - start)
             return False
+        except NotInKey:
+            self._collect(ctx, entry)
+            self._result(
+                entry,
+                False,
+                "This check asked the answer key about an input the reference was never graded on: "
+                "your code took it somewhere the reference's does not go (a different value, shape or "
+                "type earlier on), so it differs from the reference here. Compare what it returns "
+                "with the contract; the official grade runs this check in full." + unproven,
+                time.monotonic() - start,
+            )
+            return False
+        except NoReference as exc:
+            raise GraderFault(str(exc)) from exc
         except StubNotImplemented:
             why = f"Not implemented yet: {entry.stub.name} still raises NotImplementedError."
             broken[entry.stub.name] = why
@@ -420,6 +475,8 @@ class ModuleGrader:
                 time.monotonic() - start,
             )
             return False
+        finally:
+            RECORDING.reset(recording)
         self._collect(ctx, entry)
         self._result(entry, True, getattr(ctx, "summary", "") or "", time.monotonic() - start)
         return True
@@ -430,7 +487,16 @@ class ModuleGrader:
         Whether the fault is the grader's cannot be told from the exception: a check may
         trip over a value it never foresaw. If the check raises on the reference as well,
         or fails on it, it (or the reference) is broken: GraderFault, and no student is scored
-        for it. If the reference passes, the submission provoked it and the check is failed."""
+        for it. If the reference passes, the submission provoked it and the check is failed.
+        From an answer key: the key was built by the reference passing every check it records."""
+        if self.key_mode == "replay":
+            assert self.key is not None
+            if _check_key(entry.check) in self.key.meta.get("passed", {}).get(self.module.name, []):
+                return
+            raise GraderFault(
+                f"{entry.stub.id}: {entry.title}: internal error {where(exc)}; the answer key does not "
+                "record the reference passing this check"
+            ) from exc
         path = Path(reference.load(self.module.name, self.options.solutions).__file__)
         source = intake.Source(self.module.name, self.module.filename, path.read_text(encoding="utf-8"), "file")
         # Not calibrated: the rerun is one check, under the limits the submission had.
@@ -476,6 +542,12 @@ def _printed(output: str) -> str:
     return "\nYour code printed (last lines):\n" + output[-1500:]
 
 
+@functools.cache
+def load_key(folder: str) -> AnswerKey:
+    """The answer key in ``folder``, read once per process (it is only ever read)."""
+    return AnswerKey.load(folder)
+
+
 def grade(
     submission: str,
     only: list[str] | None = None,
@@ -494,7 +566,15 @@ def grade(
     selection = curriculum.select(only)
     sources = intake.read_submission(submission)
     report = Report(submission=str(submission))
+    key = None
+    if options.from_key:
+        try:
+            key = load_key(options.key)
+        except KeyMismatch as exc:
+            raise GraderFault(str(exc)) from exc
     report.meta = {
+        "references": f"answer key {options.key}" if key else "solutions",
+        "seed": options.seed_fingerprint,
         "sandbox": options.mode,
         "sandbox_reason": options.mode_reason,
         "device": options.device,
@@ -513,7 +593,9 @@ def grade(
             source = sources.get(name)
             if source is not None and source.note:
                 report.notes.append(f"{name}: {source.note}")
-            grader = ModuleGrader(module, stubs, source, options, rubric, progress)
+            grader = ModuleGrader(
+                module, stubs, source, options, rubric, progress, key=key, key_mode="replay" if key else "live"
+            )
             report.tests += grader.grade()
             report.attachments += grader.attachments
             report.notes += [n for n in grader.notes if "worker(s)" not in n and n not in report.notes]

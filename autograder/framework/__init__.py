@@ -49,8 +49,17 @@ class Check:
 
     @property
     def seed(self) -> int:
-        """A stable per-check seed: the same submission always gets the same inputs."""
-        digest = hashlib.sha256(f"{self.stub_id}:{self.title}".encode()).digest()
+        """The check's public seed: the same submission always gets the same inputs."""
+        return self.seeded(None)
+
+    def seeded(self, course_seed: str | None) -> int:
+        """The check's seed under a course's secret seed (None or "": the public one, which
+        the student pack's answer key is built with). A secret seed gives every check other
+        inputs, so answers looked up from the public key do not carry over."""
+        text = f"{self.stub_id}:{self.title}"
+        if course_seed:
+            text = f"{course_seed}\x00{text}"
+        digest = hashlib.sha256(text.encode()).digest()
         return int.from_bytes(digest[:4], "big")
 
 

@@ -12,10 +12,15 @@ import torch
 from hypothesis import HealthCheck, Phase
 
 from ..session import StudentError, WorkerLost, WorkerSession
-from ..worker.protocol import Handle, Param, TensorMeta, decode
+from ..worker.protocol import Handle, Param, TensorMeta, decode, encode
 from ..worker.records import ModuleInfo
 from . import Check
+from .answer_key import AnswerKey, entry_name
 from .expect import CheckFailed
+
+
+class NoReference(Exception):
+    """A check reached for the reference itself where only the answer key is (a pack)."""
 
 
 class StubNotImplemented(Exception):
@@ -42,7 +47,7 @@ class CallResult:
 class Ctx:
     check: Check
     session_factory: Callable[[], WorkerSession] = field(repr=False)
-    reference: types.ModuleType = field(repr=False)
+    reference: types.ModuleType | None = field(repr=False)
     device: str = "cpu"
     examples: int = 25
     passed: frozenset[str] = frozenset()  # stubs whose unit checks all passed (for training)
@@ -60,17 +65,51 @@ class Ctx:
     seconds: dict[str, float] = field(default_factory=dict)
     # Stubs that timed out earlier in this grading run: not called again (stub -> reason).
     timed_out: dict[str, str] = field(default_factory=dict)
+    # Where reference values come from (see framework/answer_key.py): "live" (computed from
+    # the reference), "record" (computed and stored in ``answer_key``) or "replay" (looked
+    # up in ``answer_key``; there is no reference).
+    key_mode: str = "live"
+    answer_key: AnswerKey | None = field(default=None, repr=False)
 
     @property
     def ref(self) -> types.ModuleType:
+        """The reference module itself: for code that runs only where the solutions are
+        (inside :meth:`expected`'s functions). Checks take values through :meth:`expected`."""
+        if self.reference is None:
+            raise NoReference(
+                f"{self.check.stub_id}: {self.check.title}: this check reads the reference solution "
+                "directly, and there is none here (only the answer key)"
+            )
         return self.reference
 
     @property
     def seed(self) -> int:
-        return self.check.seed
+        course_seed = getattr(self.options, "seed", None) if self.options is not None else None
+        return self.check.seeded(course_seed)
 
     def generator(self, offset: int = 0) -> torch.Generator:
-        return torch.Generator().manual_seed(self.check.seed + offset)
+        return torch.Generator().manual_seed(self.seed + offset)
+
+    # -- the reference, as values ----------------------------------------------------------
+    def expected(self, fn: Callable[..., Any], *args, **kwargs) -> Any:
+        """``fn(reference, *args, **kwargs)``: a value the check needs from the reference.
+
+        Where the solutions are it is computed (and, building the answer key, recorded);
+        in a student pack it is looked up in the key, by this check, the place ``fn`` is
+        written and the data it is given (its arguments and what it closes over). The
+        value is returned as the key would give it back (plain tensors, lists, dicts,
+        numbers: encoded and decoded), so a check behaves the same in every mode."""
+        name = entry_name(f"{self.check.stub_id}: {self.check.title}", fn, args, kwargs)
+        if self.key_mode == "replay":
+            assert self.answer_key is not None
+            return self.answer_key.get(name)
+        value = fn(self.ref, *args, **kwargs)
+        tensors: dict = {}
+        value = decode(encode(value, tensors), tensors)
+        if self.key_mode == "record":
+            assert self.answer_key is not None
+            self.answer_key.put(name, value)
+        return value
 
     # -- talking to the worker -----------------------------------------------------------
     def _request(self, header: dict, args=(), kwargs=None, timeout=None) -> tuple[Any, dict, dict]:
@@ -84,7 +123,7 @@ class Ctx:
         if limits is not None:
             timeout = limits.calibrated(self.reference_seconds.get(key), timeout)
         session = self.session_factory()
-        header = dict(header, seed=self.check.seed)
+        header = dict(header, seed=self.seed)
         try:
             answer = session, *session.call(header, args, kwargs, timeout=timeout)
         except StudentError as err:
@@ -139,7 +178,7 @@ class Ctx:
         if grad_inputs or grad_module is not None:
             header["grad"] = {
                 "inputs": list(grad_inputs),
-                "output_grad_seed": self.check.seed,
+                "output_grad_seed": self.seed,
                 "module": grad_module.ident if grad_module else None,
             }
         session, answer, tensors = self._request(header, args, kwargs, timeout)
@@ -170,12 +209,18 @@ class Ctx:
     def probe(self, name: str, *args, timeout=None, **kwargs) -> Any:
         return self.run(None, *args, probe=name, kwargs=kwargs, timeout=timeout).value
 
-    def reference_probe(self, name: str, *args, reference: types.ModuleType | None = None, **kwargs) -> Any:
-        """Run a probe on the reference solution (or ``reference``, one derived from it) in
-        the judge (cached): the baseline."""
-        from .reference_runs import reference_run
+    def reference_probe(self, name: str, *args, derive: Callable | None = None, **kwargs) -> Any:
+        """Run a probe on the reference solution in the judge (cached): the baseline, as a
+        value (:meth:`expected`). ``derive(reference)``, when given, makes the module the
+        probe runs on from the reference (another right network, say)."""
+        device = self.device
 
-        return reference_run(name, reference or self.reference, *args, device=self.device, **kwargs)
+        def run(ref, *args, **kwargs):
+            from .reference_runs import reference_run
+
+            return reference_run(name, derive(ref) if derive else ref, *args, device=device, **kwargs)
+
+        return self.expected(run, *args, **kwargs)
 
     def new(self, cls: str | None = None, *args, **kwargs) -> Handle:
         """Construct the student's class inside the worker; returns a handle to it."""
@@ -212,14 +257,18 @@ class Ctx:
             # cannot turn into feedback.
             report_multiple_bugs=False,
             suppress_health_check=list(HealthCheck),
-            phases=(Phase.explicit, Phase.generate, Phase.shrink),
+            # No shrinking: the first failing input is reported as it was drawn. A shrunk
+            # input is one the reference never met, so a student pack (answer key, no
+            # reference) could not judge it; without shrinking every failure it reports is
+            # on an input the key holds, and the pack and the full grader say the same.
+            phases=(Phase.explicit, Phase.generate),
         )
 
         def wrap(fn):
             # Seeded with the check's own seed, not derandomised: hypothesis derives a
             # derandomised seed from the property's source text, so reformatting or moving a
             # check would change the inputs every student meets, and with them the grades.
-            return hypothesis.seed(self.check.seed)(settings(hypothesis.given(*strategies, **kw_strategies)(fn)))
+            return hypothesis.seed(self.seed)(settings(hypothesis.given(*strategies, **kw_strategies)(fn)))
 
         return wrap
 

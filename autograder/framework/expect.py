@@ -3,6 +3,7 @@ the answer matches a known mistake, the mistake's name and a hint."""
 
 from __future__ import annotations
 
+import contextvars
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,21 @@ class Mistake:
 
     def answer(self):
         return self.value() if callable(self.value) else self.value
+
+
+# Set while the answer key is built: the reference passes every check, so no mistake's
+# value would ever be asked for; each is computed anyway, so that the key holds it for the
+# student whose answer does match it.
+RECORDING: contextvars.ContextVar[bool] = contextvars.ContextVar("divekit_recording", default=False)
+
+
+def _recorded(mistakes: Sequence[Mistake]) -> None:
+    if RECORDING.get():
+        for m in mistakes:
+            try:
+                m.answer()
+            except CheckFailed:
+                pass  # a mistake that does not apply to this input
 
 
 # Tolerances by dtype: float64 comparisons are tight (a correct implementation summing
@@ -78,6 +94,7 @@ def tensor(value: Any, what: str) -> torch.Tensor:
 
 
 def shape(value: Any, expected: Sequence[int], what: str, mistakes: Sequence[Mistake] = ()) -> None:
+    _recorded(mistakes)
     t = tensor(value, what)
     expected = tuple(expected)
     if tuple(t.shape) != expected:
@@ -139,6 +156,7 @@ def close(
     problem" rather than an absolute number that is too loose for small answers and too
     tight for large ones.
     """
+    _recorded(mistakes)
     t = tensor(actual, what)
     shape(t, expected.shape, what, mistakes)
     if check_dtype:
@@ -188,6 +206,7 @@ def near(
     atol: float = 1e-12,
     mistakes: Sequence[Mistake] = (),
 ) -> None:
+    _recorded(mistakes)
     if math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol):
         return
     for m in mistakes:

@@ -200,9 +200,10 @@ class TrainingThreshold:
     lr_cuda: float | None = None  # when CUDA's budget wants another rate
     resize_cpu: int = 0  # square side the images are resized to; 0 keeps 28x28
     resize_cuda: int = 0
-    # The module to train as the reference, given the check's context (another right
-    # network, built like the student's, where the contract allows several); else the solution.
-    reference: Callable[[Ctx], types.ModuleType] | None = None
+    # How to make the module trained as the reference from the solution, given the check's
+    # context (another right network, built like the student's, where the contract allows
+    # several): ctx -> (solution module -> module); None trains the solution itself.
+    reference: Callable[[Ctx], Callable[[types.ModuleType], types.ModuleType]] | None = None
     title: str = TRAINS
     weight: float = 2.0
 
@@ -234,11 +235,11 @@ def training_threshold(ctx: Ctx, spec: TrainingThreshold) -> None:
     data = image_data.load(ctx)
     budget, lr, resize, where = spec.on(ctx.device, data.name)
     on_gpu = ctx.device.startswith("cuda")
-    reference = spec.reference(ctx) if spec.reference else None
+    derive = spec.reference(ctx) if spec.reference else None
     tensors = image_data.subset(data, budget, seed=ctx.seed)
     settings = dict(lr=lr, epochs=budget.epochs, batch_size=budget.batch_size, resize=resize, on=ctx.device)
     student = ctx.probe("networks.train", spec.stub, ctx.seed, *tensors, timeout=290 if on_gpu else 120, **settings)
-    reference = ctx.reference_probe("networks.train", spec.stub, ctx.seed, *tensors, reference=reference, **settings)
+    reference = ctx.reference_probe("networks.train", spec.stub, ctx.seed, *tensors, derive=derive, **settings)
     E.that(
         isinstance(student, TrainingRun) and isinstance(student.acc, list),
         f"The training run returned {E.describe(student)}.",
@@ -253,7 +254,8 @@ def training_threshold(ctx: Ctx, spec: TrainingThreshold) -> None:
         f"{spec.name} on {data.name} ({budget.describe()}"
         f"{f', resized to {resize}x{resize}' if resize else ''}, lr {lr}): best test "
         f"accuracy {best:.3f} (per epoch {', '.join(f'{a:.3f}' for a in accs)}); "
-        f"reference {ref_best:.3f}; your pieces used: {pieces}, stand-ins for the rest"
+        f"reference {ref_best:.3f}; your pieces used: {pieces}"
+        f"{'' if ctx.key_mode == 'replay' else ', stand-ins for the rest'}"
     )
     losses = student.loss
     if losses and not all(math.isfinite(v) for v in losses):

@@ -318,9 +318,17 @@ def current(limits: Limits, mode: str, device: str) -> ForkServer | None:
 
 @contextlib.contextmanager
 def fork_server(limits: Limits, mode: str, device: str = "cpu") -> Iterator[ForkServer | None]:
-    """Sessions started inside this block fork from one zygote (started on first use)."""
+    """Sessions started inside this block fork from one zygote (started on first use).
+
+    Inside a block that already has one for the same settings, that one serves: a caller
+    grading several submissions of its own (the tests, comparing two ways of grading one)
+    pays the zygote's start once."""
     if not enabled():
         yield None
+        return
+    outer = current(limits, mode, device)
+    if outer is not None:
+        yield outer
         return
     server = ForkServer(limits, mode, device)
     token = _current.set(server)

@@ -202,7 +202,7 @@ def linreg_values(ctx):
         out = ctx.call("linreg", X, w, b)
         E.close(
             out,
-            ctx.ref.linreg(X, w, b),
+            ctx.expected(lambda ref: ref.linreg(X, w, b)),
             f"linreg(X, w, b) for {spec}",
             mistakes=[
                 Mistake(
@@ -222,12 +222,19 @@ def linreg_gradients(ctx):
     w = torch.randn(3, 1, generator=ctx.generator(1), dtype=torch.float64)
     b = torch.randn(1, generator=ctx.generator(2), dtype=torch.float64)
     result = ctx.run("linreg", X, w, b, grad_inputs=(1, 2))
+    # The output first: its gradient is drawn in the output's shape.
+    E.shape(result.value, (7, 1), "linreg(X, w, b) for X of shape (7, 3)")
     E.that("error" not in result.grads, lambda: result.grads["error"])
-    g = result.grads["output_grad"]
-    w_ref, b_ref = w.clone().requires_grad_(), b.clone().requires_grad_()
-    ctx.ref.linreg(X, w_ref, b_ref).backward(g)
-    E.close(result.grads["inputs"][0], w_ref.grad, "the gradient with respect to w")
-    E.close(result.grads["inputs"][1], b_ref.grad, "the gradient with respect to b")
+    w_grad, b_grad = ctx.expected(_linreg_grads, X, w, b, result.grads["output_grad"])
+    E.close(result.grads["inputs"][0], w_grad, "the gradient with respect to w")
+    E.close(result.grads["inputs"][1], b_grad, "the gradient with respect to b")
+
+
+def _linreg_grads(ref, X, w, b, g):
+    """The reference's gradients of ``linreg(X, w, b)`` in w and b, for output gradient ``g``."""
+    w, b = w.clone().requires_grad_(), b.clone().requires_grad_()
+    ref.linreg(X, w, b).backward(g)
+    return w.grad, b.grad
 
 
 # -- squared_loss -------------------------------------------------------------------------
@@ -244,7 +251,7 @@ def squared_loss_values(ctx):
         if column:
             y_hat = y_hat.reshape(-1, 1)  # what linreg returns
         out = ctx.call("squared_loss", y_hat, y)
-        ref = ctx.ref.squared_loss(y_hat, y)
+        ref = ctx.expected(lambda ref: ref.squared_loss(y_hat, y))
         diff2 = (y_hat - y.reshape(y_hat.shape)) ** 2
         E.close(
             out,
