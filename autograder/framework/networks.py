@@ -5,6 +5,7 @@ outputs and gradients, and training thresholds against the reference's run.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import types
 from collections.abc import Callable, Mapping
@@ -41,39 +42,114 @@ def leaf_types(info: ModuleInfo) -> list[str]:
     return [m.type for m in info.modules if not any(other.startswith(m.name + ".") for other in names)]
 
 
-def _randomise(module: nn.Module, g: torch.Generator) -> None:
-    """Batch-norm scales, shifts and statistics away from 1/0, so every one matters."""
-    with torch.no_grad():
-        for m in module.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                pairs = (("weight", 1), ("bias", 0), ("running_mean", 0), ("running_var", 2))
-            elif type(m).__name__ == "BatchNorm":
-                pairs = (("gamma", 1), ("beta", 0), ("moving_mean", 0), ("moving_var", 2))
-            else:
+# -- the reference network's weights, drawn from its layout ---------------------------------
+# A network check loads "the reference's weights" into the student's network. They are not
+# the reference's initialisation but values drawn from the network's *layout* (each tensor's
+# name, shape and role) and the check's seed, so that a student pack, which has no reference
+# to build, draws the very same weights from the layout the answer key records. Weights and
+# biases are uniform in +-1/sqrt(fan_in) (PyTorch's default initialisation, so the network
+# behaves as a freshly built one); batch-norm scales, shifts and statistics are moved away
+# from 1 and 0, so that every one of them matters.
+_BN_ROLES = {
+    "weight": "bn_scale",
+    "bias": "bn_shift",
+    "running_mean": "bn_mean",
+    "running_var": "bn_var",
+    "gamma": "bn_scale",
+    "beta": "bn_shift",
+    "moving_mean": "bn_mean",
+    "moving_var": "bn_var",
+}
+
+
+def layout(module: nn.Module) -> list[list]:
+    """``[name, shape, dtype, role, fan_in]`` for every tensor of ``module``'s state."""
+    out = []
+    for prefix, m in module.named_modules():
+        batch_norm = isinstance(m, nn.modules.batchnorm._BatchNorm) or type(m).__name__ == "BatchNorm"
+        weight = getattr(m, "weight", None)
+        fan_in = math.prod(weight.shape[1:]) if isinstance(weight, torch.Tensor) and weight.dim() >= 2 else 0
+        own = list(m.named_parameters(recurse=False)) + list(m.named_buffers(recurse=False))
+        for name, t in own:
+            if t is None:
                 continue
-            for name, kind in pairs:
-                t = getattr(m, name)
-                if kind == 1:
-                    t.copy_(1 + 0.3 * torch.randn(t.shape, generator=g))
-                elif kind == 0:
-                    t.copy_(0.3 * torch.randn(t.shape, generator=g))
-                else:
-                    t.copy_(0.5 + torch.rand(t.shape, generator=g))
+            full = f"{prefix}.{name}" if prefix else name
+            if not t.is_floating_point():
+                role = "keep"
+            elif batch_norm and name in _BN_ROLES:
+                role = _BN_ROLES[name]
+            else:
+                role = "uniform"
+            out.append(
+                [
+                    full,
+                    list(t.shape),
+                    str(t.dtype).replace("torch.", ""),
+                    role,
+                    fan_in or (t.shape[-1] if t.dim() else 1),
+                ]
+            )
+    return out
 
 
-def randomised_reference(factory, seed: int) -> nn.Module:
+def drawn_state(tensors: list[list], seed: int) -> dict[str, torch.Tensor]:
+    """The weights for a layout (see above); each tensor from a generator of its own (the
+    seed and its name), so the draw does not depend on the order of the layout."""
+    state = {}
+    for name, shape, dtype, role, fan_in in tensors:
+        g = torch.Generator().manual_seed(int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:6], "big"))
+        if role == "keep":
+            state[name] = torch.zeros(shape, dtype=getattr(torch, dtype))
+            continue
+        if role == "bn_scale":
+            t = 1 + 0.3 * torch.randn(shape, generator=g)
+        elif role in ("bn_shift", "bn_mean"):
+            t = 0.3 * torch.randn(shape, generator=g)
+        elif role == "bn_var":
+            t = 0.5 + torch.rand(shape, generator=g)
+        else:
+            bound = 1 / math.sqrt(max(int(fan_in), 1))
+            t = (torch.rand(shape, generator=g) * 2 - 1) * bound
+        state[name] = t.to(getattr(torch, dtype))
+    return state
+
+
+def reference_network(ref: types.ModuleType, build: Callable, seed: int) -> nn.Module:
+    """``build(ref)`` with the drawn weights of its layout, in float64: the network every
+    comparison (and every known mistake built from it) uses. Runs where the solutions are."""
     torch.manual_seed(seed)
-    ref = factory()
-    _randomise(ref, torch.Generator().manual_seed(seed + 1))
-    return ref.double()
+    net = build(ref)
+    net.load_state_dict(drawn_state(layout(net), seed))
+    return net.double()
 
 
-def load_reference(ctx: Ctx, handle: Handle, ref: nn.Module, what: str, names_hint: str = "") -> Loaded:
-    """Load the reference's weights into the student's module (float64), or fail saying
-    how the two differ."""
-    # The reference's weights were drawn in float32 (and made float64 only for the
-    # comparison), so sending them as float32 is exact and halves what crosses the wire.
-    state = {k: (v.float() if v.is_floating_point() else v).detach().clone() for k, v in ref.state_dict().items()}
+def _reference_forward(ref, build, seed: int, X: torch.Tensor) -> dict:
+    net = reference_network(ref, build, seed)
+    net.eval()
+    with torch.no_grad():
+        evaluated = net(X)
+    net.train()
+    with torch.no_grad():
+        trained = net(X)
+    return {"layout": layout(net), "eval": evaluated, "train": trained}
+
+
+def _reference_backward(ref, build, seed: int, X: torch.Tensor, g: torch.Tensor, param_grads: bool) -> dict:
+    net = reference_network(ref, build, seed)
+    net.train()
+    Xl = X.clone().requires_grad_(True)
+    out = net(Xl)
+    params = list(net.named_parameters()) if param_grads else []
+    grads = torch.autograd.grad(out, [Xl] + [p for _, p in params], g.to(out.dtype), allow_unused=True)
+    return {"input": grads[0], "params": [[n, gr] for (n, _), gr in zip(params, grads[1:])]}
+
+
+def load_reference(ctx: Ctx, handle: Handle, state: dict, what: str, names_hint: str = "") -> Loaded:
+    """Load the reference's weights (``state``) into the student's module (float64), or fail
+    saying how the two differ."""
+    # The weights were drawn in float32 (and made float64 only for the comparison), so
+    # sending them as float32 is exact and halves what crosses the wire.
+    state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
     info = ctx.probe("networks.load", handle, state, "float64")
     E.that(isinstance(info, Loaded), f"Loading the reference's weights into {what} returned {E.describe(info)}.")
     if info.how != "failed":
@@ -93,7 +169,7 @@ def load_reference(ctx: Ctx, handle: Handle, ref: nn.Module, what: str, names_hi
 def compare_network(
     ctx: Ctx,
     handle: Handle,
-    ref: nn.Module,
+    build: Callable[[types.ModuleType], nn.Module],
     X: torch.Tensor,
     what: str,
     mistakes=None,
@@ -103,57 +179,53 @@ def compare_network(
     """Load the reference's weights into the student's network and compare the outputs in
     evaluation mode, and the outputs and the gradients in training mode, in float64.
 
-    ``mistakes(train)`` lists the known wrong outputs for a mode. Without ``param_grads``
-    only the gradient with respect to the input is compared (it depends on every layer
-    too), which spares sending back a big network's gradients.
+    ``build(ref)`` makes the reference network from the reference module (its weights are
+    drawn from its layout: :func:`reference_network`); the reference's outputs and
+    gradients are values (``ctx.expected``). ``mistakes(train)`` lists the known wrong
+    outputs for a mode. Without ``param_grads`` only the gradient with respect to the input
+    is compared (it depends on every layer too), which spares a big network's gradients.
     """
-    loaded = load_reference(ctx, handle, ref, what, names_hint)
+    X = X.double()
+    want = ctx.expected(_reference_forward, build, ctx.seed, X)
+    loaded = load_reference(ctx, handle, drawn_state(want["layout"], ctx.seed), what, names_hint)
     info = ctx.describe(handle)
     frozen = [p.name for p in info.parameters if not p.requires_grad]
     E.that(
         not frozen,
         f"Parameters of {what} do not require grad ({', '.join(frozen[:5])}): training would never change them.",
     )
-    X = X.double()
-    ref.eval()
-    with torch.no_grad():
-        want = ref(X)
     got = ctx.probe("networks.forward", handle, X, False)
     E.close(
         got,
-        want,
+        want["eval"],
         f"the output of {what} in evaluation mode (with the reference's weights)",
         mistakes=mistakes(False) if mistakes else (),
     )
     ctx.probe("networks.set_mode", handle, True, X)
     result = ctx.run(None, X, handle=handle, grad_inputs=(0,), grad_module=handle if param_grads else None)
-    ref.train()
-    Xl = X.clone().requires_grad_(True)
-    out = ref(Xl)
     E.close(
         result.value,
-        out.detach(),
+        want["train"],
         f"the output of {what} in training mode (with the reference's weights)",
         mistakes=mistakes(True) if mistakes else (),
     )
     E.that("error" not in result.grads, lambda: f"{what}: {result.grads['error']}.")
-    g = result.grads["output_grad"].to(out.dtype)
-    ref_params = list(ref.named_parameters()) if param_grads else []
-    grads = torch.autograd.grad(out, [Xl] + [p for _, p in ref_params], g, allow_unused=True)
+    grads = ctx.expected(_reference_backward, build, ctx.seed, X, result.grads["output_grad"], param_grads)
     E.that(result.grads["inputs"][0] is not None, f"No gradient reached the input of {what}.")
     E.close(
         result.grads["inputs"][0],
-        grads[0],
+        grads["input"],
         f"the gradient of {what}'s output with respect to its input",
         check_dtype=False,
     )
     if not param_grads:
         return
     mine = list(result.grads["params"].items())
+    ref_params = grads["params"]
     E.that(len(mine) == len(ref_params), f"{what} has {len(mine)} parameters; the reference has {len(ref_params)}.")
-    wanted = list(grads[1:])
+    wanted = [gr for _, gr in ref_params]
     if loaded.how == "names":  # the same names, maybe registered in another order
-        by_name = {n: gr for (n, _), gr in zip(ref_params, wanted)}
+        by_name = {n: gr for n, gr in ref_params}
         E.that(
             set(by_name) == {n for n, _ in mine},
             f"{what}'s parameters are {sorted(n for n, _ in mine)}; the reference's are {sorted(by_name)}.",
