@@ -355,6 +355,40 @@ def key_build_cmd(out, only, sandbox, training, data):
     click.echo(f"answer key: {len(key.entries)} values, {len(key.tensors)} tensors -> {folder}")
 
 
+@main.group("pack")
+def pack_group() -> None:
+    """Instructors: what a course hands out."""
+
+
+@pack_group.command("student")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option(
+    "--key",
+    "key_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="An answer key from `divekit key build` (default: build one now, training included).",
+)
+@click.option("--title", default="divekit exercises", show_default=True, help="The student README's title.")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True)
+def pack_student_cmd(out, key_dir, title, sandbox):
+    """Write OUT: the exercises, an installable grader without the solutions, the answer key,
+    a student README and a GitHub Classroom workflow (a template repository)."""
+    from . import key_build, pack
+    from .framework.answer_key import AnswerKey, KeyMismatch
+
+    try:
+        if key_dir:
+            key = AnswerKey.load(key_dir)
+        else:
+            key = key_build.build(_config({"sandbox": sandbox, "seed": "", "key": ""}))
+        folder = pack.build(Path(out), key, title=title)
+    except (KeyMismatch, pack.PackError) as exc:
+        _unusable(str(exc))
+    except GraderFault as fault:
+        _grader_fault(fault)
+    click.echo(f"student pack -> {folder} (answer key: {len(key.entries)} values; no solution code found in it)")
+
+
 @main.command("doctor")
 def doctor_cmd():
     """Which isolation this machine gives workers, and why; devices and data."""
