@@ -116,6 +116,17 @@ def verify(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none")
+def pack(session: nox.Session) -> None:
+    """The student pack: the answer key built from solutions/, then out/student-pack
+    (nox -s pack -- OUT to write it elsewhere)."""
+    env = _env(session)
+    out = session.posargs[0] if session.posargs else str(ROOT / "out" / "student-pack")
+    key = str(ROOT / "out" / "answer-key")
+    session.run(_bin("divekit"), "key", "build", "--out", key, env=env, external=True)
+    session.run(_bin("divekit"), "pack", "student", out, "--key", key, env=env, external=True)
+
+
+@nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """The whole test suite (HYPOTHESIS_PROFILE=thorough for a long property run)."""
     env = _env(session)

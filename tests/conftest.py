@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 from pathlib import Path
@@ -35,3 +36,21 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture(scope="session")
+def public_key(tmp_path_factory) -> Path:
+    """The answer key of the whole curriculum (training included) under the public seed,
+    built once per test run and shared by the xdist workers (a file lock): what a student
+    pack grades with."""
+    from autograder import key_build
+    from autograder.config import GradingConfig
+
+    root = tmp_path_factory.getbasetemp().parent / "public-key"
+    root.mkdir(exist_ok=True)
+    with open(root / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        folder = root / "key"
+        if not (folder / "key.json").exists():
+            key_build.build(GradingConfig()).save(folder)
+    return folder

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from autograder import key_build, leaks
+from autograder import leaks
 from autograder import pack as packing
 from autograder.config import GradingConfig
 from autograder.framework.answer_key import KEY_JSON, KEY_TENSORS, AnswerKey
@@ -32,7 +32,7 @@ SHARED_LEAKSCAN = REPO.parent / "shared" / "tools" / "leakscan.py"
 
 
 @pytest.fixture(scope="session")
-def built_pack(tmp_path_factory) -> Path:
+def built_pack(tmp_path_factory, public_key) -> Path:
     """A student pack of the whole curriculum (training included), shared by the workers."""
     root = tmp_path_factory.getbasetemp().parent / "student-pack"
     root.mkdir(exist_ok=True)
@@ -40,8 +40,7 @@ def built_pack(tmp_path_factory) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         out = root / "pack"
         if not (out / "README.md").exists():
-            key = key_build.build(GradingConfig())
-            packing.build(out, key)
+            packing.build(out, AnswerKey.load(public_key))
     return out
 
 
@@ -82,7 +81,9 @@ def test_the_scanner_finds_a_renamed_copy(tmp_path):
     changed is found; the same helper rewritten another way is not."""
     text = (REPO / "solutions" / "batch_norm.py").read_text(encoding="utf-8")
     block = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", text, re.S).group(1)
-    names = sorted(set(re.findall(r"\b[a-z_][a-z_0-9]*\b", block)) - {"if", "else", "not", "return", "torch", "for", "in"})
+    names = sorted(
+        set(re.findall(r"\b[a-z_][a-z_0-9]*\b", block)) - {"if", "else", "not", "return", "torch", "for", "in"}
+    )
     renamed = block
     for i, name in enumerate(names):
         renamed = re.sub(rf"(?<![.\w]){name}\b", f"v{i}", renamed)
@@ -140,7 +141,9 @@ def test_a_stub_hunting_for_something_to_delegate_to_earns_nothing(tmp_path, bui
     """Graded from the key, there is no reference to find: not in the worker, not on the
     disk it can see, and the key holds values, not code."""
     folder = _submission(tmp_path, "softmax_regression", "softmax", HUNTER)
-    report = grade(str(folder), ["softmax_regression.softmax"], GradingConfig(training=False, key=str(_key_dir(built_pack))))
+    report = grade(
+        str(folder), ["softmax_regression.softmax"], GradingConfig(training=False, key=str(_key_dir(built_pack)))
+    )
     assert report.meta["references"].startswith("answer key")
     assert report.score == 0, "\n".join(f"{t.name}: {t.score}" for t in report.tests)
 
@@ -203,7 +206,9 @@ def test_a_new_student_follows_the_readme(tmp_path, built_pack):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DIVEKIT_KEY")}
     subprocess.run(
         [str(bin_dir / "pip"), "install", "-q", "--no-build-isolation", "--no-deps", "./grader"],
-        cwd=pack, check=True, env=env,
+        cwd=pack,
+        check=True,
+        env=env,
     )
     divekit = str(bin_dir / "divekit")
 
@@ -214,7 +219,11 @@ def test_a_new_student_follows_the_readme(tmp_path, built_pack):
 
     where = subprocess.run(
         [str(bin_dir / "python"), "-c", "import autograder; print(autograder.__file__)"],
-        cwd=tmp_path, capture_output=True, text=True, env=env, check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     ).stdout
     assert str(tmp_path / ".venv") in where, f"divekit should come from the pack, not {where}"
     assert "to do" in run("list")

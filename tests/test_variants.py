@@ -1,5 +1,6 @@
 """Every check proven both ways: realistic wrong implementations lose points with a
-message naming the mistake; different correct implementations get full marks.
+message naming the mistake; different correct implementations get full marks. And every
+variant gets the same verdicts from a student pack's answer key as from the solutions.
 
 The modules and their pytest markers come from the curriculum (``task1`` for a module of
 "Task 1"), and each variant is graded as a real grade would grade it (see
@@ -10,11 +11,15 @@ The modules and their pytest markers come from the curriculum (``task1`` for a m
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 
 from autograder import curriculum
 from autograder import framework as check_registry
+from autograder.config import GradingConfig
+from autograder.report import Report
+from autograder.sandbox.zygote import fork_server
 
 from . import variants
 from .variants.harness import feedback, grade_variant
@@ -44,9 +49,26 @@ def _cases(kind: str):
             yield pytest.param(module.name, v, id=f"{module.name}-{v}", marks=marks)
 
 
+def _graded(tmp_path, module: str, variant, key: Path) -> Report:
+    """The variant graded from the solutions, as a course grades it; and, since a student
+    pack must say the same, graded again from the public answer key (unit checks: a
+    training threshold reads the reference's run from a recorded value either way), with
+    the same score, status and message on every unit check."""
+    config = GradingConfig().built()
+    with fork_server(config.limits, config.mode or "process", config.device):
+        report = grade_variant(tmp_path / "solutions", module, variant)
+        packed = grade_variant(tmp_path / "key", module, variant, training=False, key=str(key))
+    units = lambda r: [(t.name, round(t.score, 9), t.status, t.output) for t in r.tests if t.kind == "unit"]  # noqa: E731
+    assert packed.meta["references"].startswith("answer key")
+    assert units(packed) == units(report), "the pack's verdicts differ:\n" + "\n".join(
+        f"solutions: {a}\nkey:       {b}" for a, b in zip(units(report), units(packed)) if a != b
+    )
+    return report
+
+
 @pytest.mark.parametrize(("module", "variant"), list(_cases("WRONG")))
-def test_wrong_variant_is_caught(tmp_path, module, variant):
-    report = grade_variant(tmp_path, module, variant)
+def test_wrong_variant_is_caught(tmp_path, public_key, module, variant):
+    report = _graded(tmp_path, module, variant, public_key)
     assert report.score < report.max_score, f"{variant.name} got full marks on {module}.{variant.stub}"
     assert variant.expect, f"{variant.name} names no phrase that shows its mistake was detected"
     text = feedback(report)
@@ -67,6 +89,6 @@ def test_variants_are_graded_alike_in_plain_process_mode(tmp_path):
 
 
 @pytest.mark.parametrize(("module", "variant"), list(_cases("RIGHT")))
-def test_right_variant_gets_full_marks(tmp_path, module, variant):
-    report = grade_variant(tmp_path, module, variant)
+def test_right_variant_gets_full_marks(tmp_path, public_key, module, variant):
+    report = _graded(tmp_path, module, variant, public_key)
     assert report.score == pytest.approx(report.max_score), feedback(report)
