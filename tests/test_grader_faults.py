@@ -92,13 +92,25 @@ def test_a_missing_reference_is_a_grader_fault_too(tmp_path):
     _fault(result, "the reference solution", "is not here")
 
 
-def test_a_check_tripped_by_a_submission_fails_that_check_and_grading_goes_on(tmp_path):
-    """The gradient check backpropagates a gradient shaped like the student's output through
-    the reference; an output of the wrong shape makes that raise. The check passes on the
+def test_a_check_tripped_by_a_submission_fails_that_check_and_grading_goes_on(tmp_path, monkeypatch):
+    """A check that did not foresee an output of the wrong shape raises on it (here one
+    added for the test: the course's own checks look at the shape first). It passes on the
     reference solution, so the fault is the submission's: that check fails, with a message."""
+    import torch
+
+    from autograder import framework
+
     from .variants import linear_regression as V
     from .variants.harness import grade_variant
 
+    def unforeseen(ctx):
+        X, w, b = torch.ones(7, 3, dtype=torch.float64), torch.ones(3, 1, dtype=torch.float64), torch.zeros(1)
+        out = ctx.call("linreg", X, w, b.double())
+        (out - ctx.expected(lambda ref: ref.linreg(X, w, b.double()))).reshape(7)  # raises for (7, 3)
+
+    checks = framework.load("linear_regression")
+    tripping = framework.Check("linear_regression", "linreg", "a check that trips over a wrong shape", unforeseen)
+    monkeypatch.setitem(framework._REGISTRY, "linear_regression", [*checks, tripping])
     variant = next(v for v in V.WRONG if v.name == "elementwise product")
     report = grade_variant(tmp_path, "linear_regression", variant, sandbox=SANDBOX, examples=3)
     tripped = [t for t in report.tests if "could not make sense of what your code did" in t.output]
