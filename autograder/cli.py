@@ -117,13 +117,20 @@ def main() -> None:
 @main.command("grade")
 @click.argument("submission", type=click.Path())
 @grading_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "classroom"]),
+    default="text",
+    show_default=True,
+    help="json: Gradescope's results.json; classroom: GitHub Classroom's reporter payload (base64), "
+    "written to --out or printed as a result=... line for $GITHUB_OUTPUT.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report here.")
 def grade_cmd(submission, only, fmt, out, **asked):
     """Grade SUBMISSION (a folder laid out like exercises/, or a zip of one).
 
     Exits 0 whenever grading finished, whatever the score; 2 for unusable input.
-    The JSON format is Gradescope's results.json.
     """
     config = _config(asked)
     try:
@@ -138,6 +145,8 @@ def grade_cmd(submission, only, fmt, out, **asked):
         _unusable(str(exc))
     if fmt == "json":
         text = json.dumps(report.to_gradescope(include_attachments=True), indent=2)
+    elif fmt == "classroom":
+        text = report.classroom_payload() if out else f"result={report.classroom_payload()}"
     else:
         text = report.to_text(hints={s.id: s.hint for s in curriculum.all_stubs()})
     if out:

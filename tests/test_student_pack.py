@@ -242,3 +242,58 @@ def test_a_new_student_follows_the_readme(tmp_path, built_pack):
     exercise.write_text(right, encoding="utf-8")
     out = run("check", "linear_regression")
     assert re.search(r"Total: (\d+(\.\d+)?)/\1\b", out), out
+
+
+# -- GitHub Classroom -------------------------------------------------------------------------
+def test_the_classroom_workflow_runs_one_runner_per_module_and_reports_them_all(built_pack):
+    import yaml
+
+    from autograder import curriculum
+
+    workflow = yaml.safe_load((built_pack / ".github" / "workflows" / "classroom.yml").read_text(encoding="utf-8"))
+    assert workflow["name"] == "Autograding Tests"  # the check run the reporter updates
+    assert "push" in workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert workflow["permissions"]["checks"] == "write"
+    steps = workflow["jobs"]["run-autograding-tests"]["steps"]
+    uses = [s["uses"] for s in steps if "uses" in s]
+    assert uses[0] == "actions/checkout@v4" and uses[-1] == "classroom-resources/autograding-grading-reporter@v1"
+    modules = [m.name for m in curriculum.modules()]
+    graders = {s["id"]: s["run"] for s in steps if "id" in s}
+    assert list(graders) == modules
+    for name, command in graders.items():
+        assert f"--only {name} --format classroom" in command and "$GITHUB_OUTPUT" in command
+    reporter = steps[-1]
+    assert reporter["with"]["runners"].split(",") == modules
+    for name in modules:
+        assert reporter["env"][f"{name.upper()}_RESULTS"] == f"${{{{ steps.{name}.outputs.result }}}}"
+
+
+def test_the_classroom_payload_carries_partial_credit_per_test(tmp_path):
+    """What the reporter decodes: base64 JSON with version, status, max_score and tests[]
+    (name, status, score, message); its total is the report's."""
+    import base64
+
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    folder = _submission(
+        tmp_path, "linear_regression", "linreg", "def linreg(X, w, b):\n    return X * w.reshape(-1) + b\n"
+    )
+    args = ["grade", str(folder), "--only", "linear_regression", "--no-training", "--format", "classroom"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("result=")
+    payload = json.loads(base64.b64decode(line.removeprefix("result=")))
+    assert payload["version"] == 1 and payload["status"] == "fail"
+    tests = payload["tests"]
+    assert {"name", "status", "score", "message"} <= set(tests[0])
+    assert {t["status"] for t in tests} == {"pass", "fail"}
+    linreg = [t for t in tests if t["name"].startswith("linear_regression.linreg")]
+    assert all(t["status"] == "fail" for t in linreg) and "an elementwise product" in linreg[0]["message"]
+    others = sum(t["score"] for t in tests if not t["name"].startswith("linear_regression.linreg"))
+    assert 0 < others == sum(t["score"] for t in tests) < payload["max_score"]
+    out = tmp_path / "payload.b64"
+    assert CliRunner().invoke(main, [*args, "--out", str(out)]).exit_code == 0
+    assert json.loads(base64.b64decode(out.read_text()))["max_score"] == payload["max_score"]
