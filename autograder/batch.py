@@ -4,13 +4,19 @@ Every submission (a sub-folder or a zip of ``FOLDER``) is graded by a judge proc
 its own, ``--jobs`` at a time, so that nothing one submission does can stop, slow down
 or change the grading of another: a judge that crashes, hangs past its deadline or is
 killed costs only its own submission, which then gets a JSON that says what happened.
-``DIR/<name>.json`` is Gradescope's results.json; ``DIR/summary.csv`` has one row per
-submission.
+``DIR/<name>.json`` is Gradescope's results.json, written atomically the moment its
+submission is done; ``DIR/grades.csv`` has one row per submission.
+
+A class run can be killed and started again: a submission whose JSON is there, written
+for the same files under the same grading (its ``extra_data.fingerprint``: the
+submission's bytes, the configuration, the checks), is not graded again; one whose files
+changed, or whose grading stopped with an error, is.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import signal
@@ -25,8 +31,8 @@ from pathlib import Path
 
 from .config import GradingConfig
 
-SUMMARY = "summary.csv"
-FIELDS = ["name", "status", "score", "max_score", "seconds", "reason", "source"]
+SUMMARY = "grades.csv"
+FIELDS = ["name", "status", "score", "max_score", "seconds", "reason", "source", "fingerprint"]
 
 
 @dataclass
@@ -38,6 +44,7 @@ class Row:
     seconds: float
     reason: str
     source: str
+    fingerprint: str = ""
 
 
 def discover(folder: str | Path) -> list[tuple[str, Path]]:
@@ -91,8 +98,45 @@ def deadline_for(config: GradingConfig, only: list[str] | None = None) -> float:
     return 120 + 2 * modules * config.limits.module_seconds
 
 
-def grade_one(submission: str, out: str, config: GradingConfig, only: list[str] | None = None) -> dict:
-    """Grade one submission in this process and write its JSON; returns a summary."""
+def fingerprint(path: Path, job: dict) -> str:
+    """What a submission's grade depends on: its files (names and bytes), the grading
+    configuration and the checks it is graded with. The same fingerprint, the same grade."""
+    from .framework.answer_key import stamp
+
+    h = hashlib.sha256(json.dumps([job, stamp()], sort_keys=True, default=str).encode())
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        h.update(str(f.relative_to(path) if path.is_dir() else f.name).encode() + b"\0")
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()[:32]
+
+
+def _done(out: Path, want: str, name: str, path: Path) -> Row | None:
+    """The row of a submission already graded under ``want`` (None: grade it)."""
+    try:
+        data = json.loads(out.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    extra = data.get("extra_data", {})
+    if extra.get("fingerprint") != want or extra.get("status") not in ("graded", "unusable"):
+        return None
+    return Row(
+        name,
+        extra["status"],
+        round(float(data.get("score", 0.0)), 6),
+        round(float(data.get("max_score", 0.0)), 6),
+        0.0,
+        extra.get("reason", "") or "already graded (same files, same grading)",
+        str(path),
+        want,
+    )
+
+
+def grade_one(
+    submission: str, out: str, config: GradingConfig, only: list[str] | None = None, fingerprint_of_job: str = ""
+) -> dict:
+    """Grade one submission in this process and write its JSON (stamped with
+    ``fingerprint_of_job``, see :func:`fingerprint`); returns a summary."""
     from . import intake
     from .grading import GraderFault, grade
 
@@ -101,7 +145,9 @@ def grade_one(submission: str, out: str, config: GradingConfig, only: list[str] 
         report = grade(submission, only, config)
     except (intake.UnusableSubmission, GraderFault) as exc:
         status = "unusable" if isinstance(exc, intake.UnusableSubmission) else "error"
-        _write_json(Path(out), unusable_json(str(exc), status=status))
+        data = unusable_json(str(exc), status=status)
+        data["extra_data"]["fingerprint"] = fingerprint_of_job
+        _write_json(Path(out), data)
         return {
             "status": status,
             "reason": str(exc),
@@ -111,6 +157,7 @@ def grade_one(submission: str, out: str, config: GradingConfig, only: list[str] 
         }
     data = report.to_gradescope(include_attachments=True)
     data["extra_data"]["status"] = "graded"
+    data["extra_data"]["fingerprint"] = fingerprint_of_job
     _write_json(Path(out), data)
     return {
         "status": "graded",
@@ -164,6 +211,7 @@ def _run_judge(name: str, path: Path, out_dir: Path, job: dict, deadline: float)
             round(seconds, 2),
             summary.get("reason", ""),
             str(path),
+            job.get("fingerprint", ""),
         )
     if code is None:
         reason = f"grading did not finish within {deadline:.0f} s and was stopped"
@@ -196,7 +244,10 @@ def grade_all(
     def one(item: tuple[str, Path]) -> Row:
         name, path = item
         try:
-            row = _run_judge(name, path, out_dir, job, deadline)
+            want = fingerprint(path, job)
+            row = _done(out_dir / f"{name}.json", want, name, path)
+            if row is None:
+                row = _run_judge(name, path, out_dir, dict(job, fingerprint=want), deadline)
         except Exception as exc:  # noqa: BLE001 - one submission never stops the others
             reason = f"internal error while grading: {type(exc).__name__}: {exc}"
             _write_json(out_dir / f"{name}.json", unusable_json(reason, status="error"))
@@ -207,11 +258,13 @@ def grade_all(
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         rows = list(pool.map(one, submissions))
-    with open(out_dir / SUMMARY, "w", newline="", encoding="utf-8") as stream:
+    tmp = out_dir / (SUMMARY + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as stream:
         writer = csv.DictWriter(stream, fieldnames=FIELDS)
         writer.writeheader()
         for row in rows:
             writer.writerow(asdict(row))
+    os.replace(tmp, out_dir / SUMMARY)
     return rows
 
 
@@ -219,7 +272,7 @@ def _main(argv: list[str]) -> int:
     job = json.loads(Path(argv[0]).read_text())
     try:
         config = GradingConfig.from_dict(job["config"])
-        summary = grade_one(job["submission"], job["out"], config, job["only"])
+        summary = grade_one(job["submission"], job["out"], config, job["only"], job.get("fingerprint", ""))
     except Exception as exc:
         print(f"DIVEKIT-ERROR {type(exc).__name__}: {exc}", flush=True)
         raise
@@ -231,4 +284,4 @@ if __name__ == "__main__":
     sys.exit(_main(sys.argv[1:]))
 
 
-__all__ = ["Row", "discover", "grade_all", "grade_one", "unusable_json"]
+__all__ = ["Row", "discover", "fingerprint", "grade_all", "grade_one", "unusable_json"]

@@ -301,7 +301,7 @@ def verify_cmd(only, **asked):
     "--out-dir",
     required=True,
     type=click.Path(file_okay=False),
-    help="Where DIR/<name>.json (Gradescope format) and DIR/summary.csv go.",
+    help="Where DIR/<name>.json (Gradescope format) and DIR/grades.csv go; a rerun skips what is done.",
 )
 @click.option(
     "--jobs",
@@ -335,7 +335,7 @@ def grade_all_cmd(folder, out_dir, jobs, only, **asked):
         rows = grade_all(folder, out_dir, config, only=list(only) or None, jobs=jobs, progress=show)
     except RuntimeError as exc:
         _unusable(str(exc))
-    click.echo(f"{len(rows)} submission(s) -> {Path(out_dir) / 'summary.csv'}")
+    click.echo(f"{len(rows)} submission(s) -> {Path(out_dir) / 'grades.csv'}")
 
 
 @main.group("key")

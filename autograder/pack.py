@@ -158,6 +158,7 @@ pass these checks rather than to do the task will not pass those. This grader ho
 solutions, only the values the checks compare with.
 """
 
+
 def classroom_workflow() -> str:
     """The Classroom workflow, one runner per module of the curriculum: each step grades its
     module into GitHub Classroom's reporter payload, and the reporter adds them up (per-test
@@ -197,7 +198,7 @@ def classroom_workflow() -> str:
         "      - name: Autograding Reporter",
         "        uses: classroom-resources/autograding-grading-reporter@v1",
         "        env:",
-        *(f"          {name.upper()}_RESULTS: \"${{{{ steps.{name}.outputs.result }}}}\"" for name in modules),
+        *(f'          {name.upper()}_RESULTS: "${{{{ steps.{name}.outputs.result }}}}"' for name in modules),
         "        with:",
         f"          runners: {','.join(modules)}",
         "",

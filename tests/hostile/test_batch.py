@@ -62,7 +62,7 @@ def test_grade_all_keeps_going_whatever_a_submission_does(tmp_path):
     )
     assert result.exit_code == 0, result.output
 
-    rows = {r["name"]: r for r in csv.DictReader(open(out / "summary.csv"))}
+    rows = {r["name"]: r for r in csv.DictReader(open(out / "grades.csv"))}
     expected = set(hostile) | {"honest", "zipped", "garbage", "empty"}
     assert set(rows) == expected
     for name in expected:

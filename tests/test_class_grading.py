@@ -1,0 +1,81 @@
+"""Class grading that survives being killed: ``divekit grade-all`` started again skips
+what is done, loses nothing, and regrades only a submission whose files changed."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import batch
+
+from .variants.harness import replace_stub
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = (REPO / "solutions" / "linear_regression.py").read_text(encoding="utf-8")
+ARGS = ["--only", "linear_regression", "--no-training", "--jobs", "1"]
+
+
+def _class(folder: Path) -> None:
+    for name in ("ada", "bo", "cy"):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "linear_regression.py").write_text(REFERENCE, encoding="utf-8")
+    wrong = replace_stub(REFERENCE, "linreg", "def linreg(X, w, b):\n    return X * w.reshape(-1) + b\n")
+    (folder / "cy" / "linear_regression.py").write_text(wrong, encoding="utf-8")
+
+
+def _grade_all(folder: Path, out: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "autograder.cli", "grade-all", str(folder), "--out-dir", str(out), *ARGS]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900)
+
+
+def test_a_changed_submission_changes_its_fingerprint(tmp_path):
+    _class(tmp_path / "class")
+    job = {"only": ["linear_regression"], "config": {"training": False}}
+    before = batch.fingerprint(tmp_path / "class" / "ada", job)
+    assert before == batch.fingerprint(tmp_path / "class" / "ada", dict(job))
+    assert before != batch.fingerprint(tmp_path / "class" / "ada", dict(job, only=None))
+    (tmp_path / "class" / "ada" / "linear_regression.py").write_text(REFERENCE + "\n# edited\n", encoding="utf-8")
+    assert before != batch.fingerprint(tmp_path / "class" / "ada", job)
+
+
+@pytest.mark.slow
+def test_killed_and_restarted_it_loses_nothing_and_regrades_only_what_changed(tmp_path):
+    folder, out = tmp_path / "class", tmp_path / "out"
+    _class(folder)
+    command = [sys.executable, "-m", "autograder.cli", "grade-all", str(folder), "--out-dir", str(out), *ARGS]
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    first = out / "ada.json"
+    deadline = time.monotonic() + 600
+    while not first.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGKILL)  # mid-run: ada done, the rest not
+    run.wait()
+    assert first.exists(), "the first submission's result should be on disk as soon as it is done"
+    assert not (out / "grades.csv").exists()
+    done_at = first.stat().st_mtime_ns
+
+    again = _grade_all(folder, out)
+    assert again.returncode == 0, again.stderr
+    assert first.stat().st_mtime_ns == done_at, "ada was graded again"
+    assert "ada: graded" in again.stderr and "already graded" in again.stderr
+    rows = {r["name"]: r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
+    assert sorted(rows) == ["ada", "bo", "cy"] and {r["status"] for r in rows.values()} == {"graded"}
+    assert float(rows["ada"]["score"]) == float(rows["ada"]["max_score"]) > float(rows["cy"]["score"])
+    marks = {n: (out / f"{n}.json").stat().st_mtime_ns for n in rows}
+
+    # bo edits a file: only bo is graded again.
+    edited = folder / "bo" / "linear_regression.py"
+    edited.write_text(replace_stub(REFERENCE, "linreg", "def linreg(X, w, b):\n    return X @ w\n"), encoding="utf-8")
+    third = _grade_all(folder, out)
+    assert third.returncode == 0, third.stderr
+    after = {n: (out / f"{n}.json").stat().st_mtime_ns for n in rows}
+    assert after["bo"] != marks["bo"] and after["ada"] == marks["ada"] and after["cy"] == marks["cy"]
+    rows = {r["name"]: r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
+    assert float(rows["bo"]["score"]) < float(rows["bo"]["max_score"])
