@@ -156,6 +156,7 @@ def grade_one(
             "seconds": time.monotonic() - start,
         }
     data = report.to_gradescope(include_attachments=True)
+    data["execution_time"] = round(time.monotonic() - start, 2)
     data["extra_data"]["status"] = "graded"
     data["extra_data"]["fingerprint"] = fingerprint_of_job
     _write_json(Path(out), data)

@@ -398,6 +398,37 @@ def pack_student_cmd(out, key_dir, title, sandbox):
     click.echo(f"student pack -> {folder} (answer key: {len(key.entries)} values; no solution code found in it)")
 
 
+@main.group("gradescope")
+def gradescope_group() -> None:
+    """Instructors: the Gradescope autograder zip, and what it runs."""
+
+
+@gradescope_group.command("build")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option(
+    "--seed-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file holding the course's secret seed (default: $DIVEKIT_SEED; none: the public seed).",
+)
+def gradescope_build_cmd(out, seed_file):
+    """Write OUT (a zip to upload as the assignment's autograder): setup.sh, run_autograder,
+    the grader with the solutions, and the course's secret seed."""
+    from . import gradescope
+
+    seed = Path(seed_file).read_text(encoding="utf-8").strip() if seed_file else os.environ.get("DIVEKIT_SEED", "")
+    path = gradescope.build(Path(out), seed=seed.strip())
+    click.echo(f"Gradescope autograder -> {path} ({'secret seed included' if seed else 'public seed'})")
+
+
+@gradescope_group.command("run")
+@click.option("--root", type=click.Path(file_okay=False), default="/autograder", show_default=True)
+def gradescope_run_cmd(root):
+    """Grade ROOT/submission into ROOT/results/results.json (run_autograder calls this)."""
+    from . import gradescope
+
+    sys.exit(gradescope.run(Path(root)))
+
+
 @main.command("doctor")
 def doctor_cmd():
     """Which isolation this machine gives workers, and why; devices and data."""
