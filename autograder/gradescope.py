@@ -75,8 +75,8 @@ def run(root: Path) -> int:
     """Grade ``root/submission`` into ``root/results/results.json`` (Gradescope's layout).
 
     A submission that cannot be graded gets a results.json saying why (score 0: it is the
-    student's); a fault of the grader gets one with no score and the reason, so Gradescope
-    shows the instructor an error rather than a 0.
+    student's). A fault of the grader leaves no results.json and exits 1 with the reason, so
+    Gradescope shows an autograder failure (the instructor's to fix), never a student's 0.
     """
     from . import batch
     from .config import GradingConfig
@@ -86,6 +86,11 @@ def run(root: Path) -> int:
     seed_file = source / SEED_FILE
     seed = seed_file.read_text(encoding="utf-8").strip() if seed_file.exists() else ""
     config = GradingConfig(solutions=str(source / "solutions"), seed=seed).built()
-    summary = batch.grade_one(str(root / "submission"), str(results / "results.json"), config)
+    out = results / "results.json"
+    summary = batch.grade_one(str(root / "submission"), str(out), config)
+    if summary["status"] == "error":
+        out.unlink(missing_ok=True)
+        print(f"divekit: grading stopped, a fault of the grader (no student is scored for it): {summary['reason']}")
+        return 1
     print(json.dumps({k: summary[k] for k in ("status", "score", "max_score")}))
     return 0
