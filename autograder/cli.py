@@ -13,6 +13,7 @@ import click
 from . import curriculum, intake, static
 from .config import GradingConfig
 from .grading import GraderFault, grade
+from .points import show
 from .reference import REPO
 from .sandbox import choose_mode
 
@@ -152,7 +153,7 @@ def grade_cmd(submission, only, fmt, out, **asked):
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(text + "\n", encoding="utf-8")
-        click.echo(f"{report.score:g}/{report.max_score:g} -> {out}", err=True)
+        click.echo(f"{show(report.score)}/{show(report.max_score)} -> {out}", err=True)
     else:
         click.echo(text)
 
@@ -210,10 +211,12 @@ def _print_report(report, verbose: bool) -> None:
     for note in report.notes:
         console.print(f"[dim]note: {note}[/dim]")
     by_stub = report.by_stub()
+    shown = report.shown()
     for stub, tests in report.grouped():
         got, total = by_stub[stub]
         colour = "green" if got >= total - 1e-9 else "red" if got == 0 else "yellow"
-        console.print(f"\n[bold]{stub}[/bold]  [{colour}]{got:g}/{total:g}[/{colour}]")
+        said = "/".join(map(show, shown["stubs"][stub]))
+        console.print(f"\n[bold]{stub}[/bold]  [{colour}]{said}[/{colour}]")
         shown_hint = False
         for t in tests:
             ok = t.status == "passed"
@@ -224,7 +227,7 @@ def _print_report(report, verbose: bool) -> None:
             if not ok and not shown_hint and hints.get(stub) and "Not implemented" not in t.output:
                 console.print(f"    [cyan]hint:[/cyan] {hints[stub]}", highlight=False)
                 shown_hint = True
-    console.print(f"\n[bold]Total: {report.score:g}/{report.max_score:g}[/bold]")
+    console.print(f"\n[bold]Total: {'/'.join(map(show, shown['total']))}[/bold]")
 
 
 @main.command("list")
@@ -327,7 +330,8 @@ def grade_all_cmd(folder, out_dir, jobs, only, **asked):
 
     def show(row):
         click.echo(
-            f"{row.name}: {row.status} {row.score:g}/{row.max_score:g}" + (f" ({row.reason})" if row.reason else ""),
+            f"{row.name}: {row.status} {show(row.score)}/{show(row.max_score)}"
+            + (f" ({row.reason})" if row.reason else ""),
             err=True,
         )
 

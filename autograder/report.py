@@ -62,6 +62,25 @@ class Report:
             acc[1] += t.max_score
         return {k: (v[0], v[1]) for k, v in out.items()}
 
+    def shown(self) -> dict:
+        """Every score as text shows it (see points.py): ``"total"``, each stub's and each
+        test's (by index) ``(score, max_score)``, rounded to the cent so that the tests add up
+        to their stub and the stubs to the total, exactly as printed."""
+        from .points import apportion
+
+        groups = self.grouped()
+        index = {id(t): i for i, t in enumerate(self.tests)}
+        out: dict = {"total": (round(self.score, 2), round(self.max_score, 2)), "stubs": {}, "tests": {}}
+        stub_scores = apportion([sum(t.score for t in g) for _, g in groups], self.score)
+        stub_maxes = apportion([sum(t.max_score for t in g) for _, g in groups], self.max_score)
+        for (stub, tests), got, most in zip(groups, stub_scores, stub_maxes):
+            out["stubs"][stub] = (got, most)
+            scores = apportion([t.score for t in tests], got)
+            maxes = apportion([t.max_score for t in tests], most)
+            for t, a, b in zip(tests, scores, maxes):
+                out["tests"][index[id(t)]] = (a, b)
+        return out
+
     def grouped(self) -> list[tuple[str, list[TestResult]]]:
         """Tests by stub, stubs in the order they were first graded (training runs last,
         but read best next to the stub they belong to)."""
@@ -114,20 +133,25 @@ class Report:
         return base64.b64encode(json.dumps(self.to_classroom()).encode()).decode()
 
     def to_text(self, *, hints: dict[str, str] | None = None, verbose: bool = False) -> str:
+        from .points import show
+
         lines = [f"divekit report for {self.submission}"]
         lines += [f"note: {n}" for n in self.notes]
-        totals = self.by_stub()
+        shown = self.shown()
         for stub, tests in self.grouped():
-            got, total = totals[stub]
-            lines.append(f"\n{stub}  {got:g}/{total:g}")
+            got, total = shown["stubs"][stub]
+            lines.append(f"\n{stub}  {show(got)}/{show(total)}")
             for t in tests:
-                lines += self._test_lines(t, hints, verbose)
-        lines.append(f"\nTotal: {self.score:g}/{self.max_score:g}")
+                lines += self._test_lines(t, hints, verbose, shown["tests"][self.tests.index(t)])
+        got, total = shown["total"]
+        lines.append(f"\nTotal: {show(got)}/{show(total)}")
         return "\n".join(lines)
 
-    def _test_lines(self, t: TestResult, hints, verbose) -> list[str]:
+    def _test_lines(self, t: TestResult, hints, verbose, points: tuple[float, float]) -> list[str]:
+        from .points import show
+
         mark = "PASS" if t.status == "passed" else "FAIL"
-        lines = [f"  [{mark}] {t.name.split(': ', 1)[-1]}  ({t.score:g}/{t.max_score:g})"]
+        lines = [f"  [{mark}] {t.name.split(': ', 1)[-1]}  ({show(points[0])}/{show(points[1])})"]
         if t.status != "passed" or verbose:
             lines += [f"         {ln}" for ln in t.output.splitlines()]
         if t.status != "passed" and hints and hints.get(t.stub) and t is self._first_fail(t.stub):
