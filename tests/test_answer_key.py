@@ -25,6 +25,8 @@ def test_fingerprints_follow_the_data_not_the_objects():
     g = lambda ref: ref.f(X + 1)  # noqa: E731
     assert answer_key.entry_name("c", f, (), {}) != answer_key.entry_name("c", g, (), {})
     assert answer_key.entry_name("c", f, (), {}) == answer_key.entry_name("c", f, (), {})
+    seven, eight = (lambda ref: ref.conv_block(3, 7)), (lambda ref: ref.conv_block(3, 8))  # one line, one constant
+    assert answer_key.fingerprint(seven) != answer_key.fingerprint(eight)
 
 
 def test_values_come_back_as_they_went_in_and_unknown_ones_are_refused(tmp_path):

@@ -93,6 +93,9 @@ def _feed(h, obj: Any, depth: int = 0) -> None:
         put(b")")
     elif isinstance(obj, types.FunctionType):
         put(f"fn:{obj.__module__}.{obj.__qualname__};".encode())
+        # Its code too: two lambdas of one line that differ only in a constant
+        # (``ref.conv_block(3, 7)`` and ``(3, 8)``) ask different questions.
+        _feed_code(h, obj.__code__)
         for cell in obj.__closure__ or ():
             try:
                 _feed(h, cell.cell_contents, depth + 1)
@@ -114,6 +117,16 @@ def _feed(h, obj: Any, depth: int = 0) -> None:
         _feed(h, torch.as_tensor(obj), depth + 1)
     else:
         put(f"obj:{type(obj).__qualname__};".encode())
+
+
+def _feed_code(h, code: types.CodeType) -> None:
+    h.update(code.co_code)
+    h.update(repr(code.co_names).encode())
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _feed_code(h, const)
+        else:
+            h.update(repr(const).encode())
 
 
 def fingerprint(*objs: Any) -> str:
