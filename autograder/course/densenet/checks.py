@@ -6,7 +6,6 @@ import math
 
 import torch
 from hypothesis import strategies as st
-from torch.nn import functional as F
 
 from ...framework import checks_for
 from ...framework import expect as E
@@ -17,7 +16,7 @@ from ...framework.networks import (
     compare_network,
     leaf_types,
     network_handle,
-    randomised_reference,
+    reference_network,
     training_check,
 )
 
@@ -42,9 +41,8 @@ def conv_block_layers(ctx):
     )
     out = ctx.probe("networks.forward", h, torch.randn(2, 3, 5, 5, generator=ctx.generator()), True)
     E.shape(out, (2, 7, 5, 5), "conv_block(3, 7) on (2, 3, 5, 5) (padding 1 keeps 5x5)")
-    ref = randomised_reference(lambda: ctx.ref.conv_block(3, 7), ctx.seed)
     X = torch.randn(2, 3, 5, 5, generator=ctx.generator(1), dtype=torch.float64)
-    compare_network(ctx, h, ref, X, "conv_block(3, 7)")
+    compare_network(ctx, h, lambda ref: ref.conv_block(3, 7), X, "conv_block(3, 7)")
 
 
 # -- DenseBlock ---------------------------------------------------------------------------
@@ -111,22 +109,13 @@ def dense_block_channels(ctx):
     prop()
 
 
-def _dense_reversed(ref, X, train):
-    """A DenseBlock that concatenates (Y, X) instead of (X, Y), with the reference's weights."""
-    for blk in ref.net:
-        bn, conv = blk[0], blk[2]
-        Y = F.conv2d(
-            F.relu(
-                F.batch_norm(
-                    X, bn.running_mean.clone(), bn.running_var.clone(), bn.weight, bn.bias, training=train, eps=bn.eps
-                )
-            ),
-            conv.weight,
-            conv.bias,
-            padding=1,
-        )
-        X = torch.cat((Y, X), dim=1)
-    return X
+def _reference_dense_reversed(ref, build, seed, X, train):
+    """The reference DenseBlock (with the comparison's weights) concatenating in the other
+    order (mistakes.py: the reference's forward pass with one change)."""
+    from . import mistakes
+
+    with torch.no_grad():
+        return mistakes.dense_reversed(reference_network(ref, build, seed), X, train)
 
 
 @check(
@@ -136,12 +125,15 @@ def _dense_reversed(ref, X, train):
 )
 def dense_block_outputs(ctx):
     h = _dense_block(ctx, 3, 2, 4)
-    ref = randomised_reference(lambda: ctx.ref.DenseBlock(3, 2, 4), ctx.seed)
     X = torch.randn(3, 2, 5, 5, generator=ctx.generator(), dtype=torch.float64)
+
+    def build(ref):
+        return ref.DenseBlock(3, 2, 4)
+
     compare_network(
         ctx,
         h,
-        ref,
+        build,
         X,
         "DenseBlock(3, 2, 4)",
         lambda train: [
@@ -150,7 +142,7 @@ def dense_block_outputs(ctx):
                 "Keep the input first: "
                 "X = torch.cat((X, Y), dim=1). The layers that follow were built for that "
                 "channel order.",
-                lambda: _dense_reversed(ref, X, train),
+                lambda: ctx.expected(_reference_dense_reversed, build, ctx.seed, X, train),
             )
         ],
     )
@@ -178,9 +170,8 @@ def transition_layers(ctx):
     )
     out = ctx.probe("networks.forward", h, torch.randn(4, 23, 8, 8, generator=ctx.generator()), True)
     E.shape(out, (4, 10, 4, 4), "transition_block(23, 10) on (4, 23, 8, 8)")
-    ref = randomised_reference(lambda: ctx.ref.transition_block(23, 10), ctx.seed)
     X = torch.randn(2, 23, 6, 6, generator=ctx.generator(1), dtype=torch.float64)
-    compare_network(ctx, h, ref, X, "transition_block(23, 10)")
+    compare_network(ctx, h, lambda ref: ref.transition_block(23, 10), X, "transition_block(23, 10)")
 
 
 # -- densenet -----------------------------------------------------------------------------
@@ -216,17 +207,21 @@ def densenet_channels(ctx):
     E.that(s.output == [1, 10], f"densenet()'s output is {s.output}; expected [1, 10].")
 
 
+def _reference_parameters(ref, **kwargs):
+    return sum(p.numel() for p in ref.densenet(**kwargs).parameters())
+
+
 @check("densenet", "as many parameters as the book's, and every argument is used", weight=0.5)
 def densenet_parameters(ctx):
     info = ctx.describe(network_handle(ctx, "densenet"))
     total = sum(math.prod(p.shape) for p in info.parameters)
-    want = sum(p.numel() for p in ctx.ref.densenet().parameters())
+    want = ctx.expected(_reference_parameters)
     E.that(total == want, f"densenet() has {total:,} parameters; the book's has {want:,}.")
     kwargs = {"num_classes": 5, "in_channels": 3, "growth_rate": 8, "num_convs_in_dense_blocks": (2, 3)}
     h = network_handle(ctx, "densenet", (), kwargs)
     info = ctx.describe(h)
     total = sum(math.prod(p.shape) for p in info.parameters)
-    want = sum(p.numel() for p in ctx.ref.densenet(**kwargs).parameters())
+    want = ctx.expected(_reference_parameters, **kwargs)
     E.that(
         total == want,
         f"densenet(num_classes=5, in_channels=3, growth_rate=8, "
@@ -239,9 +234,8 @@ def densenet_parameters(ctx):
 @check("densenet", "with the reference's weights, the same outputs and gradients", weight=1.5)
 def densenet_outputs(ctx):
     h = network_handle(ctx, "densenet")
-    ref = randomised_reference(lambda: ctx.ref.densenet(), ctx.seed)
     X = torch.randn(2, 1, 48, 48, generator=ctx.generator(), dtype=torch.float64)
-    compare_network(ctx, h, ref, X, "densenet")
+    compare_network(ctx, h, lambda ref: ref.densenet(), X, "densenet")
 
 
 # CPU: 400 images resized to 32x32 (the smallest size four dense stages and three

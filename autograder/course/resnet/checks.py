@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import torch
-from torch.nn import functional as F
 
 from ...framework import checks_for
 from ...framework import expect as E
@@ -15,7 +14,7 @@ from ...framework.networks import (
     TrainingThreshold,
     compare_network,
     network_handle,
-    randomised_reference,
+    reference_network,
     training_check,
 )
 from ...session import StudentError
@@ -24,42 +23,6 @@ check = checks_for("resnet")
 
 
 # -- Residual -----------------------------------------------------------------------------
-
-
-def _bn(mod, x, train):
-    return F.batch_norm(
-        x,
-        mod.running_mean.clone(),
-        mod.running_var.clone(),
-        mod.weight,
-        mod.bias,
-        training=train,
-        momentum=0.1,
-        eps=mod.eps,
-    )
-
-
-def residual_variant(ref, X, train, stride, kind=""):
-    """The output of a Residual with the reference's weights, written right or wrong."""
-    s2 = stride if kind == "stride on conv2" else 1
-    s1 = 1 if kind == "stride on conv2" else stride
-    Y = _bn(ref.bn1, F.conv2d(X, ref.conv1.weight, ref.conv1.bias, stride=s1, padding=1), train)
-    if kind != "no ReLU after bn1":
-        Y = F.relu(Y)
-    Y = F.conv2d(Y, ref.conv2.weight, ref.conv2.bias, stride=s2, padding=1)
-    shortcut = X if ref.conv3 is None else F.conv2d(X, ref.conv3.weight, ref.conv3.bias, stride=stride)
-    if kind == "bn2 after the addition":
-        return F.relu(_bn(ref.bn2, Y + shortcut, train))
-    Y = _bn(ref.bn2, Y, train)
-    if kind == "ReLU before the addition":
-        return F.relu(Y) + shortcut
-    if kind == "ReLU before and after the addition":
-        return F.relu(F.relu(Y) + shortcut)
-    if kind == "no ReLU after the addition":
-        return Y + shortcut
-    if kind == "no shortcut":
-        return F.relu(Y)
-    return F.relu(Y + shortcut)
 
 
 RESIDUAL_HINTS = {
@@ -75,15 +38,22 @@ RESIDUAL_HINTS = {
 }
 
 
-def residual_mistakes(ref, X, stride):
+def _reference_residual_mistake(ref, build, seed, X, train, stride, kind):
+    """What the reference Residual (with the comparison's weights) gives written wrong as
+    ``kind`` (mistakes.py: the reference's forward pass with one change)."""
+    from . import mistakes
+
+    with torch.no_grad():
+        return mistakes.residual_variant(reference_network(ref, build, seed), X, train, stride, kind)
+
+
+def residual_mistakes(ctx, build, X, stride):
     def make(train):
         return [
             Mistake(
-                f"a Residual with {kind}"
-                if kind not in ("no shortcut",)
-                else "a Residual that never adds the shortcut",
+                "a Residual that never adds the shortcut" if kind == "no shortcut" else f"a Residual with {kind}",
                 hint,
-                lambda kind=kind: residual_variant(ref, X, train, stride, kind),
+                lambda kind=kind: ctx.expected(_reference_residual_mistake, build, ctx.seed, X, train, stride, kind),
             )
             for kind, hint in RESIDUAL_HINTS.items()
         ]
@@ -174,19 +144,17 @@ def residual_outputs(ctx):
     for cin, cout, one, stride in RESIDUAL_CASES:
         what = f"Residual({cin}, {cout}, use_1x1conv={one}, stride={stride})"
         h = ctx.new("Residual", cin, cout, use_1x1conv=one, stride=stride)
-        ref = randomised_reference(
-            lambda cin=cin, cout=cout, one=one, stride=stride: ctx.ref.Residual(
-                cin, cout, use_1x1conv=one, stride=stride
-            ),
-            ctx.seed,
-        )
+
+        def build(ref, cin=cin, cout=cout, one=one, stride=stride):
+            return ref.Residual(cin, cout, use_1x1conv=one, stride=stride)
+
         compare_network(
             ctx,
             h,
-            ref,
+            build,
             X,
             what,
-            residual_mistakes(ref, X, stride),
+            residual_mistakes(ctx, build, X, stride),
             names_hint=" The contract names them conv1, bn1, conv2, bn2, conv3.",
         )
 
@@ -248,9 +216,8 @@ def resnet_block_outputs(ctx):
     for args, kwargs, shape in (((4, 8, 2), {}, (2, 4, 6, 6)), ((8, 8, 2), {"first_block": True}, (2, 8, 4, 4))):
         what = f"resnet_block{args}{' with first_block=True' if kwargs else ''}"
         h = network_handle(ctx, "resnet_block", args, kwargs)
-        ref = randomised_reference(lambda args=args, kwargs=kwargs: ctx.ref.resnet_block(*args, **kwargs), ctx.seed)
         X = torch.randn(shape, generator=ctx.generator(), dtype=torch.float64)
-        compare_network(ctx, h, ref, X, what)
+        compare_network(ctx, h, lambda ref, args=args, kwargs=kwargs: ref.resnet_block(*args, **kwargs), X, what)
 
 
 # -- resnet18 -----------------------------------------------------------------------------
@@ -286,7 +253,7 @@ def resnet18_shapes(ctx):
 def resnet18_parameters(ctx):
     info = ctx.describe(network_handle(ctx, "resnet18"))
     total = sum(math.prod(p.shape) for p in info.parameters)
-    want = sum(p.numel() for p in ctx.ref.resnet18().parameters())
+    want = ctx.expected(lambda ref: sum(p.numel() for p in ref.resnet18().parameters()))
     E.that(total == want, f"resnet18() has {total:,} parameters; the book's has {want:,}.")
     h = network_handle(ctx, "resnet18", (), {"num_classes": 5, "in_channels": 3})
     try:
@@ -303,9 +270,8 @@ def resnet18_parameters(ctx):
 @check("resnet18", "with the reference's weights, the same outputs and input gradients", weight=1.5)
 def resnet18_outputs(ctx):
     h = network_handle(ctx, "resnet18")
-    ref = randomised_reference(lambda: ctx.ref.resnet18(), ctx.seed)
     X = torch.randn(2, 1, 32, 32, generator=ctx.generator(), dtype=torch.float64)
-    compare_network(ctx, h, ref, X, "resnet18", param_grads=False)
+    compare_network(ctx, h, lambda ref: ref.resnet18(), X, "resnet18", param_grads=False)
 
 
 # CPU: 400 images at 28x28 for 4 epochs (about 7 s on one core); the reference reached
