@@ -69,6 +69,11 @@ def _jensen(ctx, name, xs, w):
     return E.number(out["value"], f"jensen_gap(f, xs, weights) for f(x) = {name}")
 
 
+def _reference_gap(ref, name, xs, w) -> float:
+    """The reference's Jensen gap for the named f (built here: a function is not a value)."""
+    return float(ref.jensen_gap(P.FUNCTIONS_1D[name].f, xs, w))
+
+
 def _gap_tolerance(f, xs, w) -> float:
     x64, w64 = _f64(xs), _f64(w)
     scale = float((w64 * f(x64).abs()).sum() + f((w64 * x64).sum()).abs()) + 1e-12
@@ -83,8 +88,8 @@ def jensen_values(ctx):
         name, xs, w = case
         f = P.FUNCTIONS_1D[name].f
         got = _jensen(ctx, name, xs, w)
-        want = float(ctx.ref.jensen_gap(f, _f64(xs), _f64(w)))
         x64, w64 = _f64(xs), _f64(w)
+        want = ctx.expected(_reference_gap, name, x64, w64)
         E.near(
             got,
             want,
@@ -133,7 +138,7 @@ def jensen_sign(ctx):
     w = torch.tensor([0.2, 0.5, 0.3], dtype=torch.float64)
     for name in CONCAVE:
         got = _jensen(ctx, name, xs, w)
-        want = float(ctx.ref.jensen_gap(P.FUNCTIONS_1D[name].f, xs, w))
+        want = ctx.expected(_reference_gap, name, xs, w)
         E.that(
             got < 0,
             f"jensen_gap is {got!r} for the concave f(x) = {name} with xs = "
@@ -304,42 +309,56 @@ def _truth(value, what: str) -> bool:
     return value
 
 
-def _sym_min(A: torch.Tensor) -> float:
-    A = _f64(A)
-    return float(torch.linalg.eigvalsh((A + A.T) / 2).min())
-
-
+# The known mistakes: (key, name, hint). What each answers is computed in mistakes.py (the
+# solution's test with one thing changed, so instructor-only) and reaches the checks as
+# values through ctx.expected: a student pack reads them from the answer key.
 QUAD_MISTAKES = [
     (
+        "eigvals",
         "the eigenvalues of A itself",
         "x^T A x only sees the symmetric part (A + A.T) / 2; the "
         "eigenvalues of a non-symmetric A (torch.linalg.eigvals, real parts) can all be positive "
         "while the form still takes negative values.",
-        lambda A: bool(torch.linalg.eigvals(A).real.min() >= -1e-6),
     ),
     (
+        "eigvalsh",
         "eigvalsh on the non-symmetric A",
         "torch.linalg.eigvalsh assumes a symmetric matrix "
         "and reads only its lower triangle; symmetrise first: (A + A.T) / 2.",
-        lambda A: bool(torch.linalg.eigvalsh(A).min() >= -1e-6),
     ),
     (
+        "zero",
         "a threshold of 0",
         "Rounding makes the eigenvalues of a singular positive semidefinite "
         "matrix slightly negative; the contract's threshold is -1e-6.",
-        lambda A: _sym_min(A) >= 0,
     ),
     (
+        "definite",
         "a test for positive definiteness (Cholesky, or eigenvalues > 0)",
         "Convex needs positive *semi*definite: a zero eigenvalue is allowed.",
-        lambda A: _sym_min(A) > 0,
     ),
     (
+        "diagonal",
         "the diagonal only",
         "Nonnegative diagonal entries are necessary, not sufficient: use the eigenvalues of the symmetric part.",
-        lambda A: bool((torch.diag(A) >= -1e-6).all()),
     ),
 ]
+
+
+def _reference_quadratic_mistakes(ref, mats) -> dict[str, list[bool]]:
+    """What each known mistake answers for each matrix of ``mats``, by key."""
+    from . import mistakes  # instructor-only: never imported where there is no reference
+
+    return {key: [bool(mistakes.QUADRATIC[key](A)) for A in mats] for key, _, _ in QUAD_MISTAKES}
+
+
+def _quadratic_mistakes(ctx, mats) -> list[Mistake]:
+    """The known mistakes on ``mats``, each answering a list of bools (one key entry for all)."""
+    answers = lambda: ctx.expected(_reference_quadratic_mistakes, mats)  # noqa: E731
+    found = [Mistake(name, hint, lambda key=key: answers()[key]) for key, name, hint in QUAD_MISTAKES]
+    E._recorded(found)  # compared here, not in expect.py: record them all for the key
+    return found
+
 
 FIXED = [
     [[1.0, 4.0], [0.0, 1.0]],
@@ -358,14 +377,15 @@ FIXED = [
 def quadratic_fixed(ctx):
     mats = [torch.tensor(m, dtype=torch.float64) for m in FIXED]
     got = [_truth(ctx.call("is_convex_quadratic", A), f"is_convex_quadratic({A.tolist()})") for A in mats]
-    want = [_sym_min(A) >= -1e-6 for A in mats]
+    want = ctx.expected(lambda ref: [bool(ref.is_convex_quadratic(A)) for A in mats])
+    mistakes = _quadratic_mistakes(ctx, mats)
     if got == want:
         return
     wrong = [(A.tolist(), w) for A, g, w in zip(mats, got, want) if g != w]
     listing = "; ".join(f"{A} should give {w}" for A, w in wrong[:3])
-    for name, hint, fn in QUAD_MISTAKES:
-        if [fn(A) for A in mats] == got:
-            E.fail(f"is_convex_quadratic is wrong ({listing}): this is {name}. {hint}")
+    for m in mistakes:
+        if m.answer() == got:
+            E.fail(f"is_convex_quadratic is wrong ({listing}): this is {m.name}. {m.hint}")
     E.fail(
         f"is_convex_quadratic is wrong: {listing}. Convex means the symmetric part "
         "(A + A.T) / 2 has no eigenvalue below -1e-6."
@@ -396,13 +416,14 @@ def quadratic_random(ctx):
         A, lam = case
         got = _truth(ctx.call("is_convex_quadratic", A), "is_convex_quadratic(A)")
         want = lam >= -1e-6
+        mistakes = _quadratic_mistakes(ctx, [A])
         if got != want:
-            for name, hint, fn in QUAD_MISTAKES:
-                if fn(A) == got:
+            for m in mistakes:
+                if m.answer() == [got]:
                     E.fail(
                         f"is_convex_quadratic returned {got} for a {tuple(A.shape)} matrix "
                         f"whose symmetric part has smallest eigenvalue {lam:g}: this looks "
-                        f"like {name}. {hint}"
+                        f"like {m.name}. {m.hint}"
                     )
             E.fail(
                 f"is_convex_quadratic returned {got} for a {tuple(A.shape)} matrix whose "
@@ -446,7 +467,7 @@ def ball_values(ctx):
     def prop(case):
         x, center, radius, where = case
         got = _project(ctx, x, center, radius)
-        want = ctx.ref.project_onto_ball(x, center, radius)
+        want = ctx.expected(lambda ref: ref.project_onto_ball(x, center, radius))
         offset = x - center
         norm = torch.linalg.norm(offset)
         E.close(
