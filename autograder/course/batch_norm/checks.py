@@ -903,10 +903,15 @@ def lenet_outputs(ctx):
 # -- training -----------------------------------------------------------------------------
 
 
+def pooled_reference(pool: str):
+    """``derive`` for the training check: the reference module with lenet_bn pooling by
+    ``pool`` (made here only, so that every maker of it asks the key for the same entry)."""
+    return lambda ref: reference_with_pooling(ref, pool)
+
+
 def _lenet_reference(ctx):
     """The reference built with the student's pooling (both kinds are right)."""
-    pool = lenet_pooling(leaf_types(ctx.describe(network_handle(ctx, "lenet_bn"))))
-    return lambda ref: reference_with_pooling(ref, pool)
+    return pooled_reference(lenet_pooling(leaf_types(ctx.describe(network_handle(ctx, "lenet_bn")))))
 
 
 # CPU: 1000 images for 5 epochs, batch 64, lr 1.0 (about a second on one core); the
