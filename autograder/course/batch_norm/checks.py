@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import torch
 from hypothesis import strategies as st
-from torch import nn
 
-from ...framework import checks_for
+from ...framework import checks_for, probe_sources
 from ...framework import expect as E
 from ...framework.expect import Mistake
 from ...framework.image_data import Budget
@@ -26,10 +25,10 @@ from ...framework.networks import (
     compare_network,
     leaf_types,
     network_handle,
-    randomised_reference,
     training_check,
 )
 from ...session import StudentError
+from .probes import swap_pooling
 
 check = checks_for("batch_norm")
 EPS, MOMENTUM = 1e-5, 0.9
@@ -110,66 +109,87 @@ def bn_inputs(draw, dtype=torch.float64, scales=(1e-2, 1.0, 10.0), offsets=(0.0,
     )
 
 
-# -- the formula and its usual mistakes, computed in float64 ------------------------------
+# -- the reference's values and the usual mistakes, in float64 ----------------------------
+# The right answers are the reference's (ctx.expected). A mistake that is the reference's
+# formula with one change is computed by mistakes.py (instructor-only), inside
+# ctx.expected, so that a student pack holds its values and not the formula; a mistake
+# that is the right formula on other inputs (gamma and beta swapped, the other momentum)
+# is the reference's own answer to those inputs.
 
 
-def _axes(X, over="channel"):
-    if over == "channel":  # the right ones: every axis but 1
-        return (0,) if X.dim() == 2 else (0, 2, 3)
-    if over == "batch":
-        return (0,)
-    if over == "all":
-        return tuple(range(X.dim()))
-    return tuple(range(1, X.dim()))  # "example": per example, over the channels
+def _reference(ref, training, X, gamma, beta, mm, mv, momentum=MOMENTUM):
+    """The reference's batch_norm on float64 copies: ``[Y, moving_mean, moving_var]``."""
+    X, gamma, beta, mm, mv = (t.double() for t in (X, gamma, beta, mm, mv))
+    return list(ref.batch_norm(training, X, gamma, beta, mm, mv, EPS, momentum))
 
 
-def formula(X, gamma, beta, eps=EPS, *, over="channel", ddof=0, eps_outside=False, detach=False):
-    """``(Y, mean, var)`` of batch normalisation in training mode, or of a mistake."""
-    X = X.double()
-    dims = _axes(X, over)
-    mean = X.mean(dim=dims, keepdim=True)
-    n = X.numel() // mean.numel()
-    var = ((X - mean) ** 2).sum(dim=dims, keepdim=True) / max(n - ddof, 1)
-    if detach:
-        mean, var = mean.detach(), var.detach()
-    denom = var.sqrt() + eps if eps_outside else torch.sqrt(var + eps)
-    return gamma.double() * (X - mean) / denom + beta.double(), mean, var
+def _reference_grads(ref, X, gamma, beta, mm, mv, g):
+    """The gradients of the reference's training-mode Y with respect to X, gamma and beta,
+    for the output gradient ``g``."""
+    leaves = [t.double().clone().requires_grad_(True) for t in (X, gamma, beta)]
+    Y = ref.batch_norm(True, *leaves, mm.double(), mv.double(), EPS, MOMENTUM)[0]
+    return list(torch.autograd.grad(Y, leaves, g.double()))
 
 
-def training_mistakes(X, gamma, beta, eps=EPS):
+def _mistaken(ref, kind, *args):
+    """A known mistake's value: ``mistakes.<kind>(*args)`` (see mistakes.py)."""
+    from . import mistakes  # instructor-only: not in a student pack, its values are in the key
+
+    return getattr(mistakes, kind)(*args)
+
+
+def _reference_item(ctx, index, *args):
+    """A mistake's value, asked for only when needed: item ``index`` of the reference's
+    batch_norm on ``args`` (see :func:`_reference`)."""
+    return lambda: ctx.expected(_reference, *args)[index]
+
+
+def _mistake(ctx, kind, *args):
+    """A mistake's value, asked for only when needed: ``mistakes.<kind>(*args)``."""
+    return lambda: ctx.expected(_mistaken, kind, *args)
+
+
+def training_mistakes(ctx, X, gamma, beta, mm, mv):
     """Known wrong outputs for training mode."""
+
+    def changed(change):
+        return _mistake(ctx, "training", change, X, gamma, beta)
+
+    def reference_on(g, b):
+        return _reference_item(ctx, 0, True, X, g, b, mm, mv)
+
     out = [
         Mistake(
             "the unbiased (n - 1) variance",
             "Batch normalisation uses the biased "
             "variance: divide by the number of values, ((X - mean) ** 2).mean(...), not "
             "by one less (torch.var's default).",
-            lambda: formula(X, gamma, beta, eps, ddof=1)[0],
+            changed("unbiased"),
         ),
         Mistake(
             "eps outside the square root",
             "Normalise with (X - mean) / torch.sqrt(var + eps): eps goes inside the square root.",
-            lambda: formula(X, gamma, beta, eps, eps_outside=True)[0],
+            changed("eps outside"),
         ),
         Mistake(
             "statistics over every axis, the channel axis included",
             "Each channel has its own mean and variance: leave axis 1 out of the mean.",
-            lambda: formula(X, gamma, beta, eps, over="all")[0],
+            changed("over all"),
         ),
         Mistake(
             "statistics per example instead of per channel",
             "Average over the batch (axis 0) and, for images, the positions (axes 2 and 3), not over axis 1.",
-            lambda: formula(X, gamma, beta, eps, over="example")[0],
+            changed("per example"),
         ),
         Mistake(
             "gamma and beta swapped",
             "Y = gamma * X_hat + beta: gamma scales, beta shifts.",
-            lambda: formula(X, beta, gamma, eps)[0],
+            reference_on(beta, gamma),
         ),
         Mistake(
             "the normalised input without gamma and beta",
             "Scale and shift the normalised input: Y = gamma * X_hat + beta.",
-            lambda: formula(X, torch.ones_like(gamma), torch.zeros_like(beta), eps)[0],
+            reference_on(torch.ones_like(gamma), torch.zeros_like(beta)),
         ),
     ]
     if X.dim() == 4:
@@ -180,14 +200,10 @@ def training_mistakes(X, gamma, beta, eps=EPS):
                 "For (N, C, H, W) input "
                 "each channel's statistics are taken over the batch AND every position: "
                 "X.mean(dim=(0, 2, 3), keepdim=True), and likewise for the variance.",
-                lambda: formula(X, gamma, beta, eps, over="batch")[0],
+                changed("batch axis"),
             ),
         )
     return out
-
-
-def moving(mm, mv, mean, var, momentum=MOMENTUM):
-    return (momentum * mm.double() + (1 - momentum) * mean, momentum * mv.double() + (1 - momentum) * var)
 
 
 def _triple(out, what):
@@ -210,10 +226,13 @@ def batch_norm_normalises(ctx):
         X = spec.make()
         gamma, beta, mm, mv = spec.params()
         Y, _, _ = _triple(ctx.call("batch_norm", True, X, gamma, beta, mm, mv, EPS, MOMENTUM), "batch_norm")
-        want, _, var = formula(X, gamma, beta)
-        E.close(Y, want, "the normalised output Y", inputs=str(spec), mistakes=training_mistakes(X, gamma, beta))
+        # Momentum 0 from moving statistics 0 and 1: the reference returns the batch's own
+        # mean and variance (Y does not depend on the momentum).
+        want, _, var = ctx.expected(_reference, True, X, gamma, beta, mm, mv, 0.0)
+        mistakes = training_mistakes(ctx, X, gamma, beta, mm, mv)
+        E.close(Y, want, "the normalised output Y", inputs=str(spec), mistakes=mistakes)
         # The property itself: per channel, mean 0 and variance var / (var + eps).
-        dims = _axes(X)
+        dims = (0,) if X.dim() == 2 else (0, 2, 3)
         got_mean = Y.double().mean(dim=dims)
         got_var = ((Y.double() - Y.double().mean(dim=dims, keepdim=True)) ** 2).mean(dim=dims)
         expected_var = (var / (var + EPS)).reshape(-1)
@@ -239,10 +258,10 @@ def batch_norm_affine(ctx):
         Y, _, _ = _triple(ctx.call("batch_norm", True, X, gamma, beta, mm, mv, EPS, MOMENTUM), "batch_norm")
         E.close(
             Y,
-            formula(X, gamma, beta)[0],
+            ctx.expected(_reference, True, X, gamma, beta, mm, mv)[0],
             "Y = gamma * X_hat + beta",
             inputs=f"{spec} and random per-channel gamma and beta",
-            mistakes=training_mistakes(X, gamma, beta),
+            mistakes=training_mistakes(ctx, X, gamma, beta, mm, mv),
         )
 
     prop()
@@ -260,8 +279,9 @@ def batch_norm_moving(ctx):
         gamma, beta, mm, mv = spec.params("random")
         result = ctx.run("batch_norm", True, X, gamma, beta, mm, mv, EPS, momentum, return_args=True)
         _, new_mm, new_mv = _triple(result.value, "batch_norm")
-        _, mean, var = formula(X, gamma, beta)
-        want_mm, want_mv = moving(mm, mv, mean, var, momentum)
+        _, want_mm, want_mv = ctx.expected(_reference, True, X, gamma, beta, mm, mv, momentum)
+        # momentum weighing the new value: the reference's update with 1 - momentum
+        swapped = (True, X, gamma, beta, mm, mv, 1 - momentum)
         what = f"for {spec} and momentum={momentum}"
         unchanged = "The moving statistics came back unchanged: in training mode return the updated ones."
         E.close(
@@ -274,7 +294,7 @@ def batch_norm_moving(ctx):
                     "moving = momentum * moving + "
                     "(1 - momentum) * batch statistic: momentum weighs the OLD value "
                     "(PyTorch's own momentum argument means the opposite).",
-                    lambda: moving(mm, mv, mean, var, 1 - momentum)[0],
+                    _reference_item(ctx, 1, *swapped),
                 ),
                 Mistake("the moving mean not updated", unchanged, mm),
             ],
@@ -287,12 +307,12 @@ def batch_norm_moving(ctx):
                 Mistake(
                     "momentum weighing the new value",
                     "moving = momentum * moving + (1 - momentum) * batch statistic: momentum weighs the OLD value.",
-                    lambda: moving(mm, mv, mean, var, 1 - momentum)[1],
+                    _reference_item(ctx, 2, *swapped),
                 ),
                 Mistake(
                     "the unbiased (n - 1) variance",
                     "The moving variance averages the same biased batch variance that normalises X.",
-                    lambda: moving(mm, mv, mean, formula(X, gamma, beta, ddof=1)[2], momentum)[1],
+                    _mistake(ctx, "unbiased_moving_var", X, gamma, beta, mv, momentum),
                 ),
                 Mistake("the moving variance not updated", unchanged, mv),
             ],
@@ -313,10 +333,9 @@ def batch_norm_prediction(ctx):
         Y, out_mm, out_mv = _triple(
             ctx.call("batch_norm", False, X, gamma, beta, mm, mv, EPS, MOMENTUM), "batch_norm in prediction mode"
         )
-        want = gamma * (X - mm) / torch.sqrt(mv + EPS) + beta
         E.close(
             Y,
-            want,
+            ctx.expected(_reference, False, X, gamma, beta, mm, mv)[0],
             "Y in prediction mode (is_training=False)",
             inputs=str(spec),
             mistakes=[
@@ -325,17 +344,17 @@ def batch_norm_prediction(ctx):
                     "In prediction mode normalise "
                     "with moving_mean and moving_var, not with the minibatch's statistics: a "
                     "prediction must not depend on the other examples of the batch.",
-                    lambda: formula(X, gamma, beta)[0],
+                    _reference_item(ctx, 0, True, X, gamma, beta, mm, mv),
                 ),
                 Mistake(
                     "eps outside the square root",
                     "Divide by torch.sqrt(moving_var + eps).",
-                    lambda: gamma * (X - mm) / (mv.sqrt() + EPS) + beta,
+                    _mistake(ctx, "prediction", "eps outside", X, gamma, beta, mm, mv),
                 ),
                 Mistake(
                     "the moving variance used as a standard deviation",
                     "moving_var is a variance: divide by its square root.",
-                    lambda: gamma * (X - mm) / (mv + EPS) + beta,
+                    _mistake(ctx, "prediction", "variance as deviation", X, gamma, beta, mm, mv),
                 ),
             ],
         )
@@ -359,14 +378,13 @@ def batch_norm_gradients(ctx):
         gamma, beta, mm, mv = spec.params("random")
         result = ctx.run("batch_norm", True, X, gamma, beta, mm, mv, EPS, MOMENTUM, grad_inputs=(1, 2, 3))
         E.that("error" not in result.grads, lambda: f"batch_norm in training mode: {result.grads['error']}.")
+        # The output gradient is drawn in Y's shape and dtype: both checked first, so that
+        # the reference's gradients are asked for on an output gradient it has met.
+        Y = _triple(result.value, "batch_norm")[0]
+        E.shape(Y, X.shape, f"Y for {spec}")
+        E.dtype(Y, X.dtype, "Y for float64 inputs")
         g = result.grads["output_grad"]
-
-        def grads(detach=False, ddof=0):
-            leaves = [t.clone().requires_grad_(True) for t in (X.double(), gamma.double(), beta.double())]
-            Y = formula(leaves[0], leaves[1], leaves[2], detach=detach, ddof=ddof)[0]
-            return torch.autograd.grad(Y, leaves, g.double())
-
-        want = grads()
+        want = ctx.expected(_reference_grads, X, gamma, beta, mm, mv, g)
         for i, name in enumerate(("X", "gamma", "beta")):
             got = result.grads["inputs"][i]
             E.that(got is not None, f"No gradient reached {name}: Y does not depend on it through autograd.")
@@ -382,12 +400,12 @@ def batch_norm_gradients(ctx):
                         "Gradients flow through the "
                         "batch mean and variance too: do not detach them (only the "
                         "moving statistics are detached).",
-                        lambda i=i: grads(detach=True)[i],
+                        lambda i=i: ctx.expected(_mistaken, "gradients", "detach", X, gamma, beta, g)[i],
                     ),
                     Mistake(
                         "the unbiased (n - 1) variance",
                         "Batch normalisation uses the biased variance.",
-                        lambda i=i: grads(ddof=1)[i],
+                        lambda i=i: ctx.expected(_mistaken, "gradients", "unbiased", X, gamma, beta, g)[i],
                     ),
                 ],
             )
@@ -441,9 +459,7 @@ def batch_norm_float32(ctx):
         )
         for t, name in ((Y, "Y"), (out_mm, "moving_mean"), (out_mv, "moving_var")):
             E.dtype(t, torch.float32, f"{name} for float32 inputs")
-        want = ctx.ref.batch_norm(
-            training, X.double(), gamma.double(), beta.double(), mm.double(), mv.double(), EPS, MOMENTUM
-        )
+        want = ctx.expected(_reference, training, X, gamma, beta, mm, mv)
         E.close(Y, want[0].float(), f"Y (is_training={training}) for {spec}", rtol=1e-3, atol=1e-4)
 
     prop()
@@ -558,6 +574,12 @@ def batchnorm_state(ctx):
             )
 
 
+def _reference_layer_steps(ref, C, num_dims, values, inputs, train):
+    """The reference's BatchNorm run through the student's probe: its outputs and moving
+    statistics after each input."""
+    return probe_sources.find("batch_norm.layer_steps")(ref, C, num_dims, values, inputs, train, "float64")
+
+
 def _layer_values(C, num_dims, seed):
     g = torch.Generator().manual_seed(seed)
     shape = _layer_shape(C, num_dims)
@@ -586,34 +608,33 @@ def batchnorm_training(ctx):
         values = _layer_values(C, num_dims, ctx.seed)
         inputs = _layer_inputs(C, num_dims, ctx.seed + 1)
         steps = ctx.probe("batch_norm.layer_steps", C, num_dims, values, inputs, True, "float64")
-        mm, mv = values["moving_mean"].double(), values["moving_var"].double()
-        gamma, beta = values["gamma"].double(), values["beta"].double()
+        wanted = ctx.expected(_reference_layer_steps, C, num_dims, values, inputs, True)
+        mm, mv = values["moving_mean"], values["moving_var"]
+        gamma, beta = values["gamma"], values["beta"]
         what = f"BatchNorm({C}, num_dims={num_dims}) in training mode"
-        for k, (X, step) in enumerate(zip(inputs, steps)):
-            X = X.double()
-            Y, mean, var = formula(X, gamma, beta)
+        for k, (X, step, want) in enumerate(zip(inputs, steps, wanted)):
             old_mm, old_mv = mm, mv
-            mm, mv = moving(mm, mv, mean, var)
+            mm, mv = want["moving_mean"], want["moving_var"]
             E.close(
                 step["Y"],
-                Y,
+                want["Y"],
                 f"the output of {what}, call {k + 1}",
                 mistakes=[
                     Mistake(
                         "prediction mode while training",
                         "forward should call batch_norm with is_training=self.training (True after net.train()).",
-                        gamma * (X - old_mm) / torch.sqrt(old_mv + EPS) + beta,
+                        _reference_item(ctx, 0, False, X, gamma, beta, old_mm, old_mv),
                     )
                 ],
             )
-            for got, want, old, name in (
-                (step["moving_mean"], mm, old_mm, "moving_mean"),
-                (step["moving_var"], mv, old_mv, "moving_var"),
+            for got, want_stat, old, index, name in (
+                (step["moving_mean"], mm, old_mm, 1, "moving_mean"),
+                (step["moving_var"], mv, old_mv, 2, "moving_var"),
             ):
                 E.tensor(got, f"{name} after call {k + 1}")
                 E.close(
                     got,
-                    want,
+                    want_stat,
                     f"{name} stored after call {k + 1} of {what}",
                     mistakes=[
                         Mistake(
@@ -627,7 +648,7 @@ def batchnorm_training(ctx):
                             "momentum weighing the new value",
                             "Pass momentum=0.9 (the "
                             "curriculum's convention: 0.9 of the old value, 0.1 of the batch's).",
-                            moving(old_mm, old_mv, mean, var, 0.1)[name == "moving_var"],
+                            _reference_item(ctx, index, True, X, gamma, beta, old_mm, old_mv, 0.1),
                         ),
                     ],
                 )
@@ -645,21 +666,21 @@ def batchnorm_eval(ctx):
         values = _layer_values(C, num_dims, ctx.seed)
         inputs = _layer_inputs(C, num_dims, ctx.seed + 1)
         steps = ctx.probe("batch_norm.layer_steps", C, num_dims, values, inputs, False, "float64")
-        mm, mv = values["moving_mean"].double(), values["moving_var"].double()
-        gamma, beta = values["gamma"].double(), values["beta"].double()
+        wanted = ctx.expected(_reference_layer_steps, C, num_dims, values, inputs, False)
+        mm, mv = values["moving_mean"], values["moving_var"]
+        gamma, beta = values["gamma"], values["beta"]
         what = f"BatchNorm({C}, num_dims={num_dims}) after net.eval()"
-        for k, (X, step) in enumerate(zip(inputs, steps)):
-            X = X.double()
+        for k, (X, step, want) in enumerate(zip(inputs, steps, wanted)):
             E.close(
                 step["Y"],
-                gamma * (X - mm) / torch.sqrt(mv + EPS) + beta,
+                want["Y"],
                 f"the output of {what}",
                 mistakes=[
                     Mistake(
                         "training mode after net.eval()",
                         "forward should call batch_norm with "
                         "is_training=self.training, which net.eval() sets to False.",
-                        formula(X, gamma, beta)[0],
+                        _reference_item(ctx, 0, True, X, gamma, beta, mm, mv),
                     )
                 ],
             )
@@ -766,14 +787,6 @@ def lenet_pooling(types: list[str]) -> str:
     return POOLINGS[0]
 
 
-def swap_pooling(net: nn.Module, pool: str) -> nn.Module:
-    """The reference network with its 2x2 pooling layers replaced by ``pool``'s."""
-    for name, layer in list(net.named_children()):
-        if _is_pooling(type(layer).__name__) and type(layer).__name__ != pool:
-            setattr(net, name, getattr(nn, pool)(kernel_size=2, stride=2))
-    return net
-
-
 @functools.cache
 def reference_with_pooling(reference: types.ModuleType, pool: str) -> types.ModuleType:
     """The reference module, with ``lenet_bn`` pooling by ``pool``: what a student who chose
@@ -786,6 +799,12 @@ def reference_with_pooling(reference: types.ModuleType, pool: str) -> types.Modu
     )
     derived.lenet_bn = lambda: swap_pooling(reference.lenet_bn(), pool)
     return derived
+
+
+def lenet_build(pool: str):
+    """``build`` for compare_network: the reference's lenet_bn pooling by ``pool`` (named by
+    the pool alone, so that it asks the key for the same entries wherever it is made)."""
+    return lambda ref: reference_with_pooling(ref, pool).lenet_bn()
 
 
 def _lenet(ctx):
@@ -852,8 +871,7 @@ def lenet_parameters(ctx):
     info = ctx.describe(_lenet(ctx))
     shapes = [tuple(p.shape) for p in info.parameters]
     total = sum(math.prod(s) for s in shapes)
-    ref = ctx.ref.lenet_bn()
-    want = [tuple(p.shape) for p in ref.parameters()]
+    want = [tuple(s) for s in ctx.expected(lambda ref: [list(p.shape) for p in ref.lenet_bn().parameters()])]
     E.that(
         shapes == want,
         f"lenet_bn's parameter shapes are {shapes}; expected {want} "
@@ -869,19 +887,31 @@ def lenet_parameters(ctx):
 )
 def lenet_outputs(ctx):
     h = _lenet(ctx)
-    reference = reference_with_pooling(ctx.ref, lenet_pooling(leaf_types(ctx.describe(h))))
-    ref = randomised_reference(reference.lenet_bn, ctx.seed)
+    pool = lenet_pooling(leaf_types(ctx.describe(h)))  # the student's, read before the reference is built
     X = torch.randn(6, 1, 28, 28, generator=ctx.generator(), dtype=torch.float64)
-    compare_network(ctx, h, ref, X, "lenet_bn")
+    compare_network(ctx, h, lenet_build(pool), X, "lenet_bn")
+    if ctx.key_mode == "record":
+        # The key is built on the solution, which pools one way: the solution pooling each
+        # other accepted way is compared too, so that the key holds the reference's values
+        # for a student who pools that way (the same entries: same build, seed and input).
+        for other in POOLINGS:
+            if other != pool:
+                twin = ctx.run(None, other, ctx.seed, probe="batch_norm.lenet_pooled", keep=True).value
+                compare_network(ctx, twin, lenet_build(other), X, "lenet_bn")
 
 
 # -- training -----------------------------------------------------------------------------
 
 
+def pooled_reference(pool: str):
+    """``derive`` for the training check: the reference module with lenet_bn pooling by
+    ``pool`` (made here only, so that every maker of it asks the key for the same entry)."""
+    return lambda ref: reference_with_pooling(ref, pool)
+
+
 def _lenet_reference(ctx):
     """The reference built with the student's pooling (both kinds are right)."""
-    pool = lenet_pooling(leaf_types(ctx.describe(network_handle(ctx, "lenet_bn"))))
-    return lambda ref: reference_with_pooling(ref, pool)
+    return pooled_reference(lenet_pooling(leaf_types(ctx.describe(network_handle(ctx, "lenet_bn")))))
 
 
 # CPU: 1000 images for 5 epochs, batch 64, lr 1.0 (about a second on one core); the

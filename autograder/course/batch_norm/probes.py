@@ -127,3 +127,23 @@ def round_trip(student, num_features, num_dims, X, device=None):
         layer(X.double().to(device))  # a training step on the device moves the statistics
         facts["device_after"] = {n: _tensor_facts(getattr(layer, n, None)) for n in ("moving_mean", "moving_var")}
     return facts
+
+
+# -- lenet_bn's two poolings --------------------------------------------------------------
+
+
+def swap_pooling(net, pool):
+    """``net`` with its 2x2 pooling layers replaced by ``pool``'s (``"AvgPool2d"``, say)."""
+    for name, layer in list(net.named_children()):
+        kind = type(layer).__name__
+        if "Pool" in kind and kind != pool:
+            setattr(net, name, getattr(torch.nn, pool)(kernel_size=2, stride=2))
+    return net
+
+
+def lenet_pooled(student, pool, seed):
+    """The student's lenet_bn built under ``seed``, pooling by ``pool``. An answer key is
+    built on the solution, which pools one way; this is the solution pooling the other
+    accepted way, compared while the key is built so that the key holds its values too."""
+    torch.manual_seed(int(seed))
+    return swap_pooling(student.lenet_bn(), pool)
