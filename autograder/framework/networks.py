@@ -276,6 +276,10 @@ class TrainingThreshold:
     # context (another right network, built like the student's, where the contract allows
     # several): ctx -> (solution module -> module); None trains the solution itself.
     reference: Callable[[Ctx], Callable[[types.ModuleType], types.ModuleType]] | None = None
+    # Every other right reference ``reference`` may choose (the same derive functions): while
+    # the answer key is built, each is trained too, so that the key holds the run a student
+    # who chose it is compared with.
+    also: Callable[[], list[Callable[[types.ModuleType], types.ModuleType]]] | None = None
     title: str = TRAINS
     weight: float = 2.0
 
@@ -312,6 +316,9 @@ def training_threshold(ctx: Ctx, spec: TrainingThreshold) -> None:
     settings = dict(lr=lr, epochs=budget.epochs, batch_size=budget.batch_size, resize=resize, on=ctx.device)
     student = ctx.probe("networks.train", spec.stub, ctx.seed, *tensors, timeout=290 if on_gpu else 120, **settings)
     reference = ctx.reference_probe("networks.train", spec.stub, ctx.seed, *tensors, derive=derive, **settings)
+    if ctx.key_mode == "record" and spec.also:
+        for other in spec.also():
+            ctx.reference_probe("networks.train", spec.stub, ctx.seed, *tensors, derive=other, **settings)
     E.that(
         isinstance(student, TrainingRun) and isinstance(student.acc, list),
         f"The training run returned {E.describe(student)}.",

@@ -929,5 +929,6 @@ LENET = training_check(
         floors={("fashion-mnist", "cpu"): 0.5, ("digits-fallback", "cpu"): 0.8, ("fashion-mnist", "cuda"): 0.75},
         lr=1.0,
         reference=_lenet_reference,
+        also=lambda: [pooled_reference(pool) for pool in POOLINGS],
     ),
 )
