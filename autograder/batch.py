@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -225,6 +227,63 @@ def _run_judge(name: str, path: Path, out_dir: Path, job: dict, deadline: float)
     return Row(name, "error", 0.0, 0.0, round(seconds, 2), reason, str(path))
 
 
+def _packed(path: Path) -> bytes:
+    """A submission as bytes (a zip of a folder, a zip as it is): what a Ray task is sent,
+    so that no node needs the driver's filesystem."""
+    if path.is_file():
+        return path.read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(p for p in path.rglob("*") if p.is_file()):
+            zf.write(f, str(f.relative_to(path)))
+    return buffer.getvalue()
+
+
+def grade_packed(name: str, blob: bytes, is_zip: bool, job: dict, deadline: float) -> tuple[dict, dict]:
+    """Grade one submission sent as bytes, on whatever machine runs this (a Ray task): the
+    judge runs here, the student's code in the sandboxed worker the judge starts. Returns
+    the summary row and the results JSON, which the driver writes."""
+    with tempfile.TemporaryDirectory(prefix="divekit-task-") as scratch:
+        root = Path(scratch)
+        if is_zip:
+            path = root / f"{name}.zip"
+            path.write_bytes(blob)
+        else:
+            path = root / name
+            with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+                zf.extractall(path)
+        (root / "out").mkdir()
+        row = _run_judge(name, path, root / "out", job, deadline)
+        data = json.loads((root / "out" / f"{name}.json").read_text(encoding="utf-8"))
+    return asdict(row), data
+
+
+def _ray_rows(todo, job: dict, deadline: float, config: GradingConfig, address: str | None, jobs: int):
+    """Yield (name, path, row, data) as each Ray task finishes: one task per submission,
+    asking for one CPU (the judge and its worker), and for a share of a GPU when the
+    grading trains on CUDA."""
+    import ray
+
+    if not ray.is_initialized():
+        # No address: a real local Ray instance on this machine, sized to --jobs.
+        ray.init(address=address, num_cpus=None if address else jobs, include_dashboard=False, log_to_driver=False)
+    gpus = 0.25 if config.device.startswith("cuda") and config.training else 0
+    task = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(grade_packed)
+    pending = {
+        task.remote(name, _packed(path), path.is_file(), dict(job, fingerprint=want), deadline): (name, path)
+        for name, path, want in todo
+    }
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        name, path = pending.pop(done[0])
+        try:
+            row, data = ray.get(done[0])
+            yield name, path, Row(**dict(row, source=str(path))), data
+        except Exception as exc:  # noqa: BLE001 - a lost task costs its submission only
+            reason = f"the Ray task grading it failed: {type(exc).__name__}: {str(exc)[:300]}"
+            yield name, path, Row(name, "error", 0.0, 0.0, 0.0, reason, str(path)), unusable_json(reason, "error")
+
+
 def grade_all(
     folder: str | Path,
     out_dir: str | Path,
@@ -233,22 +292,35 @@ def grade_all(
     only: list[str] | None = None,
     jobs: int = 1,
     progress: Callable[[Row], None] | None = None,
+    backend: str = "local",
+    address: str | None = None,
 ) -> list[Row]:
-    """Grade every submission of ``folder`` into ``out_dir``; returns the summary rows."""
+    """Grade every submission of ``folder`` into ``out_dir``; returns the summary rows.
+
+    ``backend="local"``: ``jobs`` judge processes on this machine; ``"ray"``: one Ray task
+    per submission on the cluster at ``address`` (a local Ray instance when None)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = config.built()  # probe the sandbox once, not once per submission
     job = {"only": only, "config": config.to_dict()}
     deadline = deadline_for(config, only)
     submissions = discover(folder)
+    rows: dict[str, Row] = {}
+    todo = []
+    for name, path in submissions:
+        want = fingerprint(path, job)
+        row = _done(out_dir / f"{name}.json", want, name, path)
+        if row is not None:
+            rows[name] = row
+            if progress:
+                progress(row)
+        else:
+            todo.append((name, path, want))
 
-    def one(item: tuple[str, Path]) -> Row:
-        name, path = item
+    def one(item: tuple[str, Path, str]) -> Row:
+        name, path, want = item
         try:
-            want = fingerprint(path, job)
-            row = _done(out_dir / f"{name}.json", want, name, path)
-            if row is None:
-                row = _run_judge(name, path, out_dir, dict(job, fingerprint=want), deadline)
+            row = _run_judge(name, path, out_dir, dict(job, fingerprint=want), deadline)
         except Exception as exc:  # noqa: BLE001 - one submission never stops the others
             reason = f"internal error while grading: {type(exc).__name__}: {exc}"
             _write_json(out_dir / f"{name}.json", unusable_json(reason, status="error"))
@@ -257,8 +329,19 @@ def grade_all(
             progress(row)
         return row
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        rows = list(pool.map(one, submissions))
+    if backend == "ray":
+        for name, _path, row, data in _ray_rows(todo, job, deadline, config, address, jobs):
+            _write_json(out_dir / f"{name}.json", data)  # atomically, the moment it is back
+            rows[name] = row
+            if progress:
+                progress(row)
+    elif backend == "local":
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for row in pool.map(one, todo):
+                rows[row.name] = row
+    else:
+        raise ValueError(f"backend must be local or ray, not {backend!r}")
+    rows = [rows[name] for name, _ in submissions]
     tmp = out_dir / (SUMMARY + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as stream:
         writer = csv.DictWriter(stream, fieldnames=FIELDS)

@@ -313,8 +313,16 @@ def verify_cmd(only, **asked):
     show_default=True,
     help="Submissions graded at the same time (one judge process each).",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: --jobs judge processes here; ray: one Ray task per submission (pip install ray).",
+)
+@click.option("--address", default=None, help="The Ray cluster to use (default: start a local Ray instance).")
 @grading_options
-def grade_all_cmd(folder, out_dir, jobs, only, **asked):
+def grade_all_cmd(folder, out_dir, jobs, backend, address, only, **asked):
     """Grade every submission in FOLDER (each sub-folder or zip) into --out-dir.
 
     One submission that misbehaves never stops the others; one that cannot be graded
@@ -336,7 +344,9 @@ def grade_all_cmd(folder, out_dir, jobs, only, **asked):
         )
 
     try:
-        rows = grade_all(folder, out_dir, config, only=list(only) or None, jobs=jobs, progress=show)
+        rows = grade_all(
+            folder, out_dir, config, only=list(only) or None, jobs=jobs, progress=show, backend=backend, address=address
+        )
     except RuntimeError as exc:
         _unusable(str(exc))
     click.echo(f"{len(rows)} submission(s) -> {Path(out_dir) / 'grades.csv'}")

@@ -4,6 +4,7 @@ what is done, loses nothing, and regrades only a submission whose files changed.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -79,3 +80,28 @@ def test_killed_and_restarted_it_loses_nothing_and_regrades_only_what_changed(tm
     assert after["bo"] != marks["bo"] and after["ada"] == marks["ada"] and after["cy"] == marks["cy"]
     rows = {r["name"]: r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
     assert float(rows["bo"]["score"]) < float(rows["bo"]["max_score"])
+
+
+@pytest.mark.slow
+def test_a_ray_cluster_grades_the_class_as_this_machine_does(tmp_path):
+    """A real local Ray instance: each submission a task (sent as bytes, graded by a judge
+    in the task, its student code in the sandboxed worker), the same grades as local."""
+    import ray
+
+    from autograder.config import GradingConfig
+
+    folder = tmp_path / "class"
+    _class(folder)
+    config = GradingConfig(training=False)
+    local = batch.grade_all(folder, tmp_path / "local", config, only=["linear_regression"], jobs=1)
+    try:
+        remote = batch.grade_all(folder, tmp_path / "ray", config, only=["linear_regression"], jobs=2, backend="ray")
+    finally:
+        ray.shutdown()
+    assert [(r.name, r.status, r.score, r.max_score) for r in remote] == [
+        (r.name, r.status, r.score, r.max_score) for r in local
+    ]
+    assert {r.status for r in remote} == {"graded"} and remote[0].score > remote[2].score
+    for name in ("ada", "bo", "cy"):
+        data = json.loads((tmp_path / "ray" / f"{name}.json").read_text(encoding="utf-8"))
+        assert data["extra_data"]["fingerprint"] == remote[["ada", "bo", "cy"].index(name)].fingerprint
