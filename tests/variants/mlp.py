@@ -72,6 +72,17 @@ def sigmoid(X):
 """,
         expect="the source calls torch.sigmoid",
     ),
+    Variant(
+        "sigmoid",
+        "computes in float32 whatever the input",
+        # Its gradient is drawn in float32 too: the gradient check must stop at the dtype,
+        # before it asks the answer key for a gradient the reference was never given.
+        """
+def sigmoid(X):
+    return 1 / (1 + torch.exp(-X.float()))
+""",
+        expect="expected dtype torch.float64, got torch.float32",
+    ),
     # -- tanh -----------------------------------------------------------------------------
     Variant(
         "tanh",

@@ -132,6 +132,17 @@ def cross_entropy(y_hat, y):
 """,
         expect="the source calls torch.nn.functional.nll_loss",
     ),
+    Variant(
+        "cross_entropy",
+        "computes in float32 whatever the input",
+        # Its gradient is drawn in float32 too: the gradient check must stop at the dtype,
+        # before it asks the answer key for a gradient the reference was never given.
+        """
+def cross_entropy(y_hat, y):
+    return -torch.log(y_hat[range(len(y_hat)), y].float())
+""",
+        expect="expected dtype torch.float64, got torch.float32",
+    ),
     # -- accuracy -------------------------------------------------------------------------
     Variant(
         "accuracy",

@@ -1,4 +1,9 @@
-"""Checks for Task 1.3, the multilayer perceptron from scratch."""
+"""Checks for Task 1.3, the multilayer perceptron from scratch.
+
+Every value taken from the reference goes through ``ctx.expected``, so a student pack
+grades from the answer key (framework/answer_key.py). The net's named mistakes are the
+reference's net with one change, computed in the instructor-only mistakes.py.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,15 @@ from ...framework import image_data as I
 from ...framework import strategies as S
 from ...framework.expect import Mistake
 from ...worker.protocol import Seeded
-from ..softmax_regression.checks import explain_errors, score_training, training_budget
+from ..softmax_regression.checks import (
+    _reference_gradient,
+    _reference_net_gradients,
+    explain_errors,
+    known_answers,
+    named_mistakes,
+    score_training,
+    training_budget,
+)
 
 check = checks_for("mlp")
 
@@ -46,7 +59,7 @@ def _elementwise(ctx, stub, spec, *, overflow_hint, mistakes=()):
         )
     E.close(
         out,
-        getattr(ctx.ref, stub)(X),
+        ctx.expected(lambda ref: getattr(ref, stub)(X)),
         what,
         inputs=str(spec),
         mistakes=[Mistake(name, hint, (lambda f=f: f(X.double()))) for name, hint, f in mistakes],
@@ -57,11 +70,12 @@ def _elementwise(ctx, stub, spec, *, overflow_hint, mistakes=()):
 def _gradient(ctx, stub, spec):
     X = spec.make()
     result = ctx.run(stub, X, grad_inputs=(0,))
+    # The output's shape and dtype first: its gradient is drawn in them.
     E.shape(result.value, X.shape, f"{stub}(X)")
+    E.dtype(result.value, X.dtype, f"{stub}(X)")
     E.that("error" not in result.grads, lambda: f"{stub}(X) for {spec}: {result.grads['error']}")
-    X_ref = X.clone().requires_grad_()
-    getattr(ctx.ref, stub)(X_ref).backward(result.grads["output_grad"])
-    E.close(result.grads["inputs"][0], X_ref.grad, f"the gradient of {stub} with respect to X", inputs=str(spec))
+    grad = ctx.expected(_reference_gradient, stub, X, result.grads["output_grad"])
+    E.close(result.grads["inputs"][0], grad, f"the gradient of {stub} with respect to X", inputs=str(spec))
 
 
 # -- relu ---------------------------------------------------------------------------------
@@ -335,6 +349,32 @@ NET_HINTS = [
 ]
 
 
+# (id in mistakes.net, name, hint)
+NET_MISTAKES = [
+    (
+        "output_relu",
+        "a ReLU on the output",
+        "The output layer has no activation: return the logits H @ W2 + b2 (the loss applies the softmax).",
+    ),
+    (
+        "no_hidden_relu",
+        "the hidden layer's ReLU left out",
+        "Without it the two layers collapse into one linear map: H = relu(X @ W1 + b1).",
+    ),
+    ("output_softmax", "a softmax on the output", "Return the logits: nn.CrossEntropyLoss applies the softmax itself."),
+    ("no_b1", "b1 left out", "H = relu(X @ W1 + b1)."),
+    ("no_b2", "b2 left out", "Add b2 to the output: H @ W2 + b2."),
+]
+
+
+def _reference_mistakes(ref, what, *args):
+    """The known mistakes' answers ``mistakes.<what>(*args)``, a dict by mistake id
+    (mistakes.py is solution code, imported only here, where the solutions are)."""
+    from . import mistakes
+
+    return getattr(mistakes, what)(*args)
+
+
 def _net_case(shape, dtype, seed):
     n, h, w, hiddens, outputs = shape
     g = torch.Generator().manual_seed(seed)
@@ -359,32 +399,11 @@ def net_values(ctx):
             f"net(X, params) for images X of shape {tuple(X.shape)}, W1 of shape "
             f"{tuple(W1.shape)} and W2 of shape {tuple(W2.shape)}"
         )
-        flat, w1, c1, w2, c2 = (t.double() for t in (X.reshape(-1, W1.shape[0]), W1, b1, W2, b2))
-        hidden = flat @ w1 + c1
-        logits = hidden.clamp(min=0) @ w2 + c2
         E.close(
             answer["out"],
-            ctx.ref.net(X, [W1, b1, W2, b2]),
+            ctx.expected(lambda ref: ref.net(X, [W1, b1, W2, b2])),
             what,
-            mistakes=[
-                Mistake(
-                    "a ReLU on the output",
-                    "The output layer has no activation: return the logits H @ W2 + b2 (the loss applies the softmax).",
-                    lambda: logits.clamp(min=0),
-                ),
-                Mistake(
-                    "the hidden layer's ReLU left out",
-                    "Without it the two layers collapse into one linear map: H = relu(X @ W1 + b1).",
-                    lambda: hidden @ w2 + c2,
-                ),
-                Mistake(
-                    "a softmax on the output",
-                    "Return the logits: nn.CrossEntropyLoss applies the softmax itself.",
-                    lambda: torch.softmax(logits, dim=1),
-                ),
-                Mistake("b1 left out", "H = relu(X @ W1 + b1).", lambda: (flat @ w1).clamp(min=0) @ w2 + c2),
-                Mistake("b2 left out", "Add b2 to the output: H @ W2 + b2.", lambda: logits - c2),
-            ],
+            mistakes=named_mistakes(known_answers(ctx, _reference_mistakes, "net", X, W1, b1, W2, b2), NET_MISTAKES),
         )
 
     prop()
@@ -396,11 +415,10 @@ def net_gradient(ctx):
     g = torch.randn(6, 4, generator=ctx.generator(1), dtype=torch.float64)
     answer = explain_errors(lambda: ctx.probe("mlp.net_call", X, W1, b1, W2, b2, g), NET_HINTS)
     E.that("error" not in answer, lambda: f"net(X, params): {answer['error']}")
-    ref = [t.clone().requires_grad_() for t in (W1, b1, W2, b2)]
-    ctx.ref.net(X, ref).backward(g)
-    for name, got, want in zip(NAMES, answer["grads"], ref):
+    wanted = ctx.expected(_reference_net_gradients, X, [W1, b1, W2, b2], g, unpack=False)
+    for name, got, want in zip(NAMES, answer["grads"], wanted):
         E.that(got is not None, f"net's output does not depend on {name} through autograd.")
-        E.close(got, want.grad, f"the gradient of net with respect to {name}")
+        E.close(got, want, f"the gradient of net with respect to {name}")
 
 
 # Training budgets per data set: CPU fits continuous integration (a few seconds on two

@@ -1,11 +1,17 @@
 """Checks for Task 1.2, softmax regression from scratch.
 
+Every value taken from the reference goes through ``ctx.expected``, so a student pack
+grades from the answer key (framework/answer_key.py). The named mistakes' answers are the
+reference's code with one change, so they are computed in the instructor-only
+mistakes.py (``_reference_mistakes``); their names and hints are here.
+
 Why this file is long: five stubs, twelve checks and nineteen named mistakes (each with
 the message and hint a student reads), kept together because one module is one place.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -36,9 +42,31 @@ def explain_errors(call, hints):
         raise
 
 
+def _reference_mistakes(ref, what, *args):
+    """The known mistakes' answers ``mistakes.<what>(*args)``, a dict by mistake id.
+
+    mistakes.py is solution code and never ships in a student pack: imported here, where
+    the solutions are, its answers reach a pack through the answer key."""
+    from . import mistakes
+
+    return getattr(mistakes, what)(*args)
+
+
+def known_answers(ctx, reference_mistakes, what, *args):
+    """The answers of ``reference_mistakes(ref, what, *args)`` (a module's
+    ``_reference_mistakes``), asked for once, when a Mistake first needs them."""
+    return functools.cache(lambda: ctx.expected(reference_mistakes, what, *args))
+
+
+def named_mistakes(known, table):
+    """Mistakes from ``(id, name, hint)`` rows, their answers ``known()[id]``."""
+    return [Mistake(name, hint, lambda key=key: known()[key]) for key, name, hint in table]
+
+
 def shape_mistake(actual, expected_shape, what, mistakes):
     """Where ``actual`` has the wrong shape, name the mistake whose answer it equals
     (shape and values), before :func:`expect.close` names one by its shape alone."""
+    E._recorded(mistakes)  # building the key: the answers a wrong shape would be matched with
     if not isinstance(actual, torch.Tensor) or tuple(actual.shape) == tuple(expected_shape):
         return
     for m in mistakes:
@@ -51,12 +79,6 @@ def shape_mistake(actual, expected_shape, what, mistakes):
             E.fail(
                 f"{what}: expected shape {tuple(expected_shape)}, got {tuple(actual.shape)}. This is {m.name}: {m.hint}"
             )
-
-
-def stable_softmax(X, dim=1):
-    X = X.double()
-    e = torch.exp(X - X.max(dim=dim, keepdim=True).values)
-    return e / e.sum(dim=dim, keepdim=True)
 
 
 def logit_rtol(X):
@@ -93,6 +115,27 @@ SOFTMAX_HINTS = [
 
 # -- softmax ------------------------------------------------------------------------------
 
+# (id in mistakes.softmax, name, hint)
+SOFTMAX_MISTAKES = [
+    ("dim0", "a softmax over dim 0 (each column sums to 1)", "Normalise each row: sum over dim=1 with keepdim=True."),
+    (
+        "whole",
+        "normalising by the sum of the whole tensor",
+        "Divide each row by its own sum: .sum(dim=1, keepdim=True).",
+    ),
+    (
+        "no_keepdim",
+        "the row sums without keepdim=True",
+        "X_exp.sum(1) has shape (batch,) and broadcasts along the columns: use .sum(dim=1, keepdim=True).",
+    ),
+]
+
+
+def softmax_mistakes(X):
+    """The mistakes that give an answer for ``X``: the row sums without keepdim broadcast
+    only against a square ``X`` (or a single row); elsewhere that mistake raises."""
+    return SOFTMAX_MISTAKES if X.shape[0] in (1, X.shape[1]) else SOFTMAX_MISTAKES[:2]
+
 
 @check("softmax", "matches the reference for logits up to 1e4 (float32 and float64)", weight=2)
 def softmax_values(ctx):
@@ -107,27 +150,11 @@ def softmax_values(ctx):
         _no_overflow(out, what, spec)
         E.close(
             out,
-            ctx.ref.softmax(X),
+            ctx.expected(lambda ref: ref.softmax(X)),
             what,
             inputs=str(spec),
             rtol=logit_rtol(X),
-            mistakes=[
-                Mistake(
-                    "a softmax over dim 0 (each column sums to 1)",
-                    "Normalise each row: sum over dim=1 with keepdim=True.",
-                    lambda: stable_softmax(X, 0),
-                ),
-                Mistake(
-                    "normalising by the sum of the whole tensor",
-                    "Divide each row by its own sum: .sum(dim=1, keepdim=True).",
-                    lambda: (lambda e: e / e.sum())(torch.exp(X.double() - X.double().max())),
-                ),
-                Mistake(
-                    "the row sums without keepdim=True",
-                    "X_exp.sum(1) has shape (batch,) and broadcasts along the columns: use .sum(dim=1, keepdim=True).",
-                    lambda: (lambda e: e / e.sum(1))(torch.exp(X.double() - X.double().max(1, keepdim=True).values)),
-                ),
-            ],
+            mistakes=named_mistakes(known_answers(ctx, _reference_mistakes, "softmax", X), softmax_mistakes(X)),
         )
         E.unchanged(X, result.args[0], "X")
 
@@ -194,56 +221,56 @@ def softmax_gradient(ctx):
     def prop(spec):
         X = spec.make()
         result = explain_errors(lambda: ctx.run("softmax", X, grad_inputs=(0,)), SOFTMAX_HINTS)
+        # The output's shape and dtype first: its gradient is drawn in them.
         E.shape(result.value, X.shape, "softmax(X)")
+        E.dtype(result.value, X.dtype, "softmax(X)")
         E.that("error" not in result.grads, lambda: f"softmax(X) for {spec}: {result.grads['error']}")
-        X_ref = X.clone().requires_grad_()
-        ctx.ref.softmax(X_ref).backward(result.grads["output_grad"])
-        E.close(result.grads["inputs"][0], X_ref.grad, "the gradient of softmax with respect to X", inputs=str(spec))
+        grad = ctx.expected(_reference_gradient, "softmax", X, result.grads["output_grad"])
+        E.close(result.grads["inputs"][0], grad, "the gradient of softmax with respect to X", inputs=str(spec))
 
     prop()
+
+
+def _reference_gradient(ref, stub, x, g, *rest):
+    """The gradient of the reference's ``stub(x, *rest)`` with respect to ``x``, for
+    output gradient ``g``."""
+    x = x.clone().requires_grad_()
+    getattr(ref, stub)(x, *rest).backward(g)
+    return x.grad
 
 
 # -- cross_entropy ------------------------------------------------------------------------
 
 
-def _cross_entropy_mistakes(y_hat, y):
-    picked = y_hat.double()[torch.arange(len(y)), y]
-    per_example = -torch.log(picked)
-    return [
-        Mistake(
-            "the mean over the batch",
-            "Return one loss per example, shape (batch,); the training loop sums them.",
-            lambda: per_example.mean(),
-        ),
-        Mistake("the sum over the batch", "Return one loss per example, shape (batch,).", lambda: per_example.sum()),
-        Mistake(
-            "a loss of shape (batch, 1)",
-            "Return shape (batch,): index with y_hat[range(len(y_hat)), y] rather than gather without squeeze.",
-            lambda: per_example.reshape(-1, 1),
-        ),
-        Mistake(
-            "y_hat[:, y], which picks every label's column for every row: a (batch, batch) matrix",
-            "Pair row i with label y[i]: y_hat[range(len(y_hat)), y].",
-            lambda: -torch.log(y_hat.double()[:, y]),
-        ),
-        Mistake(
-            "-log of every probability, not only the label's",
-            "Pick the label's probability first: y_hat[range(len(y_hat)), y].",
-            lambda: -torch.log(y_hat.double()),
-        ),
-        Mistake(
-            "the log without the minus sign",
-            "The loss is -log y_hat[i, y[i]], which is >= 0.",
-            lambda: torch.log(picked),
-        ),
-    ]
+# (id in mistakes.cross_entropy, name, hint)
+CROSS_ENTROPY_MISTAKES = [
+    ("mean", "the mean over the batch", "Return one loss per example, shape (batch,); the training loop sums them."),
+    ("sum", "the sum over the batch", "Return one loss per example, shape (batch,)."),
+    (
+        "column",
+        "a loss of shape (batch, 1)",
+        "Return shape (batch,): index with y_hat[range(len(y_hat)), y] rather than gather without squeeze.",
+    ),
+    (
+        "all_labels",
+        "y_hat[:, y], which picks every label's column for every row: a (batch, batch) matrix",
+        "Pair row i with label y[i]: y_hat[range(len(y_hat)), y].",
+    ),
+    (
+        "every_log",
+        "-log of every probability, not only the label's",
+        "Pick the label's probability first: y_hat[range(len(y_hat)), y].",
+    ),
+    ("no_minus", "the log without the minus sign", "The loss is -log y_hat[i, y[i]], which is >= 0."),
+]
 
 
 def _check_cross_entropy(ctx, y_hat, y, what):
     out = ctx.call("cross_entropy", y_hat, y)
-    mistakes = _cross_entropy_mistakes(y_hat, y)
+    known = known_answers(ctx, _reference_mistakes, "cross_entropy", y_hat, y)
+    mistakes = named_mistakes(known, CROSS_ENTROPY_MISTAKES)
     shape_mistake(out, y.shape, what, mistakes)
-    expected = ctx.ref.cross_entropy(y_hat, y)
+    expected = ctx.expected(lambda ref: ref.cross_entropy(y_hat, y))
     E.shape(out, expected.shape, what, mistakes)
     if out.is_floating_point() and not torch.isfinite(out).all() and torch.isfinite(expected).all():
         E.fail(
@@ -260,7 +287,7 @@ def cross_entropy_values(ctx):
     # First a batch whose size differs from the number of classes (and from 1), where the
     # usual shape mistakes can be told apart.
     g = ctx.generator()
-    y_hat = stable_softmax(torch.randn(4, 3, generator=g, dtype=torch.float64) * 2)
+    y_hat = torch.softmax(torch.randn(4, 3, generator=g, dtype=torch.float64) * 2, dim=1)
     y = torch.tensor([2, 0, 1, 1])
     _check_cross_entropy(ctx, y_hat, y, "cross_entropy for y_hat of shape (4, 3)")
 
@@ -279,7 +306,7 @@ def cross_entropy_zeros(ctx):
     g = ctx.generator()
     logits = torch.randn(6, 5, generator=g, dtype=torch.float64) * 1e4
     for dtype in (torch.float64, torch.float32):
-        y_hat = stable_softmax(logits).to(dtype)
+        y_hat = torch.softmax(logits, dim=1).to(dtype)
         y = y_hat.argmax(dim=1)
         _check_cross_entropy(
             ctx,
@@ -297,11 +324,12 @@ def cross_entropy_gradient(ctx):
         y_hat, y = case
         y_hat = y_hat.double()
         result = ctx.run("cross_entropy", y_hat, y, grad_inputs=(0,))
+        # The output's shape and dtype first: its gradient is drawn in them.
         E.shape(result.value, y.shape, "cross_entropy(y_hat, y)")
+        E.dtype(result.value, y_hat.dtype, "cross_entropy(y_hat, y)")
         E.that("error" not in result.grads, lambda: f"cross_entropy: {result.grads['error']}")
-        ref = y_hat.clone().requires_grad_()
-        ctx.ref.cross_entropy(ref, y).backward(result.grads["output_grad"])
-        E.close(result.grads["inputs"][0], ref.grad, "the gradient of cross_entropy with respect to y_hat")
+        grad = ctx.expected(_reference_gradient, "cross_entropy", y_hat, result.grads["output_grad"], y)
+        E.close(result.grads["inputs"][0], grad, "the gradient of cross_entropy with respect to y_hat")
 
     prop()
 
@@ -309,8 +337,13 @@ def cross_entropy_gradient(ctx):
 # -- accuracy -----------------------------------------------------------------------------
 
 
-def _accuracy_mistakes(y_hat, y, expected):
+def _expected_accuracy(ctx, y_hat, y):
+    return ctx.expected(lambda ref: ref.accuracy(y_hat, y))
+
+
+def _accuracy_mistakes(ctx, y_hat, y, expected):
     n = len(y)
+    known = known_answers(ctx, _reference_mistakes, "accuracy", y_hat, y)
     guesses = [
         Mistake(
             "the number of correct predictions, not the fraction",
@@ -322,20 +355,13 @@ def _accuracy_mistakes(y_hat, y, expected):
         Mistake(
             "an argmax over dim 0 (over the batch) instead of over each row",
             "Each row holds one example's scores: y_hat.argmax(dim=1).",
-            lambda: float((y_hat.argmax(dim=0) == y).sum()) / n if y_hat.shape[1] == n else math.nan,
+            lambda: known()["argmax_dim0"],
         ),
     ]
     no_argmax = "comparing y_hat itself with the labels instead of each row's argmax"
     hint = "Take y_hat.argmax(dim=1) first: the predicted class of each row."
-    if y_hat.shape[1] == n:
-        as_labels = y_hat.type(y.dtype) == y
-        for value in (
-            float(as_labels.sum()) / n,
-            float((y_hat == y).sum()) / n,
-            float(as_labels.double().mean()),
-            float((y_hat == y).double().mean()),
-        ):
-            guesses.append(Mistake(no_argmax, hint, value))
+    if y_hat.shape[1] == n:  # four ways of comparing y_hat itself with y (mistakes.accuracy)
+        guesses += [Mistake(no_argmax, hint, lambda i=i: known()["no_argmax"][i]) for i in range(4)]
     return guesses
 
 
@@ -346,8 +372,9 @@ def _check_accuracy(ctx, y_hat, y, what):
         isinstance(value, float),
         f"{what}: expected a Python float, got {E.describe(value)} (divide with / rather than //, or call float(...)).",
     )
-    expected = ctx.ref.accuracy(y_hat, y)
-    mistakes = _accuracy_mistakes(y_hat, y, expected)
+    expected = _expected_accuracy(ctx, y_hat, y)
+    mistakes = _accuracy_mistakes(ctx, y_hat, y, expected)
+    E._recorded(mistakes)  # building the key: the answers an out-of-range value is matched with
     if not 0.0 <= value <= 1.0:
         for m in mistakes:
             if math.isclose(value, m.answer(), rel_tol=1e-6, abs_tol=1e-12):
@@ -368,10 +395,10 @@ def accuracy_values(ctx):
         for _ in range(50):
             y_hat = torch.softmax(torch.randn(n, n, generator=g) * 3, 1)  # float32
             y = torch.randint(0, n, (n,), generator=g)
-            expected = ctx.ref.accuracy(y_hat, y)
+            expected = _expected_accuracy(ctx, y_hat, y)
             # A case where the right answer and each named mistake's answer all differ.
             by_name: dict[str, set] = {}
-            for m in _accuracy_mistakes(y_hat, y, expected):
+            for m in _accuracy_mistakes(ctx, y_hat, y, expected):
                 by_name.setdefault(m.name, set()).add(m.answer())
             values = [v for vs in by_name.values() for v in vs]
             if (
@@ -414,6 +441,14 @@ NET_HINTS = [
 ]
 
 
+# (id in mistakes.net, name, hint)
+NET_MISTAKES = [
+    ("no_bias", "the bias left out", "Add b after the matrix product."),
+    ("logits", "the logits without the softmax", "The model's output is softmax(X @ W + b): probabilities."),
+    ("dim0", "a softmax over dim 0", "Use your softmax, which normalises each row."),
+]
+
+
 def _image_case(shape, dtype, seed):
     """Images ``(n, 1, h, w)``, ``W`` ``(h * w, classes)`` and ``b`` ``(classes,)``."""
     n, h, w, classes = shape
@@ -435,26 +470,11 @@ def net_values(ctx):
         answer = explain_errors(lambda: ctx.probe("softmax_regression.net_call", X, W, b), NET_HINTS)
         out = answer["out"]
         what = f"net(X, W, b) for images X of shape {tuple(X.shape)} and W of shape {tuple(W.shape)}"
-        flat = X.double().reshape(-1, W.shape[0])
         E.close(
             out,
-            ctx.ref.net(X, W, b),
+            ctx.expected(lambda ref: ref.net(X, W, b)),
             what,
-            mistakes=[
-                Mistake(
-                    "the bias left out", "Add b after the matrix product.", lambda: stable_softmax(flat @ W.double())
-                ),
-                Mistake(
-                    "the logits without the softmax",
-                    "The model's output is softmax(X @ W + b): probabilities.",
-                    lambda: flat @ W.double() + b.double(),
-                ),
-                Mistake(
-                    "a softmax over dim 0",
-                    "Use your softmax, which normalises each row.",
-                    lambda: stable_softmax(flat @ W.double() + b.double(), 0),
-                ),
-            ],
+            mistakes=named_mistakes(known_answers(ctx, _reference_mistakes, "net", X, W, b), NET_MISTAKES),
         )
 
     prop()
@@ -466,16 +486,23 @@ def net_gradient(ctx):
     g = torch.randn(5, 3, generator=ctx.generator(1), dtype=torch.float64)
     answer = explain_errors(lambda: ctx.probe("softmax_regression.net_call", X, W, b, g), NET_HINTS)
     E.that("error" not in answer, lambda: f"net(X, W, b): {answer['error']}")
-    W_ref, b_ref = W.clone().requires_grad_(), b.clone().requires_grad_()
-    ctx.ref.net(X, W_ref, b_ref).backward(g)
+    W_grad, b_grad = ctx.expected(_reference_net_gradients, X, [W, b], g)
     grads = answer["grads"]
     E.that(grads[0] is not None, "net's output does not depend on W through autograd.")
     E.that(
         grads[1] is not None,
         "net's output does not depend on b through autograd: add b (the bias) after the matrix product.",
     )
-    E.close(grads[0], W_ref.grad, "the gradient of net with respect to W")
-    E.close(grads[1], b_ref.grad, "the gradient of net with respect to b")
+    E.close(grads[0], W_grad, "the gradient of net with respect to W")
+    E.close(grads[1], b_grad, "the gradient of net with respect to b")
+
+
+def _reference_net_gradients(ref, X, params, g, *, unpack=True):
+    """The gradients of the reference's net in its parameters ``params`` (passed as
+    ``net(X, *params)``, or as one list with ``unpack=False``), for output gradient ``g``."""
+    params = [p.clone().requires_grad_() for p in params]
+    (ref.net(X, *params) if unpack else ref.net(X, params)).backward(g)
+    return [p.grad for p in params]
 
 
 # Training budgets per data set: CPU fits continuous integration (a few seconds on two
