@@ -366,6 +366,14 @@ def _init_check(init_name: str, kind: str):
                 f"{what} returned {len(entries)} states for "
                 f"{len(shapes)} parameters: one state per parameter, in order.",
             )
+            # Shared memory first: it is the cause whatever else looks wrong (one tensor
+            # shared by parameters of different shapes also has the wrong shape).
+            if info["aliases"]:
+                E.fail(
+                    f"{what}: some state tensors are one and the same tensor (or share "
+                    "memory), so updating one in place changes the other. Make each with "
+                    "its own torch.zeros_like(p)."
+                )
             for i, (e, shape) in enumerate(zip(entries, shapes)):
                 item = f"{what}, state {i}"
                 if kind == "one":
@@ -385,12 +393,6 @@ def _init_check(init_name: str, kind: str):
                     E.shape(t, tuple(shape), item)
                     E.dtype(t, getattr(torch, dtype_name), item)
                     E.that(not bool(t.abs().sum()), f"{item}: the state starts at zero (torch.zeros_like(p)).")
-            if info["aliases"]:
-                E.fail(
-                    f"{what}: some state tensors are one and the same tensor (or share "
-                    "memory), so updating one in place changes the other. Make each with "
-                    "its own torch.zeros_like(p)."
-                )
             if info["param_alias"]:
                 E.fail(
                     f"{what}: a state shares memory with a parameter; updating the state "
