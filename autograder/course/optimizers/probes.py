@@ -32,13 +32,20 @@ INIT = {
 
 
 def fresh_states(name, params):
-    """The contract's initial states (zeros shaped like each parameter): a stand-in."""
+    """The contract's initial states: zeros of each parameter's shape, dtype and device, one
+    tensor or a pair per parameter, each with its own memory.
+
+    The harness makes them itself, from the parameters' shapes, rather than calling the
+    student's ``init_*_states``: an optimiser's checks must not depend on (or cost the
+    points of) the initialiser, which is graded on its own. Written from the contract, not
+    taken from the solution, because this probe runs in the student's worker and ships in
+    the student pack."""
     kind = STATE_KIND[name]
     if kind is None:
         return None
-    if kind == "one":
-        return [torch.zeros_like(p) for p in params]
-    return [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
+    per = 1 if kind == "one" else 2
+    made = [tuple(torch.zeros(p.shape, dtype=p.dtype, device=p.device) for _ in range(per)) for p in params]
+    return [s[0] for s in made] if per == 1 else made
 
 
 def _state_tensors(states):
@@ -182,11 +189,11 @@ def train_airfoil(student, name, features, labels, hyperparams, seed, num_epochs
     losses, seen = [loss_all()], 0
     n = len(features)
     for _ in range(num_epochs):
+        # Batches of batch_size (the last one smaller) in a seeded random order. Not the
+        # solution's data_iter (linear regression): this probe ships in the student pack.
         order = torch.randperm(n, generator=g).to(features.device)
-        for i in range(0, n, batch_size):
-            idx = order[i : i + batch_size]
-            X, y = features[idx], labels[idx]
-            loss = ((X @ w + b - y.reshape(-1, 1)) ** 2 / 2).mean()
+        for idx in order.split(batch_size):
+            loss = ((features[idx] @ w + b - labels[idx].reshape(-1, 1)) ** 2 / 2).mean()
             for p in params:
                 if p.grad is not None:
                     p.grad.zero_()
