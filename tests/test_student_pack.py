@@ -62,6 +62,29 @@ def test_the_pack_is_a_template_repository(built_pack):
     assert "pip install ./grader" in readme and "divekit check" in readme
 
 
+# What the shared whole-file scanner reports in the pack although no function holds the
+# block: six-token runs of a short block found scattered over a long file, each traced to
+# the lines that supply them. A real copy would sit in one function, where leaks.scan
+# (asserted clean above them) finds it; any finding not listed here fails the test.
+FILE_LEVEL_COINCIDENCES = {
+    # nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(), nn.Conv2d(c, o, kernel_size=3, padding=1)):
+    # the file's own LeNet layer lists and calls with two keyword arguments.
+    ("densenet#0", "autograder/course/batch_norm/checks.py"),
+    # the transition block's Sequential: the Budget(train=..., test=..., epochs=...) tables.
+    ("densenet#3", "autograder/course/softmax_regression/checks.py"),
+    # `return [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]`: list
+    # comprehensions over matrices (`[bool(ref.f(A)) for A in mats]`) and tuple returns.
+    ("optimizers#7", "autograder/course/convexity/checks.py"),
+    ("optimizers#9", "autograder/course/convexity/checks.py"),
+    # BatchNorm.forward's `Y, self.a, self.b = f(self.x, X, self.g, ...)`: attribute-heavy
+    # calls of the grading pipeline (ModuleGrader(self.module, stubs, source, self.options, ...)).
+    ("batch_norm#2", "autograder/grading.py"),
+    # relu's `a = torch.zeros_like(X); return torch.max(X, a)` (15 tokens, the shortest
+    # block scanned): assignments and returns of one call each, all over the worker.
+    ("mlp#0", "autograder/worker/main.py"),
+}
+
+
 def test_the_pack_holds_no_solution_code(built_pack):
     """Every function of the pack against every solution block (autograder/leaks.py: names
     folded, so renaming hides nothing), and the shared whole-file scanner as well."""
@@ -73,7 +96,12 @@ def test_the_pack_holds_no_solution_code(built_pack):
             capture_output=True,
             text=True,
         )
-        assert run.returncode == 0, run.stdout + run.stderr
+        reported = set()
+        for line in run.stdout.splitlines():
+            if m := re.match(r"leak: (\S+) \d+% in (\S+)", line):
+                reported.add((m.group(1), str(Path(m.group(2)).relative_to(built_pack / "grader"))))
+        assert reported <= FILE_LEVEL_COINCIDENCES, run.stdout
+        assert run.returncode == (1 if reported else 0), run.stdout + run.stderr
 
 
 def test_the_scanner_finds_a_renamed_copy(tmp_path):

@@ -37,17 +37,21 @@ def evaluate(student, batches, W, as_module=False):
 
 
 def train(student, train_images, train_labels, test_images, num_epochs=10, batch_size=256, lr=0.1, seed=0, on="cpu"):
-    """The book's ``train_ch3`` with the from-scratch updater: W ~ N(0, 0.01^2), b = 0, SGD.
+    """The book's ``train_ch3``: W ~ N(0, 0.01^2), b = 0, minibatch SGD on the summed loss
+    divided by the batch size.
 
+    Written with torch's own pieces (``torch.optim.SGD``, a scaled ``randn``), not as the
+    exercises' solutions write them: this probe ships in a student pack, so it must not
+    show how ``sgd`` or ``init_params`` are done. The update is the same as ``d2l.sgd``'s.
     Images arrive as uint8 and are scaled to [0, 1] here, as ``ToTensor`` does. The test
     labels never come here: the judge scores the returned test predictions itself.
     """
     g = torch.Generator().manual_seed(seed)
     features, labels, test = _as_images(train_images, train_labels, test_images, on)
-    num_inputs, num_outputs = features[0].numel(), 10
-    W = torch.normal(0, 0.01, size=(num_inputs, num_outputs), generator=g)
-    W = W.to(on).requires_grad_(True)
-    b = torch.zeros(num_outputs, device=on, requires_grad=True)
+    shape = (features[0].numel(), 10)
+    W = (0.01 * torch.randn(shape, generator=g)).to(on).requires_grad_(True)
+    b = W.new_zeros(shape[1]).requires_grad_(True)
+    updater = torch.optim.SGD([W, b], lr=lr)
     train_loss, train_acc, test_pred = [], [], []
     with _one_thread(on):
         net = lambda X: student.net(X, W, b)  # noqa: E731 - the book's closure over W, b
@@ -59,12 +63,9 @@ def train(student, train_images, train_labels, test_images, num_epochs=10, batch
                 X, y = features[j], labels[j]
                 y_hat = net(X)
                 loss = student.cross_entropy(y_hat, y)
-                loss.sum().backward()
-                with torch.no_grad():  # d2l.sgd: p -= lr * p.grad / batch_size
-                    for p in (W, b):
-                        if p.grad is not None:  # None: the net does not use p (e.g. no bias)
-                            p -= lr * p.grad / X.shape[0]
-                            p.grad.zero_()
+                updater.zero_grad()
+                (loss.sum() / X.shape[0]).backward()
+                updater.step()  # a parameter the net does not use (no bias, say) has no grad: left alone
                 loss_sum += float(loss.detach().sum())
                 correct += student.accuracy(y_hat.detach(), y) * y.numel()
                 n += y.numel()
