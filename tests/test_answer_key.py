@@ -74,3 +74,40 @@ def test_the_secret_seed_gives_other_inputs_and_is_never_reported():
     assert config.seed_fingerprint.startswith("sha256:") and "s3cret" not in config.seed_fingerprint
     check = next(iter(__import__("autograder.framework", fromlist=["load"]).load("linear_regression")))
     assert check.seeded("s3cret") != check.seeded(None) == check.seed == check.seeded("")
+
+
+def test_the_inputs_a_check_meets_do_not_depend_on_what_else_is_imported(tmp_path, monkeypatch):
+    """Hypothesis would draw some values from constants of the local modules loaded at the
+    time; the framework keeps that pool empty, so a key built in one process answers the
+    same questions a pack asks in another (tests/test_variants.py grades across processes)."""
+    import importlib
+    import sys
+
+    from hypothesis import given, seed, settings
+    from hypothesis import strategies as st
+
+    import autograder.framework.context  # noqa: F401 - what empties the pool
+
+    def draws() -> list:
+        seen = []
+
+        @seed(1234)
+        @settings(max_examples=200, database=None, derandomize=False)
+        @given(st.floats(-1e6, 1e6), st.integers(-(10**9), 10**9))
+        def prop(x, n):
+            seen.append((x, n))
+
+        prop()
+        return seen
+
+    before = draws()
+    constants = (
+        ", ".join(f"{987654.25 + i}" for i in range(50)) + ", " + ", ".join(str(123456789 + i) for i in range(50))
+    )
+    (tmp_path / "lots_of_constants.py").write_text(f"VALUES = [{constants}]\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("lots_of_constants")
+    try:
+        assert draws() == before
+    finally:
+        sys.modules.pop("lots_of_constants", None)

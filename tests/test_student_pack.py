@@ -134,7 +134,11 @@ def softmax(X):
     import gc, os, sys, types, importlib.util
     me = sys._getframe().f_code
     def usable(f):
-        return callable(f) and getattr(f, "__code__", None) is not me and getattr(f, "__name__", "") == "softmax"
+        # Library code is not the grader's (delegating to torch.softmax is the from-scratch
+        # check's business): only code from outside torch, numpy and the standard library.
+        top = (getattr(f, "__module__", None) or "").split(".")[0]
+        return (callable(f) and getattr(f, "__code__", None) is not me and getattr(f, "__name__", "") == "softmax"
+                and top not in sys.stdlib_module_names and top not in ("torch", "numpy"))
     found = [m.__dict__["softmax"] for m in list(sys.modules.values())
              if isinstance(getattr(m, "__dict__", None), dict) and "softmax" in m.__dict__]
     found += [o for o in gc.get_objects() if isinstance(o, types.FunctionType) and o.__name__ == "softmax"]
@@ -182,7 +186,8 @@ def _lookup_stub(key_dir: Path) -> str:
     key = json.loads((key_dir / KEY_JSON).read_text(encoding="utf-8"))
     tensors = load_file(str(key_dir / KEY_TENSORS))
     table = []
-    for name, (_data, count, first) in key["entries"].items():
+    recorded = sorted(key["entries"].items(), key=lambda item: item[1][2])  # tensor index: the recording order
+    for name, (_data, count, first) in recorded:
         if name.startswith("linear_regression.linreg: matches"):
             table += [tensors[f"v{first + i}"].tolist() for i in range(count)]
     return f"""
@@ -217,7 +222,7 @@ def _fresh_venv(where: Path) -> Path:
     """A new virtual environment that sees this machine's installed libraries (torch is
     5 GB: a .pth to the test environment's site-packages stands for "already installed")
     but not divekit: that it gets from the pack."""
-    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
     site = next((where / "lib").glob("python3*/site-packages"))
     (site / "machine-libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     return where / "bin"
@@ -231,9 +236,15 @@ def test_a_new_student_follows_the_readme(tmp_path, built_pack):
     shutil.copytree(built_pack, pack)
     bin_dir = _fresh_venv(tmp_path / ".venv")
     # The README's install line, offline: build isolation would fetch setuptools again.
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DIVEKIT_KEY")}
+    # This venv borrows torch from the test environment, which lives inside the checkout
+    # (the .pth above): bubblewrap rightly hides the checkout from workers, so here the
+    # workers are plain processes. A student's venv holds its own torch, and bubblewrap
+    # binds it (it is outside any checkout): the sandboxed path is the one every other
+    # test grades with.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DIVEKIT_KEY", "DIVEKIT_REQUIRE_SANDBOX")}
     subprocess.run(
-        [str(bin_dir / "pip"), "install", "-q", "--no-build-isolation", "--no-deps", "./grader"],
+        # pip is the machine's too (the venv has none of its own); it installs into the venv
+        [str(bin_dir / "python"), "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "./grader"],
         cwd=pack,
         check=True,
         env=env,
@@ -255,7 +266,7 @@ def test_a_new_student_follows_the_readme(tmp_path, built_pack):
     ).stdout
     assert str(tmp_path / ".venv") in where, f"divekit should come from the pack, not {where}"
     assert "to do" in run("list")
-    shipped = run("check", "--no-training")
+    shipped = run("check", "--no-training", "--sandbox", "process")
     assert re.search(r"Total: 0/\d+", shipped), shipped[-2000:]
     assert shipped.count("Not implemented yet") >= 40, shipped[-2000:]
     # One stub with a known mistake: the pack names it.
@@ -263,12 +274,12 @@ def test_a_new_student_follows_the_readme(tmp_path, built_pack):
     text = exercise.read_text(encoding="utf-8")
     wrong = replace_stub(text, "linreg", "def linreg(X, w, b):\n    return X * w.reshape(-1) + b\n")
     exercise.write_text(wrong, encoding="utf-8")
-    out = run("check", "linear_regression.linreg", "--no-training")
+    out = run("check", "linear_regression.linreg", "--no-training", "--sandbox", "process")
     assert "an elementwise product" in out, out
     # The right answer, training included: the pack's own training threshold, from the key.
     right = (REPO / "solutions" / "linear_regression.py").read_text(encoding="utf-8")
     exercise.write_text(right, encoding="utf-8")
-    out = run("check", "linear_regression")
+    out = run("check", "linear_regression", "--sandbox", "process")
     assert re.search(r"Total: (\d+(\.\d+)?)/\1\b", out), out
 
 

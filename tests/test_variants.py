@@ -53,12 +53,18 @@ def _graded(tmp_path, module: str, variant, key: Path) -> Report:
     """The variant graded from the solutions, as a course grades it; and, since a student
     pack must say the same, graded again from the public answer key (unit checks: a
     training threshold reads the reference's run from a recorded value either way), with
-    the same score, status and message on every unit check."""
+    the same status, message and share of its points on every unit check."""
     config = GradingConfig().built()
     with fork_server(config.limits, config.mode or "process", config.device):
         report = grade_variant(tmp_path / "solutions", module, variant)
         packed = grade_variant(tmp_path / "key", module, variant, training=False, key=str(key))
-    units = lambda r: [(t.name, round(t.score, 9), t.status, t.output) for t in r.tests if t.kind == "unit"]  # noqa: E731
+    # Each check's share of its points (the points themselves are spread over the checks
+    # that run, and the key's run leaves the training checks out).
+    units = lambda r: [  # noqa: E731
+        (t.name, round(t.score / t.max_score, 9) if t.max_score else 0.0, t.status, t.output)
+        for t in r.tests
+        if t.kind == "unit"
+    ]
     assert packed.meta["references"].startswith("answer key")
     assert units(packed) == units(report), "the pack's verdicts differ:\n" + "\n".join(
         f"solutions: {a}\nkey:       {b}" for a, b in zip(units(report), units(packed)) if a != b

@@ -19,6 +19,28 @@ from .answer_key import AnswerKey, entry_name
 from .expect import CheckFailed
 
 
+def _no_local_constants() -> None:
+    """Hypothesis (6.1xx) draws about one value in twenty from constants it finds in the
+    "local" modules loaded at the time, so the inputs a check meets would depend on what else
+    the judge imported and on where divekit is installed (a pack's site-packages is not
+    "local"; a checkout is). A grade, and an answer key's entries, must depend on the check's
+    seed alone: the pool of local constants is kept empty. (An internal of hypothesis: where
+    it is not there, older versions had no such pool.)"""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover
+        return
+    if not hasattr(providers, "_get_local_constants"):  # pragma: no cover
+        return
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    if hasattr(providers, "CONSTANTS_CACHE"):
+        providers.CONSTANTS_CACHE.cache.clear()
+
+
+_no_local_constants()
+
+
 class NoReference(Exception):
     """A check reached for the reference itself where only the answer key is (a pack)."""
 
