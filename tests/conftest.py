@@ -38,6 +38,13 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
+def run_folder(tmp_path_factory) -> Path:
+    """A folder of this test run that its xdist workers share (each worker's own base
+    folder sits in it), and that no other run sees."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def public_key(tmp_path_factory) -> Path:
     """The answer key of the whole curriculum (training included) under the public seed,
@@ -46,7 +53,7 @@ def public_key(tmp_path_factory) -> Path:
     from autograder import key_build
     from autograder.config import GradingConfig
 
-    root = tmp_path_factory.getbasetemp().parent / "public-key"
+    root = run_folder(tmp_path_factory) / "public-key"
     root.mkdir(exist_ok=True)
     with open(root / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -25,6 +25,7 @@ from autograder.config import GradingConfig
 from autograder.framework.answer_key import KEY_JSON, KEY_TENSORS, AnswerKey
 from autograder.grading import grade
 
+from .conftest import run_folder
 from .variants.harness import replace_stub, write_submission
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ SHARED_LEAKSCAN = REPO.parent / "shared" / "tools" / "leakscan.py"
 @pytest.fixture(scope="session")
 def built_pack(tmp_path_factory, public_key) -> Path:
     """A student pack of the whole curriculum (training included), shared by the workers."""
-    root = tmp_path_factory.getbasetemp().parent / "student-pack"
+    root = run_folder(tmp_path_factory) / "student-pack"
     root.mkdir(exist_ok=True)
     with open(root / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -19,6 +19,10 @@ def python_roots() -> list[str]:
         path = sysconfig.get_paths().get(key)
         if path:
             roots.add(path)
+    # Package folders the interpreter was pointed at besides its own (a user site, another
+    # environment's site-packages named in a .pth file): the worker imports from them too.
+    # Only folders of installed packages: never the judge's checkout or the current folder.
+    roots |= {p for p in sys.path if os.path.basename(p.rstrip("/")) in ("site-packages", "dist-packages")}
     real = {os.path.realpath(r) for r in roots if os.path.exists(r)}
     # Keep the outermost folders only.
     return sorted(r for r in real if not any(r != o and r.startswith(o + "/") for o in real))
