@@ -336,7 +336,7 @@ def grade_all_cmd(folder, out_dir, jobs, backend, address, only, **asked):
         _unusable(f"--only {exc.args[0]!r} names no module, stub or task (see `divekit list`)")
     config = _config(asked)  # probes the sandbox once, for every submission
 
-    def show(row):
+    def tell(row):
         click.echo(
             f"{row.name}: {row.status} {show(row.score)}/{show(row.max_score)}"
             + (f" ({row.reason})" if row.reason else ""),
@@ -345,7 +345,7 @@ def grade_all_cmd(folder, out_dir, jobs, backend, address, only, **asked):
 
     try:
         rows = grade_all(
-            folder, out_dir, config, only=list(only) or None, jobs=jobs, progress=show, backend=backend, address=address
+            folder, out_dir, config, only=list(only) or None, jobs=jobs, progress=tell, backend=backend, address=address
         )
     except RuntimeError as exc:
         _unusable(str(exc))
