@@ -42,6 +42,11 @@ def _config(asked: dict[str, Any]) -> GradingConfig:
         _unusable(str(exc))
 
 
+def _key_config(asked: dict[str, Any]) -> GradingConfig:
+    """The configuration an answer key is built under: from the solutions, the public seed."""
+    return _config({**asked, "seed": "", "key": ""})
+
+
 def grading_options(fn):
     decorators = [
         click.option(
@@ -367,7 +372,7 @@ def key_build_cmd(out, only, sandbox, training, data):
     """Grade the reference once, recording every value the checks need from it (values, never code)."""
     from . import key_build
 
-    config = _config({"sandbox": sandbox, "training": training, "data": data, "seed": "", "key": ""})
+    config = _key_config({"sandbox": sandbox, "training": training, "data": data})
     try:
         key = key_build.build(config, list(only) or None)
     except GraderFault as fault:
@@ -403,7 +408,7 @@ def pack_student_cmd(out, key_dir, title, sandbox):
         if key_dir:
             key = AnswerKey.load(key_dir)
         else:
-            key = key_build.build(_config({"sandbox": sandbox, "seed": "", "key": ""}))
+            key = key_build.build(_key_config({"sandbox": sandbox}))
         folder = pack.build(Path(out), key, title=title)
     except (KeyMismatch, pack.PackError) as exc:
         _unusable(str(exc))

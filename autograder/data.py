@@ -247,11 +247,8 @@ def load_manifest(path: str | Path | None = None) -> dict[str, Any]:
 
 def _file_digest(path: Path, algorithm: str) -> str:
     """Hex digest of a file, read in chunks so large files need little memory."""
-    digest = hashlib.new(algorithm, usedforsecurity=False)
     with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, lambda: hashlib.new(algorithm, usedforsecurity=False)).hexdigest()
 
 
 @contextlib.contextmanager

@@ -237,7 +237,11 @@ def _orphans(layout: Layout, known: set[str]) -> list[str]:
     def orphan(path: Path, what: str) -> None:
         problems.append(f"{path.stem}: {layout.rel(path)} is {what} for no curriculum module (remove it or add one)")
 
-    for folder, what in ((layout.solutions, "a solution"), (layout.exercises, "an exercise")):
+    for folder, what in (
+        (layout.solutions, "a solution"),
+        (layout.exercises, "an exercise"),
+        (layout.solutions / "mistakes", "the known mistakes"),
+    ):
         for path in sorted(folder.glob("*.py")):
             if path.stem not in known:
                 orphan(path, what)

@@ -100,8 +100,8 @@ class ModuleGrader:
             [s.name for s in self.module.stubs],
             limits=self.options.limits,
             mode=self.options.mode,
-            seed=0,
             device=self.options.device,
+            seed=0,  # each request carries its check's own seed
         )
         self.workers_started += 1
         try:

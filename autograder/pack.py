@@ -23,12 +23,12 @@ import tomllib
 from pathlib import Path
 
 from . import curriculum, leaks
-from .framework.answer_key import INSTRUCTOR_ONLY, AnswerKey
+from .framework.answer_key import AnswerKey
 from .reference import REPO
 
 GRADER_PACKAGE = REPO / "autograder"
-# Never in a pack: reference-derived code (see framework/answer_key.py) and build debris.
-LEFT_OUT = {INSTRUCTOR_ONLY, "__pycache__"}
+# Never in a pack: build debris, and a key installed in the checkout (the pack gets its own).
+LEFT_OUT = {"__pycache__", "answer_key"}
 
 
 class PackError(Exception):
@@ -40,11 +40,11 @@ def copy_exercises(exercises: Path, out: Path) -> None:
 
 
 def _left_out(name: str) -> bool:
-    return name in LEFT_OUT or name.endswith(".pyc") or name == "answer_key"
+    return name in LEFT_OUT or name.endswith(".pyc")
 
 
 def copy_grader(out: Path) -> Path:
-    """The grader package, less what only an instructor's checkout may hold."""
+    """The grader package (the solutions and their known mistakes are outside it)."""
     target = out / "grader" / "autograder"
     shutil.copytree(
         GRADER_PACKAGE, target, ignore=lambda _dir, names: [n for n in names if n in LEFT_OUT or n.endswith(".pyc")]

@@ -45,19 +45,29 @@ def run_folder(tmp_path_factory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-@pytest.fixture(scope="session")
-def public_key(tmp_path_factory) -> Path:
-    """The answer key of the whole curriculum (training included) under the public seed,
-    built once per test run and shared by the xdist workers (a file lock): what a student
-    pack grades with."""
-    from autograder import key_build
-    from autograder.config import GradingConfig
-
-    root = run_folder(tmp_path_factory) / "public-key"
+def once_per_run(tmp_path_factory, name: str, made: str, make) -> Path:
+    """``run_folder/name/made``, made by ``make(path)`` the first time any xdist worker of
+    this run asks (the others wait on a file lock, then reuse it)."""
+    root = run_folder(tmp_path_factory) / name
     root.mkdir(exist_ok=True)
     with open(root / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        folder = root / "key"
-        if not (folder / "key.json").exists():
-            key_build.build(GradingConfig()).save(folder)
-    return folder
+        path = root / made
+        if not path.exists():
+            make(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def public_key(tmp_path_factory) -> Path:
+    """The answer key of the whole curriculum (training included) under the public seed,
+    built once per test run and shared by the xdist workers: what a student pack grades with."""
+    from autograder import key_build
+    from autograder.config import GradingConfig
+
+    def make(folder: Path) -> None:
+        key = key_build.build(GradingConfig())
+        key.save(folder.with_name(folder.name + ".tmp"))
+        folder.with_name(folder.name + ".tmp").rename(folder)  # whole, or not there
+
+    return once_per_run(tmp_path_factory, "public-key", "key", make)

@@ -3,20 +3,17 @@
 ``test_answer_key.py`` proves every variant is graded alike from the key and from the
 solutions. These pin what that conversion promised besides: the quiz's key holds salted
 hashes, never an answer; a pack grades the optimisers without the instructor-only
-``mistakes.py`` (known mistakes still named, from recorded values); and the probes' own
+``solutions/mistakes/`` (known mistakes still named, from recorded values); and the probes' own
 zero states, written from the contract, are the reference's initial states.
 """
 
 from __future__ import annotations
-
-import sys
 
 import pytest
 import torch
 
 from autograder import reference
 from autograder.config import GradingConfig
-from autograder.course import optimizers as optimizers_package
 from autograder.course.optimizers import probes as P
 from autograder.course.quiz import checks as Q
 from autograder.framework import load
@@ -94,15 +91,18 @@ def test_the_probes_zero_states_are_the_references_initial_states(name, dtype):
 
 
 def test_a_pack_names_the_optimisers_mistakes_without_mistakes_py(public_key, tmp_path, monkeypatch):
-    """Grading from the key with mistakes.py unimportable (as in a pack, which does not
+    """Grading from the key with solutions/mistakes/ unreadable (as in a pack, which does not
     ship it) still names the known mistakes (these two only a mistake's value can name):
     their values come from the key."""
     chosen = [v for v in optimizer_variants.WRONG if v.name in ("beta on the wrong term", "no bias correction")]
     assert len(chosen) == 2
-    monkeypatch.setitem(sys.modules, f"{optimizers_package.__name__}.mistakes", None)
-    monkeypatch.delattr(optimizers_package, "mistakes", raising=False)
-    with pytest.raises(ImportError):
-        from autograder.course.optimizers import mistakes  # noqa: F401
+
+    def gone(path):
+        raise reference.ReferenceMissing(f"{path} is not in a pack")
+
+    monkeypatch.setattr(reference, "_mistakes_at", gone)
+    with pytest.raises(reference.ReferenceMissing):
+        reference.mistakes(reference.load("optimizers"))
     config = GradingConfig(training=False).built()
     with fork_server(config.limits, config.mode or "process", config.device):
         for variant in chosen:

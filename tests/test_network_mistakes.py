@@ -1,4 +1,4 @@
-"""The known mistakes of the resnet and densenet comparisons (course/*/mistakes.py), on the
+"""The known mistakes of the resnet and densenet comparisons (solutions/mistakes/), on the
 weights the comparison draws from the network's layout: each one must differ from the right
 output where it applies, or a right answer could be named as it (and the other way round),
 and from the other mistakes, so that the name a student reads is the one that fits.
@@ -15,12 +15,13 @@ import pytest
 import torch
 
 from autograder import reference
-from autograder.course.densenet import mistakes as dense_mistakes
 from autograder.course.resnet import checks as resnet_checks
-from autograder.course.resnet import mistakes as resnet_mistakes
 from autograder.framework.networks import reference_network
 
 pytestmark = pytest.mark.task6
+
+dense_mistakes = reference.mistakes(reference.load("densenet"))
+resnet_mistakes = reference.mistakes(reference.load("resnet"))
 
 SEED = 20240
 

@@ -39,11 +39,6 @@ KEY_JSON = "key.json"
 KEY_TENSORS = "key.safetensors"
 FORMAT = 1
 
-# Files of the grader that hold reference-derived code (known mistakes written from the
-# solution): they run where the solutions are, their values are in the key, and they are
-# never shipped in a student pack, so they are not part of the stamp either.
-INSTRUCTOR_ONLY = "mistakes.py"
-
 
 class NotInKey(Exception):
     """A check asked the key for a value it was never built with."""
@@ -154,8 +149,6 @@ def stamp() -> dict[str, str]:
     h = hashlib.sha256()
     for folder in ("framework", "course"):
         for path in sorted((root / folder).rglob("*.py")):
-            if path.name == INSTRUCTOR_ONLY:
-                continue
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
     # The curriculum as read (signatures derived from the solutions included), not its

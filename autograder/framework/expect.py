@@ -40,13 +40,16 @@ class Mistake:
 RECORDING: contextvars.ContextVar[bool] = contextvars.ContextVar("divekit_recording", default=False)
 
 
-def _recorded(mistakes: Sequence[Mistake]) -> None:
+def recorded(mistakes: Sequence[Mistake]) -> Sequence[Mistake]:
+    """``mistakes``, each computed first while the key is built (see RECORDING). A check
+    that matches mistakes itself, not through the functions below, passes them here."""
     if RECORDING.get():
         for m in mistakes:
             try:
                 m.answer()
             except CheckFailed:
                 pass  # a mistake that does not apply to this input
+    return mistakes
 
 
 # Tolerances by dtype: float64 comparisons are tight (a correct implementation summing
@@ -94,7 +97,7 @@ def tensor(value: Any, what: str) -> torch.Tensor:
 
 
 def shape(value: Any, expected: Sequence[int], what: str, mistakes: Sequence[Mistake] = ()) -> None:
-    _recorded(mistakes)
+    recorded(mistakes)
     t = tensor(value, what)
     expected = tuple(expected)
     if tuple(t.shape) != expected:
@@ -156,7 +159,7 @@ def close(
     problem" rather than an absolute number that is too loose for small answers and too
     tight for large ones.
     """
-    _recorded(mistakes)
+    recorded(mistakes)
     t = tensor(actual, what)
     shape(t, expected.shape, what, mistakes)
     if check_dtype:
@@ -206,7 +209,7 @@ def near(
     atol: float = 1e-12,
     mistakes: Sequence[Mistake] = (),
 ) -> None:
-    _recorded(mistakes)
+    recorded(mistakes)
     if math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol):
         return
     for m in mistakes:

@@ -53,5 +53,8 @@ def subset(images: data.ImageData, budget: Budget, seed: int = 0):
     )
 
 
-def pick(ctx, cpu: Budget, cuda: Budget) -> Budget:
+def budget_for(ctx, images: data.ImageData, budgets: dict[str, tuple[Budget, Budget]]) -> Budget:
+    """The (cpu, cuda) budget of ``budgets`` for the data set graded on and the device (a
+    data set it does not name gets Fashion-MNIST's)."""
+    cpu, cuda = budgets.get(images.name, budgets["fashion-mnist"])
     return cuda if ctx.device.startswith("cuda") else cpu

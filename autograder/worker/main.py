@@ -197,9 +197,8 @@ def _to_device(value, device):
     def move(t):
         if not isinstance(t, torch.Tensor):
             return t
-        moved = t.to(device)
-        # A leaf the student differentiates stays a leaf on the new device.
-        return moved.detach().requires_grad_(True) if t.is_leaf and t.requires_grad else moved
+        leaf = t.is_leaf and t.requires_grad  # a leaf the student differentiates stays a leaf there
+        return t.detach().to(device).requires_grad_(True) if leaf else t.to(device)
 
     return tree_map(move, value)
 

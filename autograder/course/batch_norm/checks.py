@@ -27,6 +27,7 @@ from ...framework.networks import (
     network_handle,
     training_check,
 )
+from ...reference import known_mistake
 from ...session import StudentError
 from .probes import swap_pooling
 
@@ -54,8 +55,7 @@ class BNInput:
         view = (1, C) + (1,) * (len(self.shape) - 2)
         spread = (self.scale * (1 + 0.5 * torch.arange(C, dtype=torch.float64))).reshape(view)
         centre = (self.offset + 0.5 * torch.arange(C, dtype=torch.float64)).reshape(view)
-        x = torch.randn(self.shape, generator=g, dtype=torch.float64) * spread + centre
-        return x.to(self.dtype)
+        return (torch.randn(self.shape, generator=g, dtype=torch.float64) * spread + centre).to(self.dtype)
 
     def params(self, kind: str = "identity"):
         """gamma, beta, moving_mean, moving_var shaped (1, C) or (1, C, 1, 1)."""
@@ -111,7 +111,7 @@ def bn_inputs(draw, dtype=torch.float64, scales=(1e-2, 1.0, 10.0), offsets=(0.0,
 
 # -- the reference's values and the usual mistakes, in float64 ----------------------------
 # The right answers are the reference's (ctx.expected). A mistake that is the reference's
-# formula with one change is computed by mistakes.py (instructor-only), inside
+# formula with one change is computed by solutions/mistakes/batch_norm.py (instructor-only), inside
 # ctx.expected, so that a student pack holds its values and not the formula; a mistake
 # that is the right formula on other inputs (gamma and beta swapped, the other momentum)
 # is the reference's own answer to those inputs.
@@ -127,15 +127,9 @@ def _reference_grads(ref, X, gamma, beta, mm, mv, g):
     """The gradients of the reference's training-mode Y with respect to X, gamma and beta,
     for the output gradient ``g``."""
     leaves = [t.double().clone().requires_grad_(True) for t in (X, gamma, beta)]
-    Y = ref.batch_norm(True, *leaves, mm.double(), mv.double(), EPS, MOMENTUM)[0]
+    moving = [t.double() for t in (mm, mv)]
+    Y = ref.batch_norm(True, *leaves, *moving, EPS, MOMENTUM)[0]
     return list(torch.autograd.grad(Y, leaves, g.double()))
-
-
-def _mistaken(ref, kind, *args):
-    """A known mistake's value: ``mistakes.<kind>(*args)`` (see mistakes.py)."""
-    from . import mistakes  # instructor-only: not in a student pack, its values are in the key
-
-    return getattr(mistakes, kind)(*args)
 
 
 def _reference_item(ctx, index, *args):
@@ -146,7 +140,7 @@ def _reference_item(ctx, index, *args):
 
 def _mistake(ctx, kind, *args):
     """A mistake's value, asked for only when needed: ``mistakes.<kind>(*args)``."""
-    return lambda: ctx.expected(_mistaken, kind, *args)
+    return lambda: ctx.expected(known_mistake, kind, *args)
 
 
 def training_mistakes(ctx, X, gamma, beta, mm, mv):
@@ -189,7 +183,7 @@ def training_mistakes(ctx, X, gamma, beta, mm, mv):
         Mistake(
             "the normalised input without gamma and beta",
             "Scale and shift the normalised input: Y = gamma * X_hat + beta.",
-            reference_on(torch.ones_like(gamma), torch.zeros_like(beta)),
+            reference_on(1 + 0 * gamma, 0 * beta),  # gamma 1, beta 0
         ),
     ]
     if X.dim() == 4:
@@ -241,7 +235,7 @@ def batch_norm_normalises(ctx):
             f"Each channel of Y should have mean 0; the channel means are {got_mean.tolist()} for {spec}.",
         )
         E.that(
-            bool(torch.allclose(got_var, expected_var, rtol=1e-6, atol=1e-9)),
+            bool(((got_var - expected_var).abs() <= 1e-9 + 1e-6 * expected_var.abs()).all()),  # allclose
             f"Each channel of Y should have (biased) variance var / (var + eps), close to 1; "
             f"it is {got_var.tolist()} for {spec}.",
         )
@@ -400,12 +394,12 @@ def batch_norm_gradients(ctx):
                         "Gradients flow through the "
                         "batch mean and variance too: do not detach them (only the "
                         "moving statistics are detached).",
-                        lambda i=i: ctx.expected(_mistaken, "gradients", "detach", X, gamma, beta, g)[i],
+                        lambda i=i: ctx.expected(known_mistake, "gradients", "detach", X, gamma, beta, g)[i],
                     ),
                     Mistake(
                         "the unbiased (n - 1) variance",
                         "Batch normalisation uses the biased variance.",
-                        lambda i=i: ctx.expected(_mistaken, "gradients", "unbiased", X, gamma, beta, g)[i],
+                        lambda i=i: ctx.expected(known_mistake, "gradients", "unbiased", X, gamma, beta, g)[i],
                     ),
                 ],
             )

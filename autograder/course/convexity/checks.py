@@ -20,6 +20,7 @@ from ...framework import checks_for
 from ...framework import expect as E
 from ...framework import strategies as S
 from ...framework.expect import Mistake
+from ...reference import mistakes as mistakes_of
 from . import probes as P
 
 check = checks_for("convexity")
@@ -57,7 +58,7 @@ def _points_and_weights(draw, names=ALL_1D):
         w = torch.zeros(n, dtype=torch.float64)
         w[int(torch.randint(0, n, (1,), generator=g))] = 1.0
     w = w / w.sum()
-    return name, xs.to(dtype), w.to(dtype)
+    return (name, *(t.to(dtype) for t in (xs, w)))
 
 
 def _jensen(ctx, name, xs, w):
@@ -309,7 +310,7 @@ def _truth(value, what: str) -> bool:
     return value
 
 
-# The known mistakes: (key, name, hint). What each answers is computed in mistakes.py (the
+# The known mistakes: (key, name, hint). What each answers is computed in solutions/mistakes/convexity.py (the
 # solution's test with one thing changed, so instructor-only) and reaches the checks as
 # values through ctx.expected: a student pack reads them from the answer key.
 QUAD_MISTAKES = [
@@ -347,7 +348,7 @@ QUAD_MISTAKES = [
 
 def _reference_quadratic_mistakes(ref, mats) -> dict[str, list[bool]]:
     """What each known mistake answers for each matrix of ``mats``, by key."""
-    from . import mistakes  # instructor-only: never imported where there is no reference
+    mistakes = mistakes_of(ref)  # solutions/mistakes/: where the solutions are, never in a pack
 
     return {key: [bool(mistakes.QUADRATIC[key](A)) for A in mats] for key, _, _ in QUAD_MISTAKES}
 
@@ -356,8 +357,7 @@ def _quadratic_mistakes(ctx, mats) -> list[Mistake]:
     """The known mistakes on ``mats``, each answering a list of bools (one key entry for all)."""
     answers = lambda: ctx.expected(_reference_quadratic_mistakes, mats)  # noqa: E731
     found = [Mistake(name, hint, lambda key=key: answers()[key]) for key, name, hint in QUAD_MISTAKES]
-    E._recorded(found)  # compared here, not in expect.py: record them all for the key
-    return found
+    return E.recorded(found)  # compared here, not in expect.py: record them all for the key
 
 
 FIXED = [
@@ -381,7 +381,7 @@ def quadratic_fixed(ctx):
     mistakes = _quadratic_mistakes(ctx, mats)
     if got == want:
         return
-    wrong = [(A.tolist(), w) for A, g, w in zip(mats, got, want) if g != w]
+    wrong = [[A.tolist(), w] for A, g, w in zip(mats, got, want) if g != w]
     listing = "; ".join(f"{A} should give {w}" for A, w in wrong[:3])
     for m in mistakes:
         if m.answer() == got:
@@ -451,7 +451,7 @@ def _ball_cases(draw):
     r = float(torch.rand(1, generator=g, dtype=torch.float64))
     frac = {"inside": 0.95 * r, "outside": 1.05 + r, "far": 100.0, "center": 0.0}[where]
     x = center + u * radius * frac
-    return x.to(dtype), center.to(dtype), radius, where
+    return (*(t.to(dtype) for t in (x, center)), radius, where)
 
 
 def _project(ctx, x, center, radius):

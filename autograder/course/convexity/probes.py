@@ -87,7 +87,8 @@ def _hess_logsumexp(x):
 
 def _hess_exp_dot(x):
     a = _weights(x)
-    return torch.exp(a @ x) * torch.outer(a, a)
+    outer = torch.outer(a, a)  # f(x) = exp(a . x): its Hessian is f(x) a a^T
+    return torch.exp(a @ x) * outer
 
 
 def _hess_rosenbrock(x):

@@ -19,6 +19,7 @@ from ... import plots
 from ...framework import checks_for
 from ...framework import expect as E
 from ...framework.expect import Mistake
+from ...reference import known_mistake
 from . import probes as P
 
 check = checks_for("gradient_descent")
@@ -60,7 +61,7 @@ def _iterates(
     value, expected: list[float], what: str, *, rtol=1e-7, atol=1e-9, mistakes: list[Mistake] = ()
 ) -> list[float]:
     """``value`` must be the list of ``len(expected)`` iterates, x0 first."""
-    E._recorded(mistakes)  # compared here, not in expect.py: record them all for the key
+    E.recorded(mistakes)  # compared here, not in expect.py: record them all for the key
     scale_atol = atol * max([1.0] + [abs(v) for v in expected if math.isfinite(v)])
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if _close(float(value), expected[-1], rtol, scale_atol):
@@ -303,7 +304,7 @@ def _pair(value, what: str) -> tuple[float, float]:
 
 
 def _check_pair(got, want, what, mistakes):
-    E._recorded(mistakes)  # compared here, not in expect.py
+    E.recorded(mistakes)  # compared here, not in expect.py
     a = _pair(got, what)
     b = tuple(float(v) for v in want)
     ok = lambda p: all(_close(u, v, 1e-9, 1e-12) for u, v in zip(a, p))  # noqa: E731
@@ -316,7 +317,7 @@ def _check_pair(got, want, what, mistakes):
 
 
 # The known mistakes of one step: (key, name, hint). Their values are the solution's step
-# with one thing changed, so they are computed in mistakes.py (instructor-only) and reach
+# with one thing changed, so they are computed in solutions/mistakes/gradient_descent.py (instructor-only) and reach
 # the checks through ctx.expected: a student pack reads them from the answer key.
 _ISOTROPIC = ("the gradient (2 * x1, 2 * x2)", "f = x1**2 + 2 * x2**2 has gradient (2 * x1, 4 * x2).")
 GD_2D_MISTAKES = [
@@ -337,15 +338,8 @@ SGD_2D_MISTAKES = [
 ]
 
 
-def _reference_step_mistakes(ref, stub, *args) -> dict[str, tuple[float, float]]:
-    """What each known mistake of ``stub`` (gd_2d or sgd_2d) returns for ``args``, by key."""
-    from . import mistakes  # instructor-only: never imported where there is no reference
-
-    return getattr(mistakes, stub)(*args)
-
-
 def _step_mistakes(ctx, table, stub, *args) -> list[Mistake]:
-    answers = lambda: ctx.expected(_reference_step_mistakes, stub, *args)  # noqa: E731 - one entry for all
+    answers = lambda: ctx.expected(known_mistake, stub, *args)  # noqa: E731 - one entry for all
     return [Mistake(name, hint, lambda key=key: answers()[key]) for key, name, hint in table]
 
 
@@ -422,7 +416,7 @@ def _points(value, what: str):
 
 
 def _check_points(got, want, what, mistakes=()):
-    E._recorded(mistakes)  # compared here, not in expect.py
+    E.recorded(mistakes)  # compared here, not in expect.py
     pts = _points(got, what)
     want = [tuple(float(v) for v in p) for p in want]
     if not pts and want:

@@ -2,7 +2,7 @@
 
 Every value taken from the reference goes through ``ctx.expected``, so a student pack
 grades from the answer key (framework/answer_key.py). The net's named mistakes are the
-reference's net with one change, computed in the instructor-only mistakes.py.
+reference's net with one change, computed in solutions/mistakes/mlp.py.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from ..softmax_regression.checks import (
     known_answers,
     named_mistakes,
     score_training,
-    training_budget,
 )
 
 check = checks_for("mlp")
@@ -279,7 +278,7 @@ def init_params_distribution(ctx):
     for name in ("W1", "W2"):
         W = items[NAMES.index(name)]["tensor"].double()
         n = W.numel()
-        mean, std = W.mean().item(), W.std().item()
+        mean, std = (float(statistic(W)) for statistic in (torch.mean, torch.std))
         # Five standard errors (with room): a correct sampler essentially never fails, and
         # grading is derandomised, so a submission always gets the same verdict.
         se_mean, se_std = 0.01 / math.sqrt(n), 0.01 / math.sqrt(2 * n)
@@ -367,14 +366,6 @@ NET_MISTAKES = [
 ]
 
 
-def _reference_mistakes(ref, what, *args):
-    """The known mistakes' answers ``mistakes.<what>(*args)``, a dict by mistake id
-    (mistakes.py is solution code, imported only here, where the solutions are)."""
-    from . import mistakes
-
-    return getattr(mistakes, what)(*args)
-
-
 def _net_case(shape, dtype, seed):
     n, h, w, hiddens, outputs = shape
     g = torch.Generator().manual_seed(seed)
@@ -403,7 +394,7 @@ def net_values(ctx):
             answer["out"],
             ctx.expected(lambda ref: ref.net(X, [W1, b1, W2, b2])),
             what,
-            mistakes=named_mistakes(known_answers(ctx, _reference_mistakes, "net", X, W1, b1, W2, b2), NET_MISTAKES),
+            mistakes=named_mistakes(known_answers(ctx, "net", X, W1, b1, W2, b2), NET_MISTAKES),
         )
 
     prop()
@@ -442,7 +433,7 @@ def net_training(ctx):
     # A quick call first: an unfinished net fails here, before any data is loaded.
     ctx.probe("mlp.net_call", *_net_case((2, 2, 2, 3, 2), torch.float32, 0))
     images = I.load(ctx)
-    budget = training_budget(ctx, images, MLP_BUDGETS)
+    budget = I.budget_for(ctx, images, MLP_BUDGETS)
     train_X, train_y, test_X, test_y = I.subset(images, budget, seed=ctx.seed)
     settings = dict(
         num_epochs=budget.epochs, batch_size=budget.batch_size, lr=0.1, num_hiddens=256, seed=ctx.seed, on=ctx.device

@@ -16,7 +16,7 @@ Every reference value (the reference's records, and those of the known mistakes,
 wrong answer that matches one is named) goes through ``ctx.expected``: computed in the
 judge where the solutions are, recorded in the answer key, looked up in a student pack.
 The mistakes' names and hints are below (``KNOWN``); their implementations are the
-reference's rules with one change, so they live in the instructor-only mistakes.py.
+reference's rules with one change, so they live in solutions/mistakes/optimizers.py.
 
 Why this file is long: eleven stubs (five optimisers and their state initialisers) with
 four checks each and the second edition's forms named as mistakes; one module, one place.
@@ -39,6 +39,7 @@ from ...framework import expect as E
 from ...framework import strategies as S
 from ...framework.context import params as make_params
 from ...framework.expect import Mistake
+from ...reference import mistakes as mistakes_of
 from ...session import StudentError
 from ...worker.protocol import Param
 from . import probes as P
@@ -78,7 +79,7 @@ MARGIN = 0.005
 CEILING = 0.26
 
 
-# -- known mistakes: what the student reads (their implementations: mistakes.py) --------------
+# -- known mistakes: what the student reads (their implementations: solutions/mistakes/optimizers.py) --------------
 
 REBOUND_HINT = (
     "`s = beta * s + ...` (or `v = ...`) makes a new tensor and rebinds the local "
@@ -158,9 +159,8 @@ def _optimizer(ref, name: str, mistake: str | None):
     """The reference's optimiser ``name``, or its known mistake ``mistake`` (judge side)."""
     if mistake is None:
         return getattr(ref, name)
-    from . import mistakes  # instructor-only: imported where the solutions are, never at the top
-
-    return mistakes.implementation(ref, name, mistake)
+    # solutions/mistakes/: where the solutions are, never in a pack
+    return mistakes_of(ref).implementation(ref, name, mistake)
 
 
 def _reference_trajectory(ref, name, mistake, init, hp, steps, grads, objective):

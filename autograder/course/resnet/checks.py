@@ -17,6 +17,7 @@ from ...framework.networks import (
     reference_network,
     training_check,
 )
+from ...reference import mistakes as mistakes_of
 from ...session import StudentError
 
 check = checks_for("resnet")
@@ -40,8 +41,8 @@ RESIDUAL_HINTS = {
 
 def _reference_residual_mistake(ref, build, seed, X, train, stride, kind):
     """What the reference Residual (with the comparison's weights) gives written wrong as
-    ``kind`` (mistakes.py: the reference's forward pass with one change)."""
-    from . import mistakes
+    ``kind`` (solutions/mistakes/resnet.py: the reference's forward pass with one change)."""
+    mistakes = mistakes_of(ref)  # solutions/mistakes/: where the solutions are, never in a pack
 
     with torch.no_grad():
         return mistakes.residual_variant(reference_network(ref, build, seed), X, train, stride, kind)

@@ -3,7 +3,7 @@
 Every value taken from the reference goes through ``ctx.expected``, so a student pack
 grades from the answer key (framework/answer_key.py). The named mistakes' answers are the
 reference's code with one change, so they are computed in the instructor-only
-mistakes.py (``_reference_mistakes``); their names and hints are here.
+solutions/mistakes/softmax_regression.py (``known_answers``); their names and hints are here.
 
 Why this file is long: five stubs, twelve checks and nineteen named mistakes (each with
 the message and hint a student reads), kept together because one module is one place.
@@ -22,6 +22,7 @@ from ...framework import expect as E
 from ...framework import image_data as I
 from ...framework import strategies as S
 from ...framework.expect import Mistake
+from ...reference import known_mistake
 from ...session import StudentError
 
 check = checks_for("softmax_regression")
@@ -42,20 +43,11 @@ def explain_errors(call, hints):
         raise
 
 
-def _reference_mistakes(ref, what, *args):
-    """The known mistakes' answers ``mistakes.<what>(*args)``, a dict by mistake id.
-
-    mistakes.py is solution code and never ships in a student pack: imported here, where
-    the solutions are, its answers reach a pack through the answer key."""
-    from . import mistakes
-
-    return getattr(mistakes, what)(*args)
-
-
-def known_answers(ctx, reference_mistakes, what, *args):
-    """The answers of ``reference_mistakes(ref, what, *args)`` (a module's
-    ``_reference_mistakes``), asked for once, when a Mistake first needs them."""
-    return functools.cache(lambda: ctx.expected(reference_mistakes, what, *args))
+def known_answers(ctx, what, *args):
+    """The known mistakes' answers ``solutions/mistakes/<module>.py:<what>(*args)``, a dict
+    by mistake id (solution code: computed where the solutions are, a pack reads them from
+    its key), asked for once, when a Mistake first needs them."""
+    return functools.cache(lambda: ctx.expected(known_mistake, what, *args))
 
 
 def named_mistakes(known, table):
@@ -66,7 +58,7 @@ def named_mistakes(known, table):
 def shape_mistake(actual, expected_shape, what, mistakes):
     """Where ``actual`` has the wrong shape, name the mistake whose answer it equals
     (shape and values), before :func:`expect.close` names one by its shape alone."""
-    E._recorded(mistakes)  # building the key: the answers a wrong shape would be matched with
+    E.recorded(mistakes)  # building the key: the answers a wrong shape would be matched with
     if not isinstance(actual, torch.Tensor) or tuple(actual.shape) == tuple(expected_shape):
         return
     for m in mistakes:
@@ -74,7 +66,7 @@ def shape_mistake(actual, expected_shape, what, mistakes):
         if (
             isinstance(guess, torch.Tensor)
             and guess.shape == actual.shape
-            and torch.allclose(actual.double().cpu(), guess.double(), rtol=1e-4, atol=1e-6, equal_nan=True)
+            and torch.allclose(*(t.double().cpu() for t in (actual, guess)), rtol=1e-4, atol=1e-6, equal_nan=True)
         ):
             E.fail(
                 f"{what}: expected shape {tuple(expected_shape)}, got {tuple(actual.shape)}. This is {m.name}: {m.hint}"
@@ -154,7 +146,7 @@ def softmax_values(ctx):
             what,
             inputs=str(spec),
             rtol=logit_rtol(X),
-            mistakes=named_mistakes(known_answers(ctx, _reference_mistakes, "softmax", X), softmax_mistakes(X)),
+            mistakes=named_mistakes(known_answers(ctx, "softmax", X), softmax_mistakes(X)),
         )
         E.unchanged(X, result.args[0], "X")
 
@@ -235,8 +227,8 @@ def _reference_gradient(ref, stub, x, g, *rest):
     """The gradient of the reference's ``stub(x, *rest)`` with respect to ``x``, for
     output gradient ``g``."""
     x = x.clone().requires_grad_()
-    getattr(ref, stub)(x, *rest).backward(g)
-    return x.grad
+    (grad,) = torch.autograd.grad(getattr(ref, stub)(x, *rest), [x], g)
+    return grad
 
 
 # -- cross_entropy ------------------------------------------------------------------------
@@ -267,7 +259,7 @@ CROSS_ENTROPY_MISTAKES = [
 
 def _check_cross_entropy(ctx, y_hat, y, what):
     out = ctx.call("cross_entropy", y_hat, y)
-    known = known_answers(ctx, _reference_mistakes, "cross_entropy", y_hat, y)
+    known = known_answers(ctx, "cross_entropy", y_hat, y)
     mistakes = named_mistakes(known, CROSS_ENTROPY_MISTAKES)
     shape_mistake(out, y.shape, what, mistakes)
     expected = ctx.expected(lambda ref: ref.cross_entropy(y_hat, y))
@@ -306,7 +298,7 @@ def cross_entropy_zeros(ctx):
     g = ctx.generator()
     logits = torch.randn(6, 5, generator=g, dtype=torch.float64) * 1e4
     for dtype in (torch.float64, torch.float32):
-        y_hat = torch.softmax(logits, dim=1).to(dtype)
+        y_hat = torch.softmax(logits, 1).to(dtype)  # over the classes
         y = y_hat.argmax(dim=1)
         _check_cross_entropy(
             ctx,
@@ -343,7 +335,7 @@ def _expected_accuracy(ctx, y_hat, y):
 
 def _accuracy_mistakes(ctx, y_hat, y, expected):
     n = len(y)
-    known = known_answers(ctx, _reference_mistakes, "accuracy", y_hat, y)
+    known = known_answers(ctx, "accuracy", y_hat, y)
     guesses = [
         Mistake(
             "the number of correct predictions, not the fraction",
@@ -374,7 +366,7 @@ def _check_accuracy(ctx, y_hat, y, what):
     )
     expected = _expected_accuracy(ctx, y_hat, y)
     mistakes = _accuracy_mistakes(ctx, y_hat, y, expected)
-    E._recorded(mistakes)  # building the key: the answers an out-of-range value is matched with
+    E.recorded(mistakes)  # building the key: the answers an out-of-range value is matched with
     if not 0.0 <= value <= 1.0:
         for m in mistakes:
             if math.isclose(value, m.answer(), rel_tol=1e-6, abs_tol=1e-12):
@@ -474,7 +466,7 @@ def net_values(ctx):
             out,
             ctx.expected(lambda ref: ref.net(X, W, b)),
             what,
-            mistakes=named_mistakes(known_answers(ctx, _reference_mistakes, "net", X, W, b), NET_MISTAKES),
+            mistakes=named_mistakes(known_answers(ctx, "net", X, W, b), NET_MISTAKES),
         )
 
     prop()
@@ -508,21 +500,16 @@ def _reference_net_gradients(ref, X, params, g, *, unpack=True):
 # Training budgets per data set: CPU fits continuous integration (a few seconds on two
 # cores); CUDA is the book's setting (all 60000 images, 10 epochs). The digits fallback
 # is small enough to use whole everywhere.
-SOFTMAX_BUDGETS = {
-    "fashion-mnist": (I.Budget(train=20000, test=5000, epochs=5), I.Budget(train=60000, test=10000, epochs=10)),
-    "digits-fallback": (I.Budget(train=1497, test=300, epochs=10), I.Budget(train=1497, test=300, epochs=10)),
-}
+_FASHION_CPU = I.Budget(train=20000, test=5000, epochs=5)
+_FASHION_CUDA = I.Budget(train=60000, test=10000, epochs=10)  # the book's run
+_DIGITS = I.Budget(train=1497, test=300, epochs=10)  # the whole fallback set, CPU and CUDA alike
+SOFTMAX_BUDGETS = {"fashion-mnist": (_FASHION_CPU, _FASHION_CUDA), "digits-fallback": (_DIGITS, _DIGITS)}
 # Best test accuracy over the epochs must be within MARGIN of the reference's (same seed,
 # data and budget) and above the data set's FLOOR. Measured: the reference reaches about
 # 0.80 (CPU budget) and 0.83 (full) on Fashion-MNIST and 0.94 on the digits; different
 # correct implementations (other seeds) spread by about 0.01.
 MARGIN = 0.04
 FLOORS = {"fashion-mnist": 0.70, "digits-fallback": 0.85}
-
-
-def training_budget(ctx, images, budgets):
-    cpu, cuda = budgets.get(images.name, budgets["fashion-mnist"])
-    return I.pick(ctx, cpu=cpu, cuda=cuda)
 
 
 def score_training(ctx, images, budget, student, reference, test_labels, uses):
@@ -575,7 +562,7 @@ def net_training(ctx):
     # A quick call first: an unfinished net fails here, before any data is loaded.
     ctx.probe("softmax_regression.net_call", *_image_case((2, 2, 2, 3), torch.float32, 0))
     images = I.load(ctx)
-    budget = training_budget(ctx, images, SOFTMAX_BUDGETS)
+    budget = I.budget_for(ctx, images, SOFTMAX_BUDGETS)
     train_X, train_y, test_X, test_y = I.subset(images, budget, seed=ctx.seed)
     settings = dict(num_epochs=budget.epochs, batch_size=budget.batch_size, lr=0.1, seed=ctx.seed, on=ctx.device)
     student = ctx.probe("softmax_regression.train", train_X, train_y, test_X, **settings)

@@ -4,7 +4,7 @@ Each is the reference's code with one thing changed (a softmax over the wrong ax
 label's probability without the minus sign, the net without its bias), so it *is*
 solution code: it runs only where the solutions are, inside checks.py's
 ``_reference_mistakes``, and reaches a student pack as values recorded in the answer key.
-This file is never shipped in a pack and is not part of the key's stamp. The names and
+This file is never shipped in a pack and is beside the solutions, outside the grader package. The names and
 hints the student reads live in checks.py, under the ids of the dicts returned here.
 """
 

@@ -3,7 +3,7 @@
 Each is the reference's net with one thing changed (a ReLU on the output, a bias left
 out), so it *is* solution code: it runs only where the solutions are, inside checks.py's
 ``_reference_mistakes``, and reaches a student pack as values recorded in the answer key.
-This file is never shipped in a pack and is not part of the key's stamp. The names and
+This file is never shipped in a pack and is beside the solutions, outside the grader package. The names and
 hints the student reads live in checks.py (``NET_MISTAKES``), under the ids used here.
 """
 

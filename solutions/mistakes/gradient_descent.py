@@ -2,7 +2,7 @@
 
 Each is the solution's step with one thing changed (a sign, a factor, where the noise
 goes), so this file would show a student the answer. It never ships in a pack
-(framework/answer_key.py, INSTRUCTOR_ONLY); the checks import it only inside the
+(autograder/reference.py, known mistakes); the checks import it only inside the
 functions they give ``ctx.expected``, and a pack reads the answers from the answer key.
 """
 

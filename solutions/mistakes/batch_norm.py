@@ -1,6 +1,6 @@
 """batch_norm's known mistakes that are the reference's formula with one change.
 
-Instructor-only (see framework/answer_key.py, INSTRUCTOR_ONLY): the formula written out
+Instructor-only (see autograder/reference.py, known mistakes): the formula written out
 here is the exercise's answer, so this file never ships in a student pack. checks.py
 imports it only inside functions given to ``ctx.expected``; the values they compute are
 recorded in the answer key, which is all a pack needs.

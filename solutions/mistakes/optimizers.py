@@ -3,7 +3,7 @@
 Each is the reference's update rule with one thing changed, so it *is* solution code: it
 runs only where the solutions are, inside the checks' ``ctx.expected`` functions, and what
 it computes reaches a student pack as recorded values. This file is never shipped in a
-pack and is not part of the key's stamp. The names and hints the student reads live in
+pack and is beside the solutions, outside the grader package. The names and hints the student reads live in
 checks.py (``KNOWN``), under the same ids as here.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from . import probes as P
+from autograder.course.optimizers import probes as P
 
 
 def _ascent(params, states, hp):
