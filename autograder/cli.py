@@ -126,11 +126,12 @@ def main() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "classroom"]),
+    type=click.Choice(["text", "json", "classroom", "html"]),
     default="text",
     show_default=True,
     help="json: Gradescope's results.json; classroom: GitHub Classroom's reporter payload (base64), "
-    "written to --out or printed as a result=... line for $GITHUB_OUTPUT.",
+    "written to --out or printed as a result=... line for $GITHUB_OUTPUT; html: one self-contained page "
+    "with the pictures.",
 )
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report here.")
 def grade_cmd(submission, only, fmt, out, **asked):
@@ -153,6 +154,10 @@ def grade_cmd(submission, only, fmt, out, **asked):
         text = json.dumps(report.to_gradescope(include_attachments=True), indent=2)
     elif fmt == "classroom":
         text = report.classroom_payload() if out else f"result={report.classroom_payload()}"
+    elif fmt == "html":
+        from . import html_report
+
+        text = html_report.render(report, hints={s.id: s.hint for s in curriculum.all_stubs()})
     else:
         text = report.to_text(hints={s.id: s.hint for s in curriculum.all_stubs()})
     if out:
@@ -176,13 +181,14 @@ def grade_cmd(submission, only, fmt, out, **asked):
 @click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto")
 @click.option("--data", type=click.Path(file_okay=False))
 @click.option("--verbose", is_flag=True, help="Show the output of passing checks too.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Also write the report as an HTML page here.")
 @click.option(
     "--key",
     type=click.Path(exists=True, file_okay=False),
     default=None,
     help="Grade from this answer key (default: the solutions where they are, else the key installed with the grader).",
 )
-def check_cmd(targets, path, training, sandbox, data, verbose, key):
+def check_cmd(targets, path, training, sandbox, data, verbose, key, html_out):
     """Grade your own exercises (all, or the given modules/stubs) with readable output."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -206,6 +212,13 @@ def check_cmd(targets, path, training, sandbox, data, verbose, key):
     except KeyError as exc:
         _unusable(f"{exc.args[0]!r} names no module, stub or task (see `divekit list`)")
     _print_report(report, verbose)
+    if html_out:
+        from . import html_report
+
+        Path(html_out).parent.mkdir(parents=True, exist_ok=True)
+        page = html_report.render(report, hints={s.id: s.hint for s in curriculum.all_stubs()})
+        Path(html_out).write_text(page, encoding="utf-8")
+        console.print(f"HTML report -> {html_out}")
 
 
 def _print_report(report, verbose: bool) -> None:

@@ -1,0 +1,38 @@
+"""The HTML report's renderer: student strings escaped, pictures inline, totals as shown."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from autograder import html_report, plots
+from autograder.points import show
+from autograder.report import Attachment, Report, TestResult
+
+HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+
+
+def _report() -> Report:
+    png = plots.trace_2d([(-5.0, -2.0), (-3.0, -1.0)], [(-5.0, -2.0), (-4.0, -1.2)], "gd_2d, eta=0.1")
+    thirds = [TestResult(f"m.a: check {i}", "m.a", 1 / 3, 1 / 3, "passed") for i in range(3)]
+    wrong = TestResult("m.b: " + HOSTILE, "m.b", 0.0, 2.0, "failed", output="expected 1, got " + HOSTILE)
+    return Report(HOSTILE, tests=[*thirds, wrong], notes=[HOSTILE], attachments=[Attachment("m.b.png", png, "m.b")])
+
+
+def test_student_strings_are_escaped_and_pictures_inline():
+    page = html_report.render(_report(), hints={"m.b": "look at " + HOSTILE})
+    assert "<script" not in page and "onerror=" not in page.replace("onerror=&quot;", "")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "hint: look at &lt;script&gt;" in page
+    uris = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(uris) == 1 and base64.b64decode(uris[0]).startswith(b"\x89PNG")
+    assert "http://" not in page and "https://" not in page
+
+
+def test_totals_add_up_as_shown():
+    report = _report()
+    page = html_report.render(report)
+    shown = report.shown()
+    assert f"Total: {show(shown['total'][0])}/{show(shown['total'][1])}" in page
+    assert "Total: 1/3" in page  # three thirds shown as 0.33, 0.33, 0.34 add up to the 1 shown
+    assert page.count("(0.33/0.33)") == 2 and page.count("(0.34/0.34)") == 1
