@@ -157,9 +157,9 @@ def grade_cmd(submission, only, fmt, out, **asked):
     elif fmt == "html":
         from . import html_report
 
-        text = html_report.render(report, hints={s.id: s.hint for s in curriculum.all_stubs()})
+        text = html_report.render(report, hints=_hints())
     else:
-        text = report.to_text(hints={s.id: s.hint for s in curriculum.all_stubs()})
+        text = report.to_text(hints=_hints())
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(text + "\n", encoding="utf-8")
@@ -216,36 +216,37 @@ def check_cmd(targets, path, training, sandbox, data, verbose, key, html_out):
         from . import html_report
 
         Path(html_out).parent.mkdir(parents=True, exist_ok=True)
-        page = html_report.render(report, hints={s.id: s.hint for s in curriculum.all_stubs()})
+        page = html_report.render(report, hints=_hints())
         Path(html_out).write_text(page, encoding="utf-8")
         console.print(f"HTML report -> {html_out}")
+
+
+def _hints() -> dict[str, str]:
+    """Each stub's hint, by stub id, as every report rendering takes them."""
+    return {s.id: s.hint for s in curriculum.all_stubs()}
 
 
 def _print_report(report, verbose: bool) -> None:
     from rich.console import Console
 
     console = Console()
-    hints = {s.id: s.hint for s in curriculum.all_stubs()}
     for note in report.notes:
         console.print(f"[dim]note: {note}[/dim]")
     by_stub = report.by_stub()
-    shown = report.shown()
-    for stub, tests in report.grouped():
+    for stub, points, tests in report.rows(_hints()):
         got, total = by_stub[stub]
         colour = "green" if got >= total - 1e-9 else "red" if got == 0 else "yellow"
-        said = "/".join(map(show, shown["stubs"][stub]))
+        said = "/".join(map(show, points))
         console.print(f"\n[bold]{stub}[/bold]  [{colour}]{said}[/{colour}]")
-        shown_hint = False
-        for t in tests:
+        for t, _, hint in tests:
             ok = t.status == "passed"
             mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
             console.print(f"  {mark} {t.name.split(': ', 1)[-1]}", highlight=False)
             if (not ok or verbose) and t.output:
                 console.print("    " + t.output.replace("\n", "\n    "), highlight=False, markup=False)
-            if not ok and not shown_hint and hints.get(stub) and "Not implemented" not in t.output:
-                console.print(f"    [cyan]hint:[/cyan] {hints[stub]}", highlight=False)
-                shown_hint = True
-    console.print(f"\n[bold]Total: {'/'.join(map(show, shown['total']))}[/bold]")
+            if hint:
+                console.print(f"    [cyan]hint:[/cyan] {hint}", highlight=False)
+    console.print(f"\n[bold]Total: {'/'.join(map(show, report.shown()['total']))}[/bold]")
 
 
 @main.command("list")

@@ -37,9 +37,8 @@ def _image(name: str, data: bytes) -> str:
 
 
 def render(report: Report, *, hints: dict[str, str] | None = None) -> str:
-    """The page for ``report``; ``hints`` maps a stub id to its hint (shown under the stub's
-    first failed test, as in the text report)."""
-    hints = hints or {}
+    """The page for ``report``; ``hints`` maps a stub id to its hint (placed by
+    :meth:`Report.rows`, as in the text report)."""
     shown = report.shown()
     groups = report.grouped()
     pictures: dict[str, list] = {}
@@ -62,23 +61,19 @@ def render(report: Report, *, hints: dict[str, str] | None = None) -> str:
             f"<td>{_points(shown['stubs'][stub])}</td><td>{passed}/{len(tests)}</td></tr>"
         )
     out.append(f"<tr><th>total</th><th>{_points(shown['total'])}</th><th></th></tr></table>")
-    for stub, tests in groups:
-        out.append(f'<h2 id="{escape(stub)}">{escape(stub)} <small>{_points(shown["stubs"][stub])}</small></h2>')
-        hinted = False
-        for t in tests:
-            index = report.tests.index(t)
-            ok = t.status == "passed"
+    for stub, points, tests in report.rows(hints):
+        out.append(f'<h2 id="{escape(stub)}">{escape(stub)} <small>{_points(points)}</small></h2>')
+        for t, test_points, hint in tests:
             name = escape(t.name.split(": ", 1)[-1])
-            mark = "PASS" if ok else "FAIL"
+            mark = "PASS" if t.status == "passed" else "FAIL"
             out.append(
                 f'<div class="test {t.status}"><span class="{t.status}">[{mark}]</span> {name} '
-                f"({_points(shown['tests'][index])})</div>"
+                f"({_points(test_points)})</div>"
             )
             if t.output:
                 out.append(f"<pre>{escape(t.output)}</pre>")
-            if not ok and not hinted and hints.get(stub) and "Not implemented" not in t.output:
-                out.append(f'<div class="hint">hint: {escape(hints[stub])}</div>')
-                hinted = True
+            if hint:
+                out.append(f'<div class="hint">hint: {escape(hint)}</div>')
         out += [_image(a.name, a.data) for a in pictures.pop(stub, [])]
     for stub, attached in pictures.items():  # pictures of a stub with no test row (should not happen)
         out.append(f"<h2>{escape(stub)}</h2>")

@@ -132,34 +132,49 @@ class Report:
 
         return base64.b64encode(json.dumps(self.to_classroom()).encode()).decode()
 
+    def rows(self, hints: dict[str, str] | None = None) -> list[tuple[str, tuple, list[tuple]]]:
+        """What every rendering of the report prints, in :meth:`grouped` order: per stub its
+        shown points and its tests as ``(test, shown points, hint)``. A stub's hint sits
+        under its first failed test, unless that test says the stub is not implemented yet
+        (one who has not started needs the task text first, not a hint)."""
+        shown = self.shown()
+        position = {id(t): i for i, t in enumerate(self.tests)}
+        out = []
+        for stub, tests in self.grouped():
+            first = next((t for t in tests if t.status != "passed"), None)
+            hint = (hints or {}).get(stub) if first is not None and "Not implemented" not in first.output else None
+            out.append(
+                (
+                    stub,
+                    shown["stubs"][stub],
+                    [(t, shown["tests"][position[id(t)]], hint if t is first else None) for t in tests],
+                )
+            )
+        return out
+
     def to_text(self, *, hints: dict[str, str] | None = None, verbose: bool = False) -> str:
         from .points import show
 
         lines = [f"divekit report for {self.submission}"]
         lines += [f"note: {n}" for n in self.notes]
-        shown = self.shown()
-        for stub, tests in self.grouped():
-            got, total = shown["stubs"][stub]
+        for stub, (got, total), tests in self.rows(hints):
             lines.append(f"\n{stub}  {show(got)}/{show(total)}")
-            for t in tests:
-                lines += self._test_lines(t, hints, verbose, shown["tests"][self.tests.index(t)])
-        got, total = shown["total"]
+            for t, points, hint in tests:
+                lines += self._test_lines(t, hint, verbose, points)
+        got, total = self.shown()["total"]
         lines.append(f"\nTotal: {show(got)}/{show(total)}")
         return "\n".join(lines)
 
-    def _test_lines(self, t: TestResult, hints, verbose, points: tuple[float, float]) -> list[str]:
+    def _test_lines(self, t: TestResult, hint: str | None, verbose: bool, points: tuple[float, float]) -> list[str]:
         from .points import show
 
         mark = "PASS" if t.status == "passed" else "FAIL"
         lines = [f"  [{mark}] {t.name.split(': ', 1)[-1]}  ({show(points[0])}/{show(points[1])})"]
         if t.status != "passed" or verbose:
             lines += [f"         {ln}" for ln in t.output.splitlines()]
-        if t.status != "passed" and hints and hints.get(t.stub) and t is self._first_fail(t.stub):
-            lines.append(f"         hint: {hints[t.stub]}")
+        if hint:
+            lines.append(f"         hint: {hint}")
         return lines
-
-    def _first_fail(self, stub: str):
-        return next((t for t in self.tests if t.stub == stub and t.status != "passed"), None)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -36,3 +36,19 @@ def test_totals_add_up_as_shown():
     assert f"Total: {show(shown['total'][0])}/{show(shown['total'][1])}" in page
     assert "Total: 1/3" in page  # three thirds shown as 0.33, 0.33, 0.34 add up to the 1 shown
     assert page.count("(0.33/0.33)") == 2 and page.count("(0.34/0.34)") == 1
+
+
+def test_identical_results_each_show_their_own_share():
+    # Three results equal field for field (the same check met three times): each is placed
+    # by its position, so the shown shares still add up to the stub (0.33 + 0.33 + 0.34).
+    same = [TestResult("m.a: check", "m.a", 1 / 3, 1 / 3, "passed") for _ in range(3)]
+    report = Report("three", tests=same)
+    assert report.to_text().count("(0.34/0.34)") == 1
+    assert html_report.render(report).count("(0.34/0.34)") == 1
+
+
+def test_the_hint_sits_under_the_first_failure_of_a_started_stub_only():
+    failing = [TestResult(f"m.a: check {i}", "m.a", 0.0, 1.0, "failed", output="expected 1, got 2") for i in range(2)]
+    unstarted = TestResult("m.b: check", "m.b", 0.0, 1.0, "failed", output="Not implemented: m.b")
+    page = html_report.render(Report("s", tests=[*failing, unstarted]), hints={"m.a": "HA", "m.b": "HB"})
+    assert page.count("hint: HA") == 1 and "hint: HB" not in page
