@@ -347,7 +347,8 @@ def grade_all_cmd(folder, out_dir, jobs, backend, address, only, **asked):
     One submission that misbehaves never stops the others; one that cannot be graded
     gets a JSON saying why. Exits 0 once every submission has its JSON.
     """
-    from .batch import grade_all
+    from .batch import discover, grade_all
+    from .class_progress import class_progress
 
     try:
         curriculum.select(list(only) or None)
@@ -355,17 +356,18 @@ def grade_all_cmd(folder, out_dir, jobs, backend, address, only, **asked):
         _unusable(f"--only {exc.args[0]!r} names no module, stub or task (see `divekit list`)")
     config = _config(asked)  # probes the sandbox once, for every submission
 
-    def tell(row):
-        click.echo(
-            f"{row.name}: {row.status} {show(row.score)}/{show(row.max_score)}"
-            + (f" ({row.reason})" if row.reason else ""),
-            err=True,
-        )
-
     try:
-        rows = grade_all(
-            folder, out_dir, config, only=list(only) or None, jobs=jobs, progress=tell, backend=backend, address=address
-        )
+        with class_progress(len(discover(folder))) as tell:  # a bar on a terminal, lines otherwise
+            rows = grade_all(
+                folder,
+                out_dir,
+                config,
+                only=list(only) or None,
+                jobs=jobs,
+                progress=tell,
+                backend=backend,
+                address=address,
+            )
     except RuntimeError as exc:
         _unusable(str(exc))
     click.echo(f"{len(rows)} submission(s) -> {Path(out_dir) / 'grades.csv'}")
