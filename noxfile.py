@@ -8,6 +8,7 @@
     nox -s verify       rustlings-style: every solution full marks, every stub zero
     nox -s lint         ruff check, ruff format --check and mypy on the framework's surfaces
     nox -s bench        grading-time benchmarks
+    nox -s bench_class  class grading: local 1 and 2 workers, local Ray, nbgrader (20 submissions)
 """
 
 from __future__ import annotations
@@ -169,3 +170,13 @@ def bench(session: nox.Session) -> None:
     _bubblewrap(session)
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         session.run(_bin("python"), str(script), *session.posargs, env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def bench_class(session: nox.Session) -> None:
+    """Class grading three ways on one generated class (benchmarks/class_grading.py; its
+    flags after --, e.g. nox -s bench_class -- --count 8 --only linear_regression)."""
+    env = _env(session)
+    _bubblewrap(session)
+    script = ROOT / "benchmarks" / "class_grading.py"
+    session.run(_bin("python"), str(script), *session.posargs, env=env, external=True)

@@ -250,6 +250,7 @@ def grade_packed(name: str, blob: bytes, is_zip: bool, job: dict, deadline: floa
             path.write_bytes(blob)
         else:
             path = root / name
+            path.mkdir()  # an empty folder packs to an empty zip, which extracts to nothing
             with zipfile.ZipFile(io.BytesIO(blob)) as zf:
                 zf.extractall(path)
         (root / "out").mkdir()

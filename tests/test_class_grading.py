@@ -105,3 +105,21 @@ def test_a_ray_cluster_grades_the_class_as_this_machine_does(tmp_path):
     for name in ("ada", "bo", "cy"):
         data = json.loads((tmp_path / "ray" / f"{name}.json").read_text(encoding="utf-8"))
         assert data["extra_data"]["fingerprint"] == remote[["ada", "bo", "cy"].index(name)].fingerprint
+
+
+@pytest.mark.slow
+def test_an_empty_folder_sent_to_a_ray_task_is_graded_as_it_is_here(tmp_path):
+    """An empty submission folder packs to an empty zip; unpacked in the task it must still
+    be a folder with nothing in it (0 points per test, as local grading gives), not a
+    missing path the judge calls unusable. Found by benchmarks/class_grading.py."""
+    from autograder.config import GradingConfig
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    config = GradingConfig(training=False).built()
+    job = {"only": ["linear_regression"], "config": config.to_dict()}
+    row, data = batch.grade_packed("empty", batch._packed(empty), False, job, batch.deadline_for(config))
+    assert row["status"] == "graded" and data["tests"], (
+        f"expected the empty folder graded (every test at 0 points, as locally), got {row['status']}: {row['reason']}"
+    )
+    assert data["score"] == 0 and data["max_score"] > 0
