@@ -110,7 +110,7 @@ def write_pyproject(out: Path, stamp: dict[str, str]) -> None:
         'include = ["autograder*"]',
         "",
         "[tool.setuptools.package-data]",
-        'autograder = ["course/*.toml", "answer_key/*"]',
+        'autograder = ["course/*.toml", "course/locale/*/*.toml", "answer_key/*"]',
         "",
     ]
     (out / "grader" / "pyproject.toml").write_text("\n".join(lines), encoding="utf-8")
@@ -211,7 +211,10 @@ def write_student_files(out: Path, title: str) -> None:
     workflow = out / ".github" / "workflows" / "classroom.yml"
     workflow.parent.mkdir(parents=True, exist_ok=True)
     workflow.write_text(classroom_workflow(), encoding="utf-8")
-    (out / ".gitignore").write_text(".venv/\n__pycache__/\n*.pyc\ndivekit-results.json\n", encoding="utf-8")
+    # .divekit/: what the grader remembers for the student (the hints revealed), not their work.
+    (out / ".gitignore").write_text(
+        ".venv/\n__pycache__/\n*.pyc\ndivekit-results.json\nexercises/.divekit/\n", encoding="utf-8"
+    )
 
 
 def check_no_solutions(out: Path, solutions: Path) -> None:
