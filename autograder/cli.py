@@ -566,5 +566,41 @@ def hint_cmd(stub_id, reset, path, lang):
     click.echo(hints.more(stub, now, lang))
 
 
+@main.command("watch")
+@click.option("--path", type=click.Path(exists=True), default=str(EXERCISES), show_default=True)
+@click.option(
+    "--only", "only", multiple=True, metavar="MODULE_OR_STUB", help="Work through only these (e.g. linear_regression)."
+)
+@click.option("--training/--no-training", default=True, show_default=True, help="Run the training thresholds.")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto")
+@click.option("--data", type=click.Path(file_okay=False))
+@click.option(
+    "--key",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Grade from this answer key (default: as for check).",
+)
+@click.option(
+    "--lang", type=click.Choice(["en", "zh"]), default=None, help="Hints in English or Chinese (default: the locale)."
+)
+def watch_cmd(path, only, training, sandbox, data, key, lang):
+    """Work through the exercises: the first stub that does not pass is checked each time its
+    file is saved, then the next; Ctrl-C leaves."""
+    from . import hints, watch
+
+    try:
+        stubs = watch.stubs_for(list(only) or None)
+        folder = watch.check_exercises(path)
+    except KeyError as exc:
+        _unusable(f"--only {exc.args[0]!r} names no module, stub or task (see `divekit list`)")
+    except intake.UnusableSubmission as exc:
+        _unusable(str(exc))
+    config = _config({"sandbox": sandbox, "device": "auto", "training": training, "data": data, "key": key})
+    try:
+        sys.exit(watch.Watch(folder, stubs, config, lang=hints.language(lang)).run())
+    except GraderFault as fault:
+        _grader_fault(fault)
+
+
 if __name__ == "__main__":
     main()
