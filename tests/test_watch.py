@@ -99,3 +99,26 @@ def test_watch_starts_at_the_first_stub_that_is_not_written(tmp_path):
     (exercises / "linear_regression.py").unlink()
     assert watch.unstarted(exercises, stubs[0])
     assert watch.has_training(stubs[4]) and not watch.has_training(stubs[2])  # sgd trains, linreg does not
+
+
+def test_a_threshold_trained_at_the_cpu_budget_says_so():
+    from types import SimpleNamespace
+
+    from autograder import framework
+    from autograder.course.mlp.checks import MLP_BUDGETS
+    from autograder.framework import image_data
+    from autograder.framework.context import Ctx
+
+    check = next(c for c in framework.load("mlp") if c.kind == "training")
+
+    def notes(device: str, dataset: str) -> list[str]:
+        ctx = Ctx(check=check, session_factory=None, reference=None, device=device)
+        image_data.budget_for(ctx, SimpleNamespace(name=dataset), MLP_BUDGETS)
+        return ctx.notes
+
+    cpu, cuda = MLP_BUDGETS["fashion-mnist"]
+    assert notes("cpu", "fashion-mnist") == [
+        f"mlp.net: {check.title}: ran at the CPU budget ({cpu.describe()}; on a GPU: {cuda.describe()})"
+    ]
+    assert notes("cuda", "fashion-mnist") == []
+    assert notes("cpu", "digits-fallback") == []  # the same budget on a GPU: nothing smaller to say
