@@ -78,6 +78,7 @@ class Watch:
         rubric = self.config.rubric
         assert rubric is not None
         self.course = Course(stubs, {s.id: rubric.stub_points(s.id) for s in stubs})
+        self.noted: set[str] = set()
 
     # -- grading ------------------------------------------------------------------------
     def _grade(self, stubs: list[Stub], config: GradingConfig, what: str) -> Report:
@@ -125,7 +126,9 @@ class Watch:
     def _show(self, report: Report, stub: Stub, kinds: tuple[str, ...] | None) -> None:
         shown = hints.for_report(self.lang, self.exercises)
         for note in report.notes:
-            if "Isolation" not in note and "CPU budget" not in note:
+            # Each note once a session (the isolation in force, a data fallback), not at every save.
+            if note not in self.noted and "CPU budget" not in note:
+                self.noted.add(note)
                 self.console.print(f"  [dim]note: {escape(note)}[/dim]")
         for _, _, tests in report.rows(shown):
             for t, points, hint in tests:
