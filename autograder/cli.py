@@ -188,7 +188,10 @@ def grade_cmd(submission, only, fmt, out, **asked):
     default=None,
     help="Grade from this answer key (default: the solutions where they are, else the key installed with the grader).",
 )
-def check_cmd(targets, path, training, sandbox, data, verbose, key, html_out):
+@click.option(
+    "--lang", type=click.Choice(["en", "zh"]), default=None, help="Hints in English or Chinese (default: the locale)."
+)
+def check_cmd(targets, path, training, sandbox, data, verbose, key, html_out, lang):
     """Grade your own exercises (all, or the given modules/stubs) with readable output."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -211,29 +214,34 @@ def check_cmd(targets, path, training, sandbox, data, verbose, key, html_out):
         _grader_fault(fault)
     except KeyError as exc:
         _unusable(f"{exc.args[0]!r} names no module, stub or task (see `divekit list`)")
-    _print_report(report, verbose)
+    shown_hints = _hints(lang, path)
+    _print_report(report, verbose, shown_hints)
     if html_out:
         from . import html_report
 
         Path(html_out).parent.mkdir(parents=True, exist_ok=True)
-        page = html_report.render(report, hints=_hints())
+        page = html_report.render(report, hints=shown_hints)
         Path(html_out).write_text(page, encoding="utf-8")
         console.print(f"HTML report -> {html_out}")
 
 
-def _hints() -> dict[str, str]:
-    """Each stub's hint, by stub id, as every report rendering takes them."""
-    return {s.id: s.hint for s in curriculum.all_stubs()}
+def _hints(lang: str | None = None, exercises: str | None = None) -> dict[str, str]:
+    """Each stub's hint text, by stub id, as every report rendering takes them: for a
+    student's own ``exercises`` the hints revealed so far (autograder/hints.py)."""
+    from . import hints
+
+    return hints.for_report(hints.language(lang), exercises)
 
 
-def _print_report(report, verbose: bool) -> None:
+def _print_report(report, verbose: bool, hints: dict[str, str]) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console()
     for note in report.notes:
         console.print(f"[dim]note: {note}[/dim]")
     by_stub = report.by_stub()
-    for stub, points, tests in report.rows(_hints()):
+    for stub, points, tests in report.rows(hints):
         got, total = by_stub[stub]
         colour = "green" if got >= total - 1e-9 else "red" if got == 0 else "yellow"
         said = "/".join(map(show, points))
@@ -244,8 +252,8 @@ def _print_report(report, verbose: bool) -> None:
             console.print(f"  {mark} {t.name.split(': ', 1)[-1]}", highlight=False)
             if (not ok or verbose) and t.output:
                 console.print("    " + t.output.replace("\n", "\n    "), highlight=False, markup=False)
-            if hint:
-                console.print(f"    [cyan]hint:[/cyan] {hint}", highlight=False)
+            for line in hint.splitlines() if hint else ():
+                console.print(f"    [cyan]hint:[/cyan] {escape(line)}", highlight=False)
     console.print(f"\n[bold]Total: {'/'.join(map(show, report.shown()['total']))}[/bold]")
 
 
@@ -526,6 +534,74 @@ def dev_check_cmd(root, static_only, sandbox, training, only):
         sys.exit(1)
     stubs = sum(len(m.stubs) for m in inv.modules.values())
     click.echo(f"ok: {len(inv.modules)} modules, {stubs} stubs" + (" (static only)" if static_only else ""))
+
+
+# -- the student's loop: graded hints and `divekit watch` (autograder/hints.py, watch.py) --
+
+
+@main.command("hint")
+@click.argument("stub_id", metavar="STUB")
+@click.option("--reset", is_flag=True, help="Forget the hints revealed for STUB (start again from the first).")
+@click.option("--path", type=click.Path(exists=True), default=str(EXERCISES), show_default=True)
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="English or Chinese (default: the locale).")
+def hint_cmd(stub_id, reset, path, lang):
+    """One more hint for STUB (e.g. linear_regression.linreg) each time; remembered per student."""
+    from . import hints
+
+    try:
+        stub = hints.find_stub(stub_id)
+    except KeyError as exc:
+        click.echo(f"divekit: {exc.args[0]}", err=True)
+        sys.exit(2)
+    revealed = hints.Revealed(path)
+    if reset:
+        revealed.reset(stub)
+        click.echo(f"{stub.id}: hints reset; `divekit hint {stub.id}` starts from the first again")
+        return
+    before = revealed.count(stub.id)
+    now = revealed.reveal(stub)
+    lang = hints.language(lang)
+    for line in hints.numbered(stub, lang, now)[: max(now - 1, 0) if now > before else now]:
+        click.echo(click.style(line, dim=True))
+    if now > before:
+        click.echo(hints.numbered(stub, lang, now)[-1])
+    click.echo(hints.more(stub, now, lang))
+
+
+@main.command("watch")
+@click.option("--path", type=click.Path(exists=True), default=str(EXERCISES), show_default=True)
+@click.option(
+    "--only", "only", multiple=True, metavar="MODULE_OR_STUB", help="Work through only these (e.g. linear_regression)."
+)
+@click.option("--training/--no-training", default=True, show_default=True, help="Run the training thresholds.")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto")
+@click.option("--data", type=click.Path(file_okay=False))
+@click.option(
+    "--key",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Grade from this answer key (default: as for check).",
+)
+@click.option(
+    "--lang", type=click.Choice(["en", "zh"]), default=None, help="Hints in English or Chinese (default: the locale)."
+)
+def watch_cmd(path, only, training, sandbox, data, key, lang):
+    """Work through the exercises: the first stub that does not pass is checked each time its
+    file is saved, then the next; Ctrl-C leaves."""
+    from . import hints, watch
+
+    try:
+        stubs = watch.stubs_for(list(only) or None)
+        folder = watch.check_exercises(path)
+    except KeyError as exc:
+        _unusable(f"--only {exc.args[0]!r} names no module, stub or task (see `divekit list`)")
+    except intake.UnusableSubmission as exc:
+        _unusable(str(exc))
+    config = _config({"sandbox": sandbox, "device": "auto", "training": training, "data": data, "key": key})
+    try:
+        sys.exit(watch.Watch(folder, stubs, config, lang=hints.language(lang)).run())
+    except GraderFault as fault:
+        _grader_fault(fault)
 
 
 if __name__ == "__main__":

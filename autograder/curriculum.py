@@ -1,7 +1,7 @@
 """The curriculum (modules and stubs, in order, with their points) and the rubric in force.
 
 Everything the grader knows about a stub lives in one record of ``course/curriculum.toml``:
-its signature, points, forbidden routines and hint. An instructor's ``--rubric FILE`` is
+its signature, points, forbidden routines and graded hints. An instructor's ``--rubric FILE`` is
 only an override of the points and the policy. Both files are read strictly
 (:mod:`autograder.tomlschema`). ``$DIVEKIT_COURSE`` (or the ``course`` argument) points at
 another curriculum file, so that a test can add a throw-away module.
@@ -54,7 +54,13 @@ STUB_SCHEMA = Table(
         "kind": Key(
             str, "a function or class, or a module-level value", default="callable", choices=("callable", "value")
         ),
-        "hint": Key(str, "shown by `divekit check` when the stub fails", default=""),
+        "hints": Key(
+            list,
+            "graded hints, from the book's idea to the shape of the code (never the answer): "
+            "`divekit hint STUB` reveals one more each time",
+            default=[],
+            items=str,
+        ),
         "forbidden": Key(list, "library routines a from-scratch stub must not call", default=[], items=str),
     }
 )
@@ -88,7 +94,7 @@ class Stub:
     name: str
     signature: str | None
     kind: str = "callable"  # "callable" (function or class) or "value"
-    hint: str = ""
+    hints: tuple[str, ...] = ()  # graded: the idea first, the shape of the code last
     forbidden: tuple[str, ...] = ()
     points: float | None = None  # None: the rubric's default_points
 
@@ -165,7 +171,15 @@ def _read(path: Path) -> Course:
                         f"{solutions / (m['name'] + '.py')} does not define {s['name']} to read it from"
                     )
             stubs.append(
-                Stub(m["name"], s["name"], signature, s["kind"], s["hint"], tuple(s["forbidden"]), s.get("points"))
+                Stub(
+                    m["name"],
+                    s["name"],
+                    signature,
+                    s["kind"],
+                    tuple(s["hints"]),
+                    tuple(s["forbidden"]),
+                    s.get("points"),
+                )
             )
         if len({s.name for s in stubs}) != len(stubs):
             raise SchemaError(f"{path}: module {m['name']!r} names a stub twice")

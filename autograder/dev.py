@@ -85,7 +85,7 @@ class Layout:
 @dataclass
 class StubRecord:
     name: str
-    hint: str = ""
+    hints: tuple[str, ...] = ()
     points: float | None = None  # None: not given anywhere (the policy default applies)
     checks: list[str] = field(default_factory=list)  # titles (or "?" for computed ones)
     wrong: int = 0
@@ -126,7 +126,8 @@ def _curriculum(layout: Layout) -> tuple[dict[str, ModuleRecord], list[str]]:
         stubs = {}
         for s in m.get("stub", []):
             points = s.get("points")
-            stubs[s["name"]] = StubRecord(s["name"], str(s.get("hint", "")).strip(), points)
+            hints = tuple(str(h).strip() for h in s.get("hints", []) if str(h).strip())
+            stubs[s["name"]] = StubRecord(s["name"], hints, points)
         modules[m["name"]] = ModuleRecord(m["name"], m.get("task", ""), stubs)
     return modules, []
 
@@ -353,8 +354,11 @@ def static_problems(layout: Layout, inv: Inventory | None = None) -> list[str]:
                     problems.append(f'{where}: no wrong variant (add Variant("{s.name}", ...) to WRONG in {variants})')
                 if not s.right:
                     problems.append(f'{where}: no right variant (add Variant("{s.name}", ...) to RIGHT in {variants})')
-            if not s.hint:
-                problems.append(f"{where}: no hint (add hint = ... to its [[module.stub]] in {curriculum})")
+            if not 2 <= len(s.hints) <= 4:
+                problems.append(
+                    f"{where}: {len(s.hints)} hint(s), 2 to 4 wanted, from the idea to the shape of the code "
+                    f"(hints = [...] in its [[module.stub]] in {curriculum})"
+                )
             if s.points is None:
                 problems.append(f"{where}: no points (give it points in {curriculum})")
     try:

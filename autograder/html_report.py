@@ -73,7 +73,7 @@ def render(report: Report, *, hints: dict[str, str] | None = None) -> str:
             if t.output:
                 out.append(f"<pre>{escape(t.output)}</pre>")
             if hint:
-                out.append(f'<div class="hint">hint: {escape(hint)}</div>')
+                out += [f'<div class="hint">hint: {escape(line)}</div>' for line in hint.splitlines()]
         out += [_image(a.name, a.data) for a in pictures.pop(stub, [])]
     for stub, attached in pictures.items():  # pictures of a stub with no test row (should not happen)
         out.append(f"<h2>{escape(stub)}</h2>")

@@ -110,7 +110,7 @@ def write_pyproject(out: Path, stamp: dict[str, str]) -> None:
         'include = ["autograder*"]',
         "",
         "[tool.setuptools.package-data]",
-        'autograder = ["course/*.toml", "answer_key/*"]',
+        'autograder = ["course/*.toml", "course/locale/*/*.toml", "answer_key/*"]',
         "",
     ]
     (out / "grader" / "pyproject.toml").write_text("\n".join(lines), encoding="utf-8")
@@ -139,14 +139,21 @@ Activate the environment (`source .venv/bin/activate`) so that `divekit` is on y
 ## Work through the exercises
 
 ```bash
+divekit watch                     # the loop: checks the stub you are on at every save, then the next
+divekit hint linear_regression.linreg   # one more hint each time (--reset starts again; --lang zh)
 divekit list                      # every stub, its points, and which you have written
 divekit check                     # grade all of exercises/
 divekit check linear_regression   # one module, or one stub: linear_regression.linreg
 divekit check --no-training       # skip the training thresholds (quicker)
 ```
 
-Start with the first stub `divekit list` shows, replace its `raise NotImplementedError`
-with your code, and run `divekit check` on it until it passes. A failing check says what
+Run `divekit watch` and leave it open beside your editor: it starts at the first stub that
+does not pass, checks it each time you save its file (unit checks in seconds, training
+thresholds after), and moves on when it passes; Ctrl-C leaves. Or replace a stub's
+`raise NotImplementedError` with your code and run `divekit check` on it until it passes.
+Hints come one at a time, from the idea of the book section to the shape of the code:
+`divekit hint STUB` shows the next (remembered in `exercises/.divekit/`), and `divekit check`
+shows those you have asked for. A failing check says what
 was expected, what your code returned and, when it recognises a common mistake, its name
 and a hint.
 
@@ -211,7 +218,10 @@ def write_student_files(out: Path, title: str) -> None:
     workflow = out / ".github" / "workflows" / "classroom.yml"
     workflow.parent.mkdir(parents=True, exist_ok=True)
     workflow.write_text(classroom_workflow(), encoding="utf-8")
-    (out / ".gitignore").write_text(".venv/\n__pycache__/\n*.pyc\ndivekit-results.json\n", encoding="utf-8")
+    # .divekit/: what the grader remembers for the student (the hints revealed), not their work.
+    (out / ".gitignore").write_text(
+        ".venv/\n__pycache__/\n*.pyc\ndivekit-results.json\nexercises/.divekit/\n", encoding="utf-8"
+    )
 
 
 def check_no_solutions(out: Path, solutions: Path) -> None:

@@ -173,7 +173,7 @@ class Report:
         if t.status != "passed" or verbose:
             lines += [f"         {ln}" for ln in t.output.splitlines()]
         if hint:
-            lines.append(f"         hint: {hint}")
+            lines += [f"         hint: {line}" for line in hint.splitlines()]
         return lines
 
     def as_dict(self) -> dict:

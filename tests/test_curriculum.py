@@ -123,7 +123,7 @@ COURSE = curriculum.DEFAULT_COURSE.read_text(encoding="utf-8")
             'forbidden = ["torch.optim.SGD", "torch.optim.sgd"]',
             'forbiden = ["torch.optim.SGD", "torch.optim.sgd"]',
             "unknown key 'forbiden' in [[module.stub]] #5 'sgd' of [[module]] #1 'linear_regression'; "
-            "allowed keys: forbidden, hint, kind, name, points, signature",
+            "allowed keys: forbidden, hints, kind, name, points, signature",
         ),
         (
             "\n[policy]\n",

@@ -91,16 +91,17 @@ def test_a_stub_with_no_wrong_variant_is_named(copy):
     assert not any("right variant" in p for p in problems), problems
 
 
-def test_a_missing_hint_is_named(copy):
+def test_a_stub_with_too_few_hints_is_named(copy):
+    # Graded hints go from the idea to the shape of the code: one alone gives the answer or too little.
     path = copy.curriculum
     text = path.read_text(encoding="utf-8")
-    start = text.index('name = "linreg"')
-    hint = text.index("hint = ", start)
-    end = text.index("\n", hint)
-    path.write_text(text[:hint] + text[end + 1 :], encoding="utf-8")
+    start = text.index("hints = [", text.index('name = "linreg"'))
+    end = text.index("\n]\n", start) + 3
+    path.write_text(text[:start] + 'hints = ["Just one."]\n' + text[end:], encoding="utf-8")
     problems = _problems(copy)
     assert problems == [
-        f"linear_regression.linreg: no hint (add hint = ... to its [[module.stub]] in {copy.rel(path)})"
+        "linear_regression.linreg: 1 hint(s), 2 to 4 wanted, from the idea to the shape of the code "
+        f"(hints = [...] in its [[module.stub]] in {copy.rel(path)})"
     ], problems
 
 

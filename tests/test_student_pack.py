@@ -241,8 +241,13 @@ def test_a_new_student_follows_the_readme(tmp_path, built_pack):
     text = exercise.read_text(encoding="utf-8")
     wrong = replace_stub(text, "linreg", "def linreg(X, w, b):\n    return X * w.reshape(-1) + b\n")
     exercise.write_text(wrong, encoding="utf-8")
-    out = run("check", "linear_regression.linreg", "--no-training", "--sandbox", "process")
+    # A graded hint first (in Chinese), remembered beside the exercises, out of git's sight.
+    assert "3.1.1 节" in run("hint", "linear_regression.linreg", "--lang", "zh")
+    assert (pack / "exercises" / ".divekit" / "hints.json").is_file()
+    assert "exercises/.divekit/" in (pack / ".gitignore").read_text(encoding="utf-8").splitlines()
+    out = run("check", "linear_regression.linreg", "--no-training", "--sandbox", "process", "--lang", "en")
     assert "an elementwise product" in out, out
+    assert "hint: 1/3 " in out and "divekit hint linear_regression.linreg` for another" in out, out
     # The right answer, training included: the pack's own training threshold, from the key.
     right = (REPO / "solutions" / "linear_regression.py").read_text(encoding="utf-8")
     exercise.write_text(right, encoding="utf-8")

@@ -311,6 +311,8 @@ def training_threshold(ctx: Ctx, spec: TrainingThreshold) -> None:
     data = image_data.load(ctx)
     budget, lr, resize, where = spec.on(ctx.device, data.name)
     on_gpu = ctx.device.startswith("cuda")
+    if not on_gpu:
+        image_data.note_cpu_budget(ctx, budget, spec.on("cuda", data.name)[0])
     derive = spec.reference(ctx) if spec.reference else None
     tensors = image_data.subset(data, budget, seed=ctx.seed)
     settings = dict(lr=lr, epochs=budget.epochs, batch_size=budget.batch_size, resize=resize, on=ctx.device)
