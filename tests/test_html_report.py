@@ -52,3 +52,20 @@ def test_the_hint_sits_under_the_first_failure_of_a_started_stub_only():
     unstarted = TestResult("m.b: check", "m.b", 0.0, 1.0, "failed", output="Not implemented: m.b")
     page = html_report.render(Report("s", tests=[*failing, unstarted]), hints={"m.a": "HA", "m.b": "HB"})
     assert page.count("hint: HA") == 1 and "hint: HB" not in page
+
+
+def test_long_output_is_cut_and_says_so():
+    # A submission printing in a loop: three results of 50,000 characters each, under a
+    # 20,000-per-result and 30,000-per-page cap (the defaults scaled down).
+    loud = [TestResult(f"m.a: check {i}", "m.a", 0.0, 1.0, "failed", output=f"<{i}>" + "x" * 49_997) for i in range(3)]
+    page = html_report.render(Report("loud", tests=loud), max_output=20_000, max_page_output=30_000)
+    shown = [m.group(1) for m in re.finditer(r"<pre>(.*?)</pre>", page, re.S)]
+    assert [len(p.split("\n<span", 1)[0]) for p in shown] == [len("&lt;0&gt;") + 20_000 - 3, 10_000 + 6, 0]
+    assert "[cut: 30,000 of 50,000 characters not shown; one result shows at most 20,000]" in shown[0]
+    assert "[cut: 40,000 of 50,000 characters not shown; the page shows at most 30,000 in all]" in shown[1]
+    assert "[cut: 50,000 of 50,000 characters not shown; the page shows at most 30,000 in all]" in shown[2]
+    assert len(page) < 40_000
+    # Under the cap nothing is cut, and the default cap keeps a whole page under 250 KB.
+    assert "[cut:" not in html_report.render(_report())
+    huge = [TestResult(f"m.a: c{i}", "m.a", 0.0, 1.0, "failed", output="y" * 1_000_000) for i in range(20)]
+    assert len(html_report.render(Report("huge", tests=huge))) < 250_000
