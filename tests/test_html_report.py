@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import base64
+import io
+import os
 import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
 
 from autograder import html_report, plots
+from autograder.cli import main
 from autograder.points import show
 from autograder.report import Attachment, Report, TestResult
+
+from . import headless_chromium
+from .variants import batch_norm as batch_norm_variants
+from .variants import gradient_descent as gradient_descent_variants
+from .variants.harness import REPO, replace_stub
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
@@ -69,3 +81,89 @@ def test_long_output_is_cut_and_says_so():
     assert "[cut:" not in html_report.render(_report())
     huge = [TestResult(f"m.a: c{i}", "m.a", 0.0, 1.0, "failed", output="y" * 1_000_000) for i in range(20)]
     assert len(html_report.render(Report("huge", tests=huge))) < 250_000
+
+
+# -- the page in a real browser -------------------------------------------------------------
+
+
+def _browser() -> str:
+    """Debian's chromium; a skip where it is absent, except in CI (which installs it)."""
+    binary = headless_chromium.find()
+    if binary is None:
+        if os.environ.get("DIVEKIT_REQUIRE_SANDBOX") or os.environ.get("CI"):
+            pytest.fail("chromium is not installed, and CI must have it (.ci/run apt-installs it)")
+        pytest.skip("chromium is not installed here (apt install chromium); CI runs this test")
+    return binary
+
+
+def _variant(variants, stub: str, name: str):
+    return next(v for v in variants.WRONG if v.stub == stub and v.name == name)
+
+
+def _partly_wrong_submission(folder: Path) -> list[str]:
+    """batch_norm with gamma and beta swapped (its channel picture shows it), gd_2d with the
+    gradient (2 x1, 2 x2) (a trajectory off the reference's), and linear regression right
+    (its training threshold, the course's cheapest, draws a training curve). The targets."""
+    folder.mkdir()
+    for module, variant in (
+        ("batch_norm", _variant(batch_norm_variants, "batch_norm", "gamma and beta swapped")),
+        ("gradient_descent", _variant(gradient_descent_variants, "gd_2d", "gradient (2 x1, 2 x2)")),
+    ):
+        source = (REPO / "solutions" / f"{module}.py").read_text(encoding="utf-8")
+        text = replace_stub(source, variant.stub, variant.code, variant.extra_imports)
+        (folder / f"{module}.py").write_text(text, encoding="utf-8")
+    (folder / "linear_regression.py").write_text(
+        (REPO / "solutions" / "linear_regression.py").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    return ["batch_norm.batch_norm", "gradient_descent.gd_2d", "linear_regression.sgd"]
+
+
+def _broken_copy(page: str) -> str:
+    """The page as a faulty renderer could write it: one picture's data cut short and a
+    script that throws. The browser check must catch both."""
+    start = page.index("base64,") + len("base64,")
+    return page[: start + 40] + page[page.index('"', start) :].replace(
+        "</body>", "<script>notDefinedAnywhere()</script></body>", 1
+    )
+
+
+@pytest.mark.slow
+def test_a_partly_wrong_submissions_report_shows_its_pictures_in_headless_chromium(tmp_path):
+    from PIL import Image
+
+    binary = _browser()
+    targets = _partly_wrong_submission(tmp_path / "submission")
+    out = tmp_path / "report.html"
+    only = [arg for t in targets for arg in ("--only", t)]
+    result = CliRunner().invoke(
+        main, ["grade", str(tmp_path / "submission"), *only, "--examples", "5", "--format", "html", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    figures = re.findall(r'<img src="data:image/png;base64,[^"]+" alt="([^"]+)"', page)
+    assert sorted(figures) == [
+        "batch_norm.channels.png",
+        "gradient_descent.gd_2d.png",
+        "linear_regression.sgd.training.png",
+    ]
+    assert "[FAIL]" in page and "[PASS]" in page and "gamma and beta swapped" in page
+    broken = tmp_path / "broken.html"
+    broken.write_text(_broken_copy(page), encoding="utf-8")
+
+    with headless_chromium.Chromium(binary) as browser:
+        view = browser.view(out)
+        faulty = browser.view(broken)
+
+    shot = Image.open(io.BytesIO(view.screenshot))
+    shot.load()
+    assert shot.format == "PNG" and shot.width >= 300 and shot.height >= 1000, shot.size
+    darkest, lightest = shot.convert("L").getextrema()
+    assert darkest < 100 < lightest, f"the screenshot is blank (grey levels {darkest}..{lightest})"
+    assert len(view.images) == len(figures), view.images
+    unloaded = [i["alt"] for i in view.images if not (i["complete"] and i["naturalWidth"] > 0)]
+    assert unloaded == [], f"pictures that did not load: {unloaded}"
+    assert [i["alt"] for i in view.images] == figures
+    assert view.errors == []
+    # The same check on a faulty page: it does see a picture that did not load and a script error.
+    assert [i["naturalWidth"] for i in faulty.images][0] == 0 and all(i["naturalWidth"] > 0 for i in faulty.images[1:])
+    assert any("notDefinedAnywhere" in e for e in faulty.errors), faulty.errors
