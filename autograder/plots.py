@@ -61,12 +61,18 @@ def trace_1d(f: Callable[[float], float], student: Sequence[float], reference: S
     return _png(fig)
 
 
-def trace_2d(student: Sequence[Sequence[float]], reference: Sequence[Sequence[float]], title: str) -> bytes:
-    """The book's show_trace_2d on the contours of x1**2 + 2 * x2**2."""
+def trace_2d(
+    student: Sequence[Sequence[float]],
+    reference: Sequence[Sequence[float]],
+    title: str,
+    f: Callable[[float, float], float] | None = None,
+) -> bytes:
+    """The book's show_trace_2d on the contours of ``f`` (default x1**2 + 2 * x2**2)."""
+    f = f or (lambda x1, x2: x1**2 + 2 * x2**2)
     fig, ax = _figure()
     grid = [-5.5 + 0.1 * i for i in range(111)]
     grid2 = [-3.0 + 0.1 * i for i in range(61)]
-    z = [[x1**2 + 2 * x2**2 for x1 in grid] for x2 in grid2]
+    z = [[f(x1, x2) for x1 in grid] for x2 in grid2]
     ax.contour(grid, grid2, z, levels=12, colors="0.75", linewidths=0.7)
 
     def xy(points):

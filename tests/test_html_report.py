@@ -18,7 +18,7 @@ from autograder.report import Attachment, Report, TestResult
 
 from . import headless_chromium
 from .variants import batch_norm as batch_norm_variants
-from .variants import gradient_descent as gradient_descent_variants
+from .variants import optimizers as optimizer_variants
 from .variants.harness import REPO, replace_stub
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
@@ -101,13 +101,14 @@ def _variant(variants, stub: str, name: str):
 
 
 def _partly_wrong_submission(folder: Path) -> list[str]:
-    """batch_norm with gamma and beta swapped (its channel picture shows it), gd_2d with the
-    gradient (2 x1, 2 x2) (a trajectory off the reference's), and linear regression right
-    (its training threshold, the course's cheapest, draws a training curve). The targets."""
+    """batch_norm with gamma and beta swapped (its channel picture shows it), momentum
+    without the learning rate in the velocity (its trajectory leaves the reference's on the
+    contour plot), and linear regression right (its training threshold, the course's
+    cheapest, draws a training curve). The targets."""
     folder.mkdir()
     for module, variant in (
         ("batch_norm", _variant(batch_norm_variants, "batch_norm", "gamma and beta swapped")),
-        ("gradient_descent", _variant(gradient_descent_variants, "gd_2d", "gradient (2 x1, 2 x2)")),
+        ("optimizers", _variant(optimizer_variants, "sgd_momentum", "velocity without the learning rate")),
     ):
         source = (REPO / "solutions" / f"{module}.py").read_text(encoding="utf-8")
         text = replace_stub(source, variant.stub, variant.code, variant.extra_imports)
@@ -115,7 +116,7 @@ def _partly_wrong_submission(folder: Path) -> list[str]:
     (folder / "linear_regression.py").write_text(
         (REPO / "solutions" / "linear_regression.py").read_text(encoding="utf-8"), encoding="utf-8"
     )
-    return ["batch_norm.batch_norm", "gradient_descent.gd_2d", "linear_regression.sgd"]
+    return ["batch_norm.batch_norm", "optimizers.sgd_momentum", "linear_regression.sgd"]
 
 
 def _broken_copy(page: str) -> str:
@@ -143,8 +144,9 @@ def test_a_partly_wrong_submissions_report_shows_its_pictures_in_headless_chromi
     figures = re.findall(r'<img src="data:image/png;base64,[^"]+" alt="([^"]+)"', page)
     assert sorted(figures) == [
         "batch_norm.channels.png",
-        "gradient_descent.gd_2d.png",
         "linear_regression.sgd.training.png",
+        "optimizers.sgd_momentum.contour.png",
+        "optimizers.sgd_momentum.png",  # its airfoil training run's loss curves
     ]
     assert "[FAIL]" in page and "[PASS]" in page and "gamma and beta swapped" in page
     broken = tmp_path / "broken.html"
