@@ -169,3 +169,20 @@ def test_a_partly_wrong_submissions_report_shows_its_pictures_in_headless_chromi
     # The same check on a faulty page: it does see a picture that did not load and a script error.
     assert [i["naturalWidth"] for i in faulty.images][0] == 0 and all(i["naturalWidth"] > 0 for i in faulty.images[1:])
     assert any("notDefinedAnywhere" in e for e in faulty.errors), faulty.errors
+
+
+def test_the_new_figures_are_small_pngs_and_survive_nan_and_missing_runs():
+    from PIL import Image
+
+    nan, inf = float("nan"), float("inf")
+    figures = [
+        plots.channel_stats(([1.0, nan, 1.0], [0.0, inf, 0.0]), ([0.0, 0.0, 0.0], [1.0, 1.0, 1.0]), "swapped"),
+        plots.epoch_curves({"training loss": [0.5, nan, inf]}, {"training loss": [0.4, 0.01, 1e-4]}, "diverged"),
+        plots.epoch_curves({}, {"test accuracy": [0.6, 0.7], "training loss": [1.0, 0.5]}, "no run of yours"),
+        plots.trace_2d(
+            [(-5.0, -2.0), (1e9, 3.0)], [(-5.0, -2.0), (-2.0, -0.4)], "f_2d", f=lambda a, b: 0.1 * a * a + b * b
+        ),
+    ]
+    for png in figures:
+        image = Image.open(io.BytesIO(png))
+        assert image.format == "PNG" and image.width > 200 and 5_000 < len(png) < 60_000, (image.size, len(png))
