@@ -135,10 +135,17 @@ def _done(out: Path, want: str, name: str, path: Path) -> Row | None:
 
 
 def grade_one(
-    submission: str, out: str, config: GradingConfig, only: list[str] | None = None, fingerprint_of_job: str = ""
+    submission: str,
+    out: str,
+    config: GradingConfig,
+    only: list[str] | None = None,
+    fingerprint_of_job: str = "",
+    html_out: str | None = None,
 ) -> dict:
     """Grade one submission in this process and write its JSON (stamped with
-    ``fingerprint_of_job``, see :func:`fingerprint`); returns a summary."""
+    ``fingerprint_of_job``, see :func:`fingerprint`), and, given ``html_out``, its HTML
+    report there (a graded submission only; the JSON's ``output`` then names the file);
+    returns a summary."""
     from . import intake
     from .grading import GraderFault, grade
 
@@ -161,6 +168,10 @@ def grade_one(
     data["execution_time"] = round(time.monotonic() - start, 2)
     data["extra_data"]["status"] = "graded"
     data["extra_data"]["fingerprint"] = fingerprint_of_job
+    if html_out:
+        _write_html(report, Path(html_out))
+        said = f"The full report, with pictures: {Path(html_out).name}, beside {Path(out).name}."
+        data["output"] = f"{data['output']}\n{said}" if data["output"] else said
     _write_json(Path(out), data)
     return {
         "status": "graded",
@@ -169,6 +180,16 @@ def grade_one(
         "max_score": report.max_score,
         "seconds": time.monotonic() - start,
     }
+
+
+def _write_html(report, path: Path) -> None:
+    from . import curriculum, html_report
+
+    hints = {s.id: s.hint for s in curriculum.all_stubs()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(html_report.render(report, hints=hints), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _run_judge(name: str, path: Path, out_dir: Path, job: dict, deadline: float) -> Row:

@@ -4,7 +4,8 @@
 Gradescope unpacks the zip into ``/autograder/source``, runs its ``setup.sh`` once when it
 builds the image, and runs ``/autograder/run_autograder`` for each submission, which finds
 the student's files in ``/autograder/submission`` and must leave
-``/autograder/results/results.json``. The zip holds the grader *with* the solutions (it
+``/autograder/results/results.json`` (this grader also leaves ``report.html`` there, the
+HTML report with the pictures). The zip holds the grader *with* the solutions (it
 is uploaded by the instructor and never seen by students) and, when given, the course's
 secret seed. Every path below hangs off one root (``$AUTOGRADER_ROOT``, default
 ``/autograder``), so the tests run the very same scripts in a temporary folder.
@@ -87,9 +88,13 @@ def run(root: Path) -> int:
     seed = seed_file.read_text(encoding="utf-8").strip() if seed_file.exists() else ""
     config = GradingConfig(solutions=str(source / "solutions"), seed=seed).built()
     out = results / "results.json"
-    summary = batch.grade_one(str(root / "submission"), str(out), config)
+    # Gradescope reads results.json only; report.html (the same results with the pictures,
+    # one self-contained page) is written beside it, and results.json's output names it.
+    page = results / "report.html"
+    summary = batch.grade_one(str(root / "submission"), str(out), config, html_out=str(page))
     if summary["status"] == "error":
         out.unlink(missing_ok=True)
+        page.unlink(missing_ok=True)
         print(f"divekit: grading stopped, a fault of the grader (no student is scored for it): {summary['reason']}")
         return 1
     print(json.dumps({k: summary[k] for k in ("status", "score", "max_score")}))

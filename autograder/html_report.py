@@ -15,12 +15,19 @@ from html import escape
 from .points import show
 from .report import Report
 
+# A runaway submission can print megabytes (a loop printing every step): the page shows
+# the start of each result's output and stops showing output once the page holds
+# MAX_PAGE_OUTPUT characters of it, and says where and how much it cut.
+MAX_OUTPUT = 20_000  # characters of one result's output (or one note)
+MAX_PAGE_OUTPUT = 200_000  # characters of output on the whole page
+
 CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:60em;color:#222}
 h1{font-size:1.4em} h2{font-size:1.1em;margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse} td,th{padding:.2em .7em;text-align:left}
 .passed{color:#17692b} .failed{color:#b00020}
 pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap;margin:.2em 0 .6em 1.5em}
+.cut{color:#8a5a00;font-style:italic}
 .hint{background:#eef6ff;padding:.4em .6em;margin:.2em 0 .6em 1.5em}
 figure{display:inline-block;margin:.4em} figcaption{font-size:.8em;color:#555}
 """
@@ -36,9 +43,38 @@ def _image(name: str, data: bytes) -> str:
     return f'<figure><img src="{uri}" alt="{label}"><figcaption>{label}</figcaption></figure>'
 
 
-def render(report: Report, *, hints: dict[str, str] | None = None) -> str:
+class _Budget:
+    """What is left of the page's room for output; cuts each text to fit."""
+
+    def __init__(self, per_text: int, per_page: int):
+        self.per_text, self.per_page, self.left = per_text, per_page, per_page
+
+    def show(self, text: str) -> str:
+        keep = max(min(self.per_text, self.left), 0)
+        self.left -= min(len(text), keep)
+        if len(text) <= keep:
+            return escape(text)
+        limit = (
+            f"one result shows at most {self.per_text:,}"
+            if keep == self.per_text
+            else f"the page shows at most {self.per_page:,} in all"
+        )
+        return escape(text[:keep]) + (
+            f'\n<span class="cut">[cut: {len(text) - keep:,} of {len(text):,} characters not shown; {limit}]</span>'
+        )
+
+
+def render(
+    report: Report,
+    *,
+    hints: dict[str, str] | None = None,
+    max_output: int = MAX_OUTPUT,
+    max_page_output: int = MAX_PAGE_OUTPUT,
+) -> str:
     """The page for ``report``; ``hints`` maps a stub id to its hint (placed by
-    :meth:`Report.rows`, as in the text report)."""
+    :meth:`Report.rows`, as in the text report). Output longer than ``max_output``
+    characters, or past ``max_page_output`` on the page, is cut with a note saying so."""
+    budget = _Budget(max_output, max_page_output)
     shown = report.shown()
     groups = report.grouped()
     pictures: dict[str, list] = {}
@@ -52,7 +88,7 @@ def render(report: Report, *, hints: dict[str, str] | None = None) -> str:
         f"<h1>{title}</h1>",
         f'<p id="total"><strong>Total: {_points(shown["total"])}</strong></p>',
     ]
-    out += [f'<p class="note">note: {escape(n)}</p>' for n in report.notes]
+    out += [f'<p class="note">note: {budget.show(n)}</p>' for n in report.notes]
     out.append('<table id="summary"><tr><th>stub</th><th>points</th><th>tests passed</th></tr>')
     for stub, tests in groups:
         passed = sum(t.status == "passed" for t in tests)
@@ -71,7 +107,7 @@ def render(report: Report, *, hints: dict[str, str] | None = None) -> str:
                 f"({_points(test_points)})</div>"
             )
             if t.output:
-                out.append(f"<pre>{escape(t.output)}</pre>")
+                out.append(f"<pre>{budget.show(t.output)}</pre>")
             if hint:
                 out += [f'<div class="hint">hint: {escape(line)}</div>' for line in hint.splitlines()]
         out += [_image(a.name, a.data) for a in pictures.pop(stub, [])]

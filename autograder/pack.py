@@ -166,6 +166,9 @@ solutions, only the values the checks compare with.
 """
 
 
+REPORT_HTML = "divekit-report.html"  # the Classroom run's HTML report (an artefact, never committed)
+
+
 def classroom_workflow() -> str:
     """The Classroom workflow, one runner per module of the curriculum: each step grades its
     module into GitHub Classroom's reporter payload, and the reporter adds them up (per-test
@@ -201,6 +204,23 @@ def classroom_workflow() -> str:
             f"        id: {name}",
             f'        run: divekit grade exercises --only {name} --format classroom >> "$GITHUB_OUTPUT"',
         ]
+    # The HTML report (results, hints, pictures) as a downloadable artefact of the run, also
+    # when a step above failed; a failure here never keeps the reporter from scoring. Without
+    # the training thresholds: they ran above, and the page would cost a second training run.
+    lines += [
+        "      - name: HTML report",
+        "        if: always()",
+        "        continue-on-error: true",
+        f"        run: divekit grade exercises --no-training --format html --out {REPORT_HTML}",
+        "      - name: Upload the HTML report",
+        "        if: always()",
+        "        continue-on-error: true",
+        "        uses: actions/upload-artifact@v4",
+        "        with:",
+        "          name: divekit-report",
+        f"          path: {REPORT_HTML}",
+        "          if-no-files-found: warn",
+    ]
     lines += [
         "      - name: Autograding Reporter",
         "        uses: classroom-resources/autograding-grading-reporter@v1",
@@ -220,7 +240,7 @@ def write_student_files(out: Path, title: str) -> None:
     workflow.write_text(classroom_workflow(), encoding="utf-8")
     # .divekit/: what the grader remembers for the student (the hints revealed), not their work.
     (out / ".gitignore").write_text(
-        ".venv/\n__pycache__/\n*.pyc\ndivekit-results.json\nexercises/.divekit/\n", encoding="utf-8"
+        f".venv/\n__pycache__/\n*.pyc\ndivekit-results.json\n{REPORT_HTML}\nexercises/.divekit/\n", encoding="utf-8"
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from autograder import gradescope
+from autograder.points import show
 
 from .variants.harness import replace_stub
 
@@ -122,6 +123,12 @@ def test_run_autograder_grades_each_submission_into_results_json(tmp_path, autog
             time.sleep(4)  # the daemon's write would land now, were it still alive
         data = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
         _check_results(data)
+        # The HTML report beside it, named in the output, with the same total; student
+        # strings escaped (the hostile case's output included).
+        page = (root / "results" / "report.html").read_text(encoding="utf-8")
+        assert "The full report, with pictures: report.html, beside results.json." in data["output"]
+        assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+        assert f"Total: {show(round(data['score'], 2))}/{show(round(data['max_score'], 2))}" in page
         if name == "empty":  # graded, every stub saying its file is missing
             assert data["score"] == 0 and all(t["status"] == "failed" for t in data["tests"])
             assert "No linear_regression.py in the submission" in data["tests"][0]["output"]

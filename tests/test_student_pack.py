@@ -308,3 +308,29 @@ def test_the_classroom_payload_carries_partial_credit_per_test(tmp_path):
     out = tmp_path / "payload.b64"
     assert CliRunner().invoke(main, [*args, "--out", str(out)]).exit_code == 0
     assert json.loads(base64.b64decode(out.read_text()))["max_score"] == payload["max_score"]
+
+
+def test_the_classroom_workflow_uploads_the_html_report_whatever_happened(tmp_path):
+    """Cheap (no pack built): the workflow as generated, and the .gitignore beside it."""
+    import shlex
+
+    import yaml
+
+    from autograder.cli import grade_cmd
+
+    packing.write_student_files(tmp_path, "course")
+    workflow = yaml.safe_load((tmp_path / ".github" / "workflows" / "classroom.yml").read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["run-autograding-tests"]["steps"]
+    names = [s.get("name") for s in steps]
+    page, upload = steps[names.index("HTML report")], steps[names.index("Upload the HTML report")]
+    assert names.index("HTML report") < names.index("Upload the HTML report") < len(steps) - 1  # before the reporter
+    for step in (page, upload):  # runs after a failed step, and its own failure costs no score
+        assert step["if"] == "always()" and step["continue-on-error"] is True
+    assert upload["uses"] == "actions/upload-artifact@v4"
+    assert upload["with"]["path"] == packing.REPORT_HTML and upload["with"]["name"]
+    # The command is one the grader accepts, writing that very file as HTML.
+    args = shlex.split(page["run"])
+    assert args[:2] == ["divekit", "grade"]
+    with grade_cmd.make_context("grade", args[2:]) as ctx:
+        assert ctx.params["fmt"] == "html" and ctx.params["out"] == packing.REPORT_HTML
+    assert packing.REPORT_HTML in (tmp_path / ".gitignore").read_text(encoding="utf-8").splitlines()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .. import plots
 from ..worker.protocol import Handle
 from ..worker.records import Loaded, ModuleInfo, TrainingRun
 from . import expect as E
@@ -326,6 +327,15 @@ def training_threshold(ctx: Ctx, spec: TrainingThreshold) -> None:
         f"The training run returned {E.describe(student)}.",
     )
     accs = [E.number(a, "a test accuracy") for a in student.acc]
+    plots.attach(
+        ctx,
+        f"{ctx.check.stub_id}.training.png",
+        lambda: plots.epoch_curves(
+            {"test accuracy": accs, "training loss": list(student.loss or [])},
+            {"test accuracy": list(reference.acc), "training loss": list(reference.loss or [])},
+            f"{spec.name} on {data.name}, {budget.epochs} epochs",
+        ),
+    )
     ref_best = max(reference.acc)
     best = max(accs) if accs else 0.0
     floor = spec.floors[where]

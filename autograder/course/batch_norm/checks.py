@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import torch
 from hypothesis import strategies as st
 
+from ... import plots
 from ...framework import checks_for, probe_sources
 from ...framework import expect as E
+from ...framework.answer_key import NotInKey
 from ...framework.expect import Mistake
 from ...framework.image_data import Budget
 from ...framework.networks import (
@@ -212,9 +214,41 @@ def _triple(out, what):
 
 # -- batch_norm ---------------------------------------------------------------------------
 
+# The picture's input: four channels with different means and spreads, so statistics taken
+# over the wrong axes, or gamma and beta mixed up, show as bars away from 0 and 1.
+PICTURE = BNInput((16, 4, 3, 3), 1.0, 3.0, seed=7)
+
+
+def _per_channel(Y: torch.Tensor) -> tuple[list[float], list[float]]:
+    Y = Y.double()
+    dims = (0,) if Y.dim() == 2 else (0, 2, 3)
+    mean = Y.mean(dim=dims, keepdim=True)
+    return mean.reshape(-1).tolist(), ((Y - mean) ** 2).mean(dim=dims).reshape(-1).tolist()
+
+
+def _channel_picture(ctx) -> None:
+    """Y's per-channel mean and variance on :data:`PICTURE`, yours beside the reference's.
+    Drawn before the property, so a failing submission gets it too; a submission whose
+    output cannot be pictured gets none (the property says what is wrong with it)."""
+    X = PICTURE.make()
+    gamma, beta, mm, mv = PICTURE.params()
+    try:
+        out = ctx.call("batch_norm", True, X, gamma, beta, mm, mv, EPS, MOMENTUM)
+        want = ctx.expected(_reference, True, X, gamma, beta, mm, mv)[0]
+    except (StudentError, NotInKey):  # an answer key built before the picture existed
+        return
+    Y = out[0] if isinstance(out, tuple | list) and out else None
+    if isinstance(Y, torch.Tensor) and tuple(Y.shape) == tuple(X.shape) and Y.is_floating_point():
+        title = f"batch_norm(True, X of shape {PICTURE.shape}, gamma=1, beta=0): Y"
+        plots.attach(
+            ctx, "batch_norm.channels.png", lambda: plots.channel_stats(_per_channel(Y), _per_channel(want), title)
+        )
+
 
 @check("batch_norm", "training: every channel of the output has mean 0 and variance 1 (gamma = 1, beta = 0)", weight=2)
 def batch_norm_normalises(ctx):
+    _channel_picture(ctx)
+
     @ctx.given(bn_inputs())
     def prop(spec):
         X = spec.make()

@@ -7,6 +7,7 @@ import math
 import torch
 from hypothesis import strategies as st
 
+from ... import plots
 from ...framework import checks_for
 from ...framework import expect as E
 from ...framework import strategies as S
@@ -335,6 +336,14 @@ def sgd_training(ctx):
     student = ctx.probe("linear_regression.train", ctx.seed, **settings)
     reference = ctx.reference_probe("linear_regression.train", ctx.seed, **settings)
     w, b, losses = student["w"], student["b"], student["losses"]
+    if isinstance(losses, list):
+        plots.attach(
+            ctx,
+            "linear_regression.sgd.training.png",
+            lambda: plots.epoch_curves(
+                {"training loss": losses}, {"training loss": reference["losses"]}, "linear regression, 3 epochs"
+            ),
+        )
     E.tensor(w, "the trained w")
     E.shape(w, (2, 1), "the trained w")
     w_err = (w.double().reshape(-1) - TRUE_W.double()).abs().max().item()

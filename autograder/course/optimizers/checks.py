@@ -37,6 +37,7 @@ from ... import data, plots
 from ...framework import checks_for
 from ...framework import expect as E
 from ...framework import strategies as S
+from ...framework.answer_key import NotInKey
 from ...framework.context import params as make_params
 from ...framework.expect import Mistake
 from ...reference import mistakes as mistakes_of
@@ -542,8 +543,51 @@ def _one_step_check(name: str):
     return run
 
 
+# The book's pictures of sections 12.6-12.10: 20 steps on f(x) = 0.1 x1**2 + 2 x2**2 from
+# (-5, -2), i.e. the probe's quadratic objective with a = (0.2, 4) and c = 0. AdaDelta has
+# none (its first steps are too small to see).
+CONTOUR_HP = {
+    "sgd": {"lr": 0.4},
+    "sgd_momentum": {"lr": 0.6, "momentum": 0.5},
+    "adagrad": {"lr": 0.4},
+    "rmsprop": {"lr": 0.4, "beta": 0.9},
+    "adam": {"lr": 0.4, "t": 1},
+}
+
+
+def _contour_picture(ctx, name: str) -> None:
+    """The student's 2-D trajectory against the reference's on the contours of the book's
+    f_2d. A run that cannot be pictured gets none: the property says what is wrong."""
+    hp = CONTOUR_HP.get(name)
+    if hp is None:
+        return
+    init = [torch.tensor([-5.0, -2.0], dtype=torch.float64)]
+    objective = ([torch.tensor([0.2, 4.0], dtype=torch.float64)], [torch.zeros(2, dtype=torch.float64)])
+    try:
+        got = ctx.probe("optimizers.trajectory", name, init, dict(hp), 20, None, objective)
+        want = ctx.expected(_reference_trajectory, name, None, init, dict(hp), 20, None, objective)
+    except (StudentError, NotInKey):
+        return
+
+    def points(record) -> list:
+        ps = record.get("params") if isinstance(record, dict) else None
+        t = ps[0] if isinstance(ps, list) and ps else None
+        return t.double().tolist() if isinstance(t, torch.Tensor) and t.dim() == 2 and t.shape[1] == 2 else []
+
+    mine = points(got)
+    if mine:
+        title = f"{TITLES[name]}, {_fmt_hp(hp)}"
+        plots.attach(
+            ctx,
+            f"optimizers.{name}.contour.png",
+            lambda: plots.trace_2d(mine, points(want), title, f=lambda x1, x2: 0.1 * x1**2 + 2 * x2**2),
+        )
+
+
 def _trajectory_check(name: str):
     def run(ctx):
+        _contour_picture(ctx, name)
+
         @ctx.given(_runs(name))
         def prop(run_):
             with _hyperparam_names(name, run_["hp"]):

@@ -17,6 +17,7 @@ import math
 import torch
 from hypothesis import strategies as st
 
+from ... import plots
 from ...framework import checks_for
 from ...framework import expect as E
 from ...framework import image_data as I
@@ -526,6 +527,16 @@ def score_training(ctx, images, budget, student, reference, test_labels, uses):
     need = max(floor, ref_best - MARGIN)
     losses = [float(x) for x in student.get("train_loss", []) if isinstance(x, (int, float))]
     loss_text = f"{losses[-1]:.4f}" if losses else "?"
+    ref_losses = [float(x) for x in reference.get("train_loss", [])]
+    plots.attach(
+        ctx,
+        f"{ctx.check.stub_id}.training.png",
+        lambda: plots.epoch_curves(
+            {"training loss": losses, "test accuracy": accs},
+            {"training loss": ref_losses, "test accuracy": ref_accs},
+            f"{ctx.check.stub_id} on {images.name}, {epochs} epochs",
+        ),
+    )
     n_train = min(budget.train, len(images.train_images))
     ctx.summary = (
         f"{images.name}, {len(pred[0])} test / {n_train} training images, {epochs} "
