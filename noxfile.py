@@ -8,6 +8,7 @@
     nox -s verify       rustlings-style: every solution full marks, every stub zero
     nox -s lint         ruff check, ruff format --check and mypy on the framework's surfaces
     nox -s bench        grading-time benchmarks
+    nox -s docs         the docs site into out/site (mkdocs build --strict: warnings are errors)
 """
 
 from __future__ import annotations
@@ -169,3 +170,20 @@ def bench(session: nox.Session) -> None:
     _bubblewrap(session)
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         session.run(_bin("python"), str(script), *session.posargs, env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def docs(session: nox.Session) -> None:
+    """The docs site, out/site: mkdocs-material, module pages generated from the curriculum,
+    MathJax copied from its package (offline); --strict makes every warning an error."""
+    env = _env(session)
+    session.run(
+        _bin("mkdocs"),
+        "build",
+        "--strict",
+        "--config-file",
+        str(ROOT / "mkdocs.yml"),
+        *session.posargs,
+        env=env,
+        external=True,
+    )

@@ -110,7 +110,7 @@ def write_pyproject(out: Path, stamp: dict[str, str]) -> None:
         'include = ["autograder*"]',
         "",
         "[tool.setuptools.package-data]",
-        'autograder = ["course/*.toml", "answer_key/*"]',
+        'autograder = ["course/*.toml", "course/locale/*/*.toml", "answer_key/*"]',
         "",
     ]
     (out / "grader" / "pyproject.toml").write_text("\n".join(lines), encoding="utf-8")
