@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from . import curriculum, intake, static
+from . import curriculum, i18n, intake, static
 from .config import GradingConfig
 from .grading import GraderFault, grade
 from .points import show
@@ -114,6 +114,23 @@ def grading_options(fn):
     return fn
 
 
+def lang_option(fn):
+    """``--lang en|zh``: the language of the messages (default: $DIVEKIT_LANG, else the locale)."""
+
+    def choose(ctx, param, value):
+        i18n.use(value)
+
+    return click.option(
+        "--lang",
+        type=click.Choice(i18n.LANGUAGES),
+        default=None,
+        expose_value=False,
+        is_eager=True,
+        callback=choose,
+        help="Language of the feedback: en or zh (default: $DIVEKIT_LANG, else the locale: LANG=zh_* is zh).",
+    )(fn)
+
+
 @click.group()
 @click.version_option(package_name="divekit")
 def main() -> None:
@@ -134,6 +151,7 @@ def main() -> None:
     "with the pictures.",
 )
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report here.")
+@lang_option
 def grade_cmd(submission, only, fmt, out, **asked):
     """Grade SUBMISSION (a folder laid out like exercises/, or a zip of one).
 
@@ -188,6 +206,7 @@ def grade_cmd(submission, only, fmt, out, **asked):
     default=None,
     help="Grade from this answer key (default: the solutions where they are, else the key installed with the grader).",
 )
+@lang_option
 def check_cmd(targets, path, training, sandbox, data, verbose, key, html_out):
     """Grade your own exercises (all, or the given modules/stubs) with readable output."""
     from rich.console import Console
@@ -218,12 +237,12 @@ def check_cmd(targets, path, training, sandbox, data, verbose, key, html_out):
         Path(html_out).parent.mkdir(parents=True, exist_ok=True)
         page = html_report.render(report, hints=_hints())
         Path(html_out).write_text(page, encoding="utf-8")
-        console.print(f"HTML report -> {html_out}")
+        console.print(i18n.t("report.html_written", path=html_out))
 
 
 def _hints() -> dict[str, str]:
     """Each stub's hint, by stub id, as every report rendering takes them."""
-    return {s.id: s.hint for s in curriculum.all_stubs()}
+    return {s.id: i18n.hints(s.id, [s.hint])[0] for s in curriculum.all_stubs()}
 
 
 def _print_report(report, verbose: bool) -> None:
@@ -231,7 +250,7 @@ def _print_report(report, verbose: bool) -> None:
 
     console = Console()
     for note in report.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]{i18n.t('report.note', note=note)}[/dim]")
     by_stub = report.by_stub()
     for stub, points, tests in report.rows(_hints()):
         got, total = by_stub[stub]
@@ -241,16 +260,19 @@ def _print_report(report, verbose: bool) -> None:
         for t, _, hint in tests:
             ok = t.status == "passed"
             mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
-            console.print(f"  {mark} {t.name.split(': ', 1)[-1]}", highlight=False)
+            console.print(f"  {mark} {t.title}", highlight=False)
             if (not ok or verbose) and t.output:
                 console.print("    " + t.output.replace("\n", "\n    "), highlight=False, markup=False)
             if hint:
-                console.print(f"    [cyan]hint:[/cyan] {hint}", highlight=False)
-    console.print(f"\n[bold]Total: {'/'.join(map(show, report.shown()['total']))}[/bold]")
+                label = i18n.t("report.hint", hint="").strip()  # "hint:", in the language in force
+                console.print(f"    [cyan]{label}[/cyan] {hint}", highlight=False)
+    got, most = map(show, report.shown()["total"])
+    console.print(f"\n[bold]{i18n.t('report.total', got=got, total=most)}[/bold]")
 
 
 @main.command("list")
 @click.option("--path", type=click.Path(exists=True), default=str(EXERCISES), show_default=True)
+@lang_option
 def list_cmd(path):
     """The stubs, in order, with their points and whether you have started them."""
     from rich.console import Console
@@ -261,22 +283,23 @@ def list_cmd(path):
     except intake.UnusableSubmission as exc:
         _unusable(str(exc))
     rubric = curriculum.load_rubric()
-    table = Table("stub", "task", "points", "status")
+    say = i18n.t
+    table = Table(say("list.stub"), say("list.task"), say("list.points"), say("list.status"))
     for m in curriculum.modules():
         source = sources.get(m.name)
         tree = static.parse(source.text, m.filename) if source else None
         for s in m.stubs:
             if source is None:
-                status = "[red]file missing[/red]"
+                status = f"[red]{say('list.file_missing')}[/red]"
             elif isinstance(tree, static.SyntaxProblem):
-                status = "[red]syntax error[/red]"
+                status = f"[red]{say('list.syntax_error')}[/red]"
             elif not static.defines(tree, s.name):
-                status = "[red]not defined[/red]"
+                status = f"[red]{say('list.not_defined')}[/red]"
             elif static.raises_not_implemented(tree, s.name):
-                status = "[dim]to do[/dim]"
+                status = f"[dim]{say('list.to_do')}[/dim]"
             else:
-                status = "[green]written[/green] (run divekit check)"
-            table.add_row(s.id, m.task, f"{rubric.stub_points(s.id):g}", status)
+                status = f"[green]{say('list.written')}[/green] {say('list.run_check')}"
+            table.add_row(s.id, i18n.course_text("tasks", m.task), f"{rubric.stub_points(s.id):g}", status)
     Console().print(table)
 
 
