@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,8 @@ def blocks(pages=PAGES) -> list[Block]:
 
 
 def commands(body: list[str]) -> list[str]:
-    """Command lines, continuations joined, comments dropped."""
+    """Command lines as written (bash reads their comments), continuations joined,
+    blank and comment-only lines left out."""
     out, pending = [], ""
     for raw in body:
         line = pending + raw
@@ -74,15 +76,14 @@ def commands(body: list[str]) -> list[str]:
             pending = line[:-1] + " "
             continue
         pending = ""
-        words = shlex.split(line, comments=True)
-        if words:
-            out.append(shlex.join(words))
+        if shlex.split(line, comments=True):
+            out.append(line.strip())
     return out
 
 
 def divekit_args(command: str) -> list[str] | None:
     """The arguments of a `divekit` command (after VAR=value assignments), else None."""
-    words = shlex.split(command)
+    words = shlex.split(command, comments=True)
     while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
         words = words[1:]
     for sep in (">>", ">", "|"):
@@ -96,7 +97,9 @@ def parse(args: list[str]) -> None:
     command: click.Command = cli.main
     ctx = command.make_context("divekit", list(args))
     while isinstance(command, click.Group):
-        rest = [*ctx.protected_args, *ctx.args]
+        with warnings.catch_warnings():  # click 8.2 deprecates protected_args; 9.0 keeps all in args
+            warnings.simplefilter("ignore", DeprecationWarning)
+            rest = [*ctx.protected_args, *ctx.args]
         name, command, rest = command.resolve_command(ctx, rest)
         ctx = command.make_context(name, rest, parent=ctx)
 
