@@ -4,6 +4,7 @@ with ``--lang zh`` gets its feedback in Chinese (title, verdict, the named mista
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -51,19 +52,59 @@ def check_titles() -> set[str]:
     return titles
 
 
-def literal_mistakes() -> tuple[set[str], set[str], int]:
-    """The names and hints of every ``Mistake(name, hint, ...)`` written with literal
-    strings in the grader, and how many are built from variables (not enumerable here)."""
-    names, hints, computed = set(), set(), 0
-    for path in (REPO / "autograder").rglob("*.py"):
+def _strings(node) -> list[str] | None:
+    """The literal strings an argument can be: a constant, or both branches of ``a if c else b``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        body, orelse = _strings(node.body), _strings(node.orelse)
+        return body + orelse if body is not None and orelse is not None else None
+    return None
+
+
+def _triples(value):
+    """``(key, name, hint)`` records in a module-level table (a list, tuple or dict of them)."""
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _triples(v)
+    elif isinstance(value, tuple) and len(value) == 3 and all(isinstance(x, str) for x in value):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _triples(v)
+
+
+def literal_mistakes() -> tuple[set[str], set[str], list[str]]:
+    """The names and hints of the known mistakes, as far as they can be read without grading:
+    ``Mistake(name, hint, ...)`` with literal strings (or a literal ``a if c else b``);
+    ``(name, hint, <function>)`` tuples handed to a helper that builds the Mistakes; the
+    module-level tables of ``(key, name, hint)`` records. Returns also the Mistake calls
+    whose name or hint is computed (a variable or an f-string), which cannot be listed."""
+    names, hints, computed = set(), set(), []
+    for path in sorted((REPO / "autograder").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             func = getattr(node, "func", None)
             if isinstance(node, ast.Call) and getattr(func, "id", getattr(func, "attr", None)) == "Mistake":
                 for arg, found in zip(node.args[:2], (names, hints)):
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                        found.add(arg.value)
+                    strings = _strings(arg)
+                    if strings is None:
+                        computed.append(f"{path.relative_to(REPO)}:{node.lineno} {ast.unparse(arg)}")
                     else:
-                        computed += 1
+                        found.update(strings)
+            elif isinstance(node, ast.Tuple) and len(node.elts) == 3 and "course" in path.parts:
+                first, second = (_strings(e) for e in node.elts[:2])
+                function = isinstance(node.elts[2], ast.Lambda | ast.Attribute)  # torch.abs, lambda X: ...
+                if first and second and function and len(first) == len(second) == 1:
+                    names.update(first)
+                    hints.update(second)
+    for m in curriculum.modules():
+        framework.load(m.name)
+        checks = importlib.import_module(f"autograder.course.{m.name}.checks")
+        for key, value in vars(checks).items():
+            if key.isupper():
+                for _, name, hint in _triples(value):
+                    names.add(name)
+                    hints.add(hint)
     return names, hints, computed
 
 
