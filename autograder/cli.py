@@ -114,19 +114,19 @@ def grading_options(fn):
     return fn
 
 
+def _choose_language(ctx, param, value) -> None:
+    i18n.use(value)  # None: $DIVEKIT_LANG, else the locale
+
+
 def lang_option(fn):
     """``--lang en|zh``: the language of the messages (default: $DIVEKIT_LANG, else the locale)."""
-
-    def choose(ctx, param, value):
-        i18n.use(value)
-
     return click.option(
         "--lang",
         type=click.Choice(i18n.LANGUAGES),
         default=None,
         expose_value=False,
         is_eager=True,
-        callback=choose,
+        callback=_choose_language,
         help="Language of the feedback: en or zh (default: $DIVEKIT_LANG, else the locale: LANG=zh_* is zh).",
     )(fn)
 
