@@ -97,9 +97,10 @@ def t(key: str, lang: str | None = None, **fields) -> str:
     return template.format(**fields)
 
 
-def prefixes(key: str) -> tuple[str, ...]:
-    """The fixed start of message ``key`` in every language (to recognise it in output)."""
-    return tuple(table(lang, "messages").get(key, "").split("{", 1)[0] for lang in LANGUAGES if table(lang, "messages"))
+def in_every_language(key: str) -> tuple[str, ...]:
+    """Message ``key`` (one without placeholders) in every language, to recognise it in
+    output made in any of them."""
+    return tuple(table(lang, "messages")[key] for lang in LANGUAGES if key in table(lang, "messages"))
 
 
 def _translated(name: str, english: str, lang: str | None) -> str:

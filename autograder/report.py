@@ -149,7 +149,9 @@ class Report:
         out = []
         for stub, tests in self.grouped():
             first = next((t for t in tests if t.status != "passed"), None)
-            started = first is not None and not any(p in first.output for p in i18n.prefixes("grading.not_implemented"))
+            started = first is not None and not any(
+                p in first.output for p in i18n.in_every_language("grading.not_started")
+            )
             hint = (hints or {}).get(stub) if started else None
             out.append(
                 (

@@ -191,3 +191,11 @@ def test_a_wrong_submission_graded_with_lang_zh_gets_chinese_feedback(tmp_path):
     assert "每个样本返回一个损失；训练循环会把它们加起来。" in out  # and its hint
     assert "形状应为 (" in out  # the expectation's own words
     assert "a mean over the batch" not in out and "expected shape" not in out
+
+
+def test_a_stub_not_started_is_recognised_in_every_language():
+    """The report hides a stub's hint while the stub is not written yet: it recognises that
+    message by its start, which must be the same in both of its templates."""
+    for lang in i18n.LANGUAGES:
+        said = i18n.t("grading.not_implemented", lang, stub="relu")
+        assert said.startswith(i18n.t("grading.not_started", lang)), lang
