@@ -238,16 +238,22 @@ class ModuleGrader:
             self.session_factory()
         except StudentError as err:
             if err.type_name == "NotImplementedError" and self.module.stubs[0].kind == "value":
-                return self.fail_all(self.entries, "Not answered yet: the file still raises NotImplementedError.")
+                return self.fail_all(self.entries, t("grading.not_answered"))
             return self.fail_all(
                 self.entries,
-                f"Importing {filename} raised {err.type_name}: "
-                f"{err.message}\n{err.traceback}\nCode at the top level of the "
-                "file runs on import; keep it to definitions.",
+                t(
+                    "grading.import_raised",
+                    filename=filename,
+                    type=err.type_name,
+                    message=err.message,
+                    traceback=err.traceback,
+                ),
             )
         except WorkerLost as lost:
             out = self.session.output() if self.session else ""
-            return self.fail_all(self.entries, f"Importing {filename} failed: {lost.detail}." + _printed(out))
+            return self.fail_all(
+                self.entries, t("grading.import_failed", filename=filename, detail=lost.detail) + _printed(out)
+            )
         assert self.hello is not None
         found = self.hello.get("stubs", {})
         broken: dict[str, str] = {}  # stub -> why its remaining checks cannot run
@@ -262,8 +268,7 @@ class ModuleGrader:
                 self._result(
                     entry,
                     False,
-                    f"{stub.name} could not be graded: {problem}. Only {stub.name} is affected: the rest "
-                    f"of {filename} was graded without it. Fix the syntax error to have it graded.",
+                    t("grading.stub_syntax", stub=stub.name, problem=problem, filename=filename),
                 )
                 passed_units[stub.name] = False
                 continue
@@ -407,10 +412,7 @@ class ModuleGrader:
             self._result(
                 entry,
                 False,
-                "This check asked the answer key about an input the reference was never graded on: "
-                "your code took it somewhere the reference's does not go (a different value, shape or "
-                "type earlier on), so it differs from the reference here. Compare what it returns "
-                "with the contract; the official grade runs this check in full." + unproven,
+                t("grading.not_in_key") + unproven,
                 time.monotonic() - start,
             )
             return False
@@ -453,9 +455,7 @@ class ModuleGrader:
             self._result(
                 entry,
                 False,
-                f"This check could not make sense of what your code did ({type(exc).__name__}: {exc}). "
-                "The reference solution passes it, so compare what your code returns (its type, shape "
-                "and dtype) with the contract.",
+                t("grading.check_confused", type=type(exc).__name__, error=exc),
                 time.monotonic() - start,
             )
             return False
