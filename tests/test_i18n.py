@@ -199,3 +199,19 @@ def test_a_stub_not_started_is_recognised_in_every_language():
     for lang in i18n.LANGUAGES:
         said = i18n.t("grading.not_implemented", lang, stub="relu")
         assert said.startswith(i18n.t("grading.not_started", lang)), lang
+
+
+def test_the_html_page_and_divekit_list_speak_chinese(tmp_path):
+    from autograder import html_report
+    from autograder.report import Report, TestResult
+
+    title = "per-example (y_hat - y)^2 / 2, shaped like y_hat"
+    failed = TestResult(f"linear_regression.squared_loss: {title}", "linear_regression.squared_loss", 0, 1, "failed")
+    i18n.use("zh")
+    page = html_report.render(Report("s", tests=[failed]), hints={"linear_regression.squared_loss": "提示内容"})
+    assert '<html lang="zh">' in page and "divekit 评分报告：s" in page and "[未通过]" in page
+    assert i18n.table("zh", "titles")[title] in page and "提示：提示内容" in page
+    i18n.use(None)
+    listed = CliRunner().invoke(main, ["list", "--path", str(REPO / "exercises"), "--lang", "zh"])
+    assert listed.exit_code == 0, listed.output
+    assert "任务 1" in listed.output and "待完成" in listed.output and "Task 1" not in listed.output
