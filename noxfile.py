@@ -9,6 +9,7 @@
     nox -s lint         ruff check, ruff format --check and mypy on the framework's surfaces
     nox -s bench        grading-time benchmarks
     nox -s bench_class  class grading: local 1 and 2 workers, local Ray, nbgrader (20 submissions)
+    nox -s docs         the docs site into out/site (mkdocs build --strict: warnings are errors)
 """
 
 from __future__ import annotations
@@ -186,3 +187,20 @@ def bench_class(session: nox.Session) -> None:
     _bubblewrap(session)
     script = ROOT / "benchmarks" / CLASS_BENCH
     session.run(_bin("python"), str(script), *session.posargs, env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def docs(session: nox.Session) -> None:
+    """The docs site, out/site: mkdocs-material, module pages generated from the curriculum,
+    MathJax copied from its package (offline); --strict makes every warning an error."""
+    env = _env(session)
+    session.run(
+        _bin("mkdocs"),
+        "build",
+        "--strict",
+        "--config-file",
+        str(ROOT / "mkdocs.yml"),
+        *session.posargs,
+        env=env,
+        external=True,
+    )

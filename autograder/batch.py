@@ -183,9 +183,10 @@ def grade_one(
 
 
 def _write_html(report, path: Path) -> None:
-    from . import curriculum, html_report
+    from . import hints as graded_hints
+    from . import html_report
 
-    hints = {s.id: s.hint for s in curriculum.all_stubs()}
+    hints = graded_hints.for_report(graded_hints.language())  # no student state: the first hint
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(html_report.render(report, hints=hints), encoding="utf-8")

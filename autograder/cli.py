@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from . import curriculum, intake, static
+from . import curriculum, i18n, intake, static
 from .config import GradingConfig
 from .grading import GraderFault, grade
 from .points import show
@@ -114,6 +114,23 @@ def grading_options(fn):
     return fn
 
 
+def _choose_language(ctx, param, value) -> None:
+    i18n.use(value)  # None: $DIVEKIT_LANG, else the locale
+
+
+def lang_option(fn):
+    """``--lang en|zh``: the language of the messages (default: $DIVEKIT_LANG, else the locale)."""
+    return click.option(
+        "--lang",
+        type=click.Choice(i18n.LANGUAGES),
+        default=None,
+        expose_value=False,
+        is_eager=True,
+        callback=_choose_language,
+        help="Language of the feedback: en or zh (default: $DIVEKIT_LANG, else the locale: LANG=zh_* is zh).",
+    )(fn)
+
+
 @click.group()
 @click.version_option(package_name="divekit")
 def main() -> None:
@@ -134,6 +151,7 @@ def main() -> None:
     "with the pictures.",
 )
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report here.")
+@lang_option
 def grade_cmd(submission, only, fmt, out, **asked):
     """Grade SUBMISSION (a folder laid out like exercises/, or a zip of one).
 
@@ -188,10 +206,8 @@ def grade_cmd(submission, only, fmt, out, **asked):
     default=None,
     help="Grade from this answer key (default: the solutions where they are, else the key installed with the grader).",
 )
-@click.option(
-    "--lang", type=click.Choice(["en", "zh"]), default=None, help="Hints in English or Chinese (default: the locale)."
-)
-def check_cmd(targets, path, training, sandbox, data, verbose, key, html_out, lang):
+@lang_option
+def check_cmd(targets, path, training, sandbox, data, verbose, key, html_out):
     """Grade your own exercises (all, or the given modules/stubs) with readable output."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -214,7 +230,7 @@ def check_cmd(targets, path, training, sandbox, data, verbose, key, html_out, la
         _grader_fault(fault)
     except KeyError as exc:
         _unusable(f"{exc.args[0]!r} names no module, stub or task (see `divekit list`)")
-    shown_hints = _hints(lang, path)
+    shown_hints = _hints(None, path)  # the language --lang chose (i18n), the hints revealed so far
     _print_report(report, verbose, shown_hints)
     if html_out:
         from . import html_report
@@ -222,7 +238,7 @@ def check_cmd(targets, path, training, sandbox, data, verbose, key, html_out, la
         Path(html_out).parent.mkdir(parents=True, exist_ok=True)
         page = html_report.render(report, hints=shown_hints)
         Path(html_out).write_text(page, encoding="utf-8")
-        console.print(f"HTML report -> {html_out}")
+        console.print(i18n.t("report.html_written", path=html_out))
 
 
 def _hints(lang: str | None = None, exercises: str | None = None) -> dict[str, str]:
@@ -239,7 +255,7 @@ def _print_report(report, verbose: bool, hints: dict[str, str]) -> None:
 
     console = Console()
     for note in report.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]{i18n.t('report.note', note=note)}[/dim]")
     by_stub = report.by_stub()
     for stub, points, tests in report.rows(hints):
         got, total = by_stub[stub]
@@ -249,16 +265,20 @@ def _print_report(report, verbose: bool, hints: dict[str, str]) -> None:
         for t, _, hint in tests:
             ok = t.status == "passed"
             mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
-            console.print(f"  {mark} {t.name.split(': ', 1)[-1]}", highlight=False)
+            console.print(f"  {mark} {t.title}", highlight=False)
             if (not ok or verbose) and t.output:
                 console.print("    " + t.output.replace("\n", "\n    "), highlight=False, markup=False)
-            for line in hint.splitlines() if hint else ():
-                console.print(f"    [cyan]hint:[/cyan] {escape(line)}", highlight=False)
-    console.print(f"\n[bold]Total: {'/'.join(map(show, report.shown()['total']))}[/bold]")
+            if hint:
+                label = i18n.t("report.hint", hint="").strip()  # "hint:", in the language in force
+                for line in hint.splitlines():
+                    console.print(f"    [cyan]{label}[/cyan] {escape(line)}", highlight=False)
+    got, most = map(show, report.shown()["total"])
+    console.print(f"\n[bold]{i18n.t('report.total', got=got, total=most)}[/bold]")
 
 
 @main.command("list")
 @click.option("--path", type=click.Path(exists=True), default=str(EXERCISES), show_default=True)
+@lang_option
 def list_cmd(path):
     """The stubs, in order, with their points and whether you have started them."""
     from rich.console import Console
@@ -269,22 +289,23 @@ def list_cmd(path):
     except intake.UnusableSubmission as exc:
         _unusable(str(exc))
     rubric = curriculum.load_rubric()
-    table = Table("stub", "task", "points", "status")
+    say = i18n.t
+    table = Table(say("list.stub"), say("list.task"), say("list.points"), say("list.status"))
     for m in curriculum.modules():
         source = sources.get(m.name)
         tree = static.parse(source.text, m.filename) if source else None
         for s in m.stubs:
             if source is None:
-                status = "[red]file missing[/red]"
+                status = f"[red]{say('list.file_missing')}[/red]"
             elif isinstance(tree, static.SyntaxProblem):
-                status = "[red]syntax error[/red]"
+                status = f"[red]{say('list.syntax_error')}[/red]"
             elif not static.defines(tree, s.name):
-                status = "[red]not defined[/red]"
+                status = f"[red]{say('list.not_defined')}[/red]"
             elif static.raises_not_implemented(tree, s.name):
-                status = "[dim]to do[/dim]"
+                status = f"[dim]{say('list.to_do')}[/dim]"
             else:
-                status = "[green]written[/green] (run divekit check)"
-            table.add_row(s.id, m.task, f"{rubric.stub_points(s.id):g}", status)
+                status = f"[green]{say('list.written')}[/green] {say('list.run_check')}"
+            table.add_row(s.id, i18n.course_text("tasks", m.task), f"{rubric.stub_points(s.id):g}", status)
     Console().print(table)
 
 

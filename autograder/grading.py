@@ -34,6 +34,7 @@ from .framework import Check, reference_runs, stand_ins
 from .framework.answer_key import AnswerKey, KeyMismatch, NotInKey
 from .framework.context import Ctx, NoReference, StubNotImplemented
 from .framework.expect import RECORDING, CheckFailed
+from .i18n import t
 from .report import Attachment, Report, TestResult
 from .sandbox.zygote import current as current_fork_server
 from .sandbox.zygote import fork_server
@@ -227,32 +228,32 @@ class ModuleGrader:
     def _grade(self) -> None:
         filename = self.module.filename
         if self.source is None:
-            return self.fail_all(
-                self.entries, f"No {filename} in the submission, so none of its stubs could be graded."
-            )
+            return self.fail_all(self.entries, t("grading.no_file", filename=filename))
         salvaged = salvage.salvage(self.source.text, filename)
         if isinstance(salvaged, static.SyntaxProblem):
-            return self.fail_all(
-                self.entries,
-                f"{filename} cannot be imported: {salvaged}. "
-                "Fix the syntax error first; nothing in the file can run until then.",
-            )
+            return self.fail_all(self.entries, t("grading.syntax", filename=filename, problem=salvaged))
         tree, self.text = salvaged.tree, salvaged.source
         self.notes += salvaged.notes(filename)
         try:
             self.session_factory()
         except StudentError as err:
             if err.type_name == "NotImplementedError" and self.module.stubs[0].kind == "value":
-                return self.fail_all(self.entries, "Not answered yet: the file still raises NotImplementedError.")
+                return self.fail_all(self.entries, t("grading.not_answered"))
             return self.fail_all(
                 self.entries,
-                f"Importing {filename} raised {err.type_name}: "
-                f"{err.message}\n{err.traceback}\nCode at the top level of the "
-                "file runs on import; keep it to definitions.",
+                t(
+                    "grading.import_raised",
+                    filename=filename,
+                    type=err.type_name,
+                    message=err.message,
+                    traceback=err.traceback,
+                ),
             )
         except WorkerLost as lost:
             out = self.session.output() if self.session else ""
-            return self.fail_all(self.entries, f"Importing {filename} failed: {lost.detail}." + _printed(out))
+            return self.fail_all(
+                self.entries, t("grading.import_failed", filename=filename, detail=lost.detail) + _printed(out)
+            )
         assert self.hello is not None
         found = self.hello.get("stubs", {})
         broken: dict[str, str] = {}  # stub -> why its remaining checks cannot run
@@ -267,14 +268,13 @@ class ModuleGrader:
                 self._result(
                     entry,
                     False,
-                    f"{stub.name} could not be graded: {problem}. Only {stub.name} is affected: the rest "
-                    f"of {filename} was graded without it. Fix the syntax error to have it graded.",
+                    t("grading.stub_syntax", stub=stub.name, problem=problem, filename=filename),
                 )
                 passed_units[stub.name] = False
                 continue
             info = found.get(stub.name, {"kind": "missing"})
             if info.get("kind") == "missing":
-                self._result(entry, False, f"{stub.name} is not defined in {filename}.")
+                self._result(entry, False, t("grading.not_defined", stub=stub.name, filename=filename))
                 passed_units[stub.name] = False
                 continue
             if entry.kind in ("api", "scratch"):
@@ -319,14 +319,9 @@ class ModuleGrader:
                 "the autograder can call it.",
             )
         elif broken:
-            self._result(entry, False, f"Not awarded: {broken}")
+            self._result(entry, False, t("grading.not_awarded", why=broken))
         elif not awards.correct(stub, self.entries, self.results):
-            self._result(
-                entry,
-                False,
-                f"Not awarded: the signature is right, but no output of {stub.name} is right yet: "
-                "see its failing checks.",
-            )
+            self._result(entry, False, t("grading.signature_first", stub=stub.name))
         else:
             self._result(entry, True, f"{stub.name}{info.get('signature') or ''}")
 
@@ -335,32 +330,24 @@ class ModuleGrader:
         hits = static.forbidden_calls(tree, stub.name, stub.forbidden)
         runtime = static.forbidden_at_runtime(self.recorded.get(stub.name, set()), stub.forbidden)
         if broken:
-            return self._result(entry, False, f"Not awarded: {broken}")
+            return self._result(entry, False, t("grading.not_awarded", why=broken))
         others = [r for r in self.results if r.stub == stub.id and r.kind in ("unit", "api")]
         earned = sum(r.score for r in others)
         possible = sum(r.max_score for r in others) or 1.0
         if hits or runtime:
             parts = []
             if hits:
-                parts.append("the source calls " + ", ".join(hits))
+                parts.append(t("grading.source_calls", calls=", ".join(hits)))
             if runtime:
-                parts.append("while running it called " + ", ".join(runtime))
-            return self._result(
-                entry,
-                False,
-                f"{stub.name} must be written from scratch, but "
-                + "; ".join(parts)
-                + ". Those routines do the whole job; "
-                "write the computation with elementary tensor operations.",
-            )
+                parts.append(t("grading.runtime_calls", calls=", ".join(runtime)))
+            return self._result(entry, False, t("grading.scratch_forbidden", stub=stub.name, calls="; ".join(parts)))
         fraction = earned / possible
         self._result(
             entry,
             fraction >= 1 - 1e-9,
-            "No forbidden routine is called."
+            t("grading.scratch_ok")
             if fraction >= 1 - 1e-9
-            else f"No forbidden routine is called; awarded in proportion to the other checks "
-            f"of {stub.name} passed ({fraction:.0%}).",
+            else t("grading.scratch_partial", stub=stub.name, fraction=f"{fraction:.0%}"),
             score=entry.max_score * fraction,
         )
 
@@ -425,10 +412,7 @@ class ModuleGrader:
             self._result(
                 entry,
                 False,
-                "This check asked the answer key about an input the reference was never graded on: "
-                "your code took it somewhere the reference's does not go (a different value, shape or "
-                "type earlier on), so it differs from the reference here. Compare what it returns "
-                "with the contract; the official grade runs this check in full." + unproven,
+                t("grading.not_in_key") + unproven,
                 time.monotonic() - start,
             )
             return False
@@ -438,7 +422,7 @@ class ModuleGrader:
             if unproven:  # a pack: one of the student's other pieces is not written yet
                 self._result(entry, False, "Your code raised NotImplementedError." + unproven, time.monotonic() - start)
                 return False
-            why = f"Not implemented yet: {entry.stub.name} still raises NotImplementedError."
+            why = t("grading.not_implemented", stub=entry.stub.name)
             broken[entry.stub.name] = why
             self._result(entry, False, why, time.monotonic() - start)
             return False
@@ -446,7 +430,7 @@ class ModuleGrader:
             self._result(
                 entry,
                 False,
-                _with_notes(f"{err.type_name} raised by your code: {err.message}\n{err.traceback}", err),
+                _with_notes(t("grading.raised", type=err.type_name, message=err.message, traceback=err.traceback), err),
                 time.monotonic() - start,
             )
             return False
@@ -457,8 +441,7 @@ class ModuleGrader:
             self._result(
                 entry,
                 False,
-                f"The worker running your code stopped: {lost.detail}. "
-                "Only this check is affected; the next one starts a fresh worker." + _printed(out),
+                t("grading.worker_stopped", detail=lost.detail) + _printed(out),
                 time.monotonic() - start,
             )
             return False
@@ -472,9 +455,7 @@ class ModuleGrader:
             self._result(
                 entry,
                 False,
-                f"This check could not make sense of what your code did ({type(exc).__name__}: {exc}). "
-                "The reference solution passes it, so compare what your code returns (its type, shape "
-                "and dtype) with the contract.",
+                t("grading.check_confused", type=type(exc).__name__, error=exc),
                 time.monotonic() - start,
             )
             return False

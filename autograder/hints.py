@@ -11,7 +11,6 @@ of hints, in the same order).
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from pathlib import Path
 
@@ -27,16 +26,11 @@ TABLE_SCHEMA = Table(values=Key(list, "a stub's hints, translated, in the Englis
 
 
 def language(asked: str | None = None) -> str:
-    """``asked`` (``--lang``), else the locale: a LANGUAGE, LC_ALL, LC_MESSAGES or LANG starting
-    with ``zh`` gives Chinese, anything else English. (One function, so that a general i18n
-    module can take its place.)"""
-    if asked:
-        return asked
-    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var, "")
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
+    """``asked`` (``--lang``), else the language in force (autograder/i18n.py: --lang,
+    $DIVEKIT_LANG, then the POSIX locale)."""
+    from . import i18n
+
+    return asked or i18n.current()
 
 
 @cache

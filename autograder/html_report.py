@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 from html import escape
 
+from . import i18n
 from .points import show
 from .report import Report
 
@@ -80,28 +81,33 @@ def render(
     pictures: dict[str, list] = {}
     for a in report.attachments:
         pictures.setdefault(a.stub, []).append(a)
-    title = escape(f"divekit report for {report.submission}")
+    title = escape(i18n.t("report.header", submission=report.submission))
+    got, most = shown["total"]
     out = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{i18n.current()}"><head><meta charset="utf-8">',
         f"<title>{title}</title><style>{CSS}</style></head><body>",
         f"<h1>{title}</h1>",
-        f'<p id="total"><strong>Total: {_points(shown["total"])}</strong></p>',
+        f'<p id="total"><strong>{escape(i18n.t("report.total", got=show(got), total=show(most)))}</strong></p>',
     ]
-    out += [f'<p class="note">note: {budget.show(n)}</p>' for n in report.notes]
-    out.append('<table id="summary"><tr><th>stub</th><th>points</th><th>tests passed</th></tr>')
+    note_prefix = escape(i18n.t("report.note", note=""))
+    out += [f'<p class="note">{note_prefix}{budget.show(n)}</p>' for n in report.notes]
+    headers = "".join(f"<th>{escape(i18n.t(k))}</th>" for k in ("report.stub", "report.points", "report.tests_passed"))
+    out.append(f'<table id="summary"><tr>{headers}</tr>')
     for stub, tests in groups:
         passed = sum(t.status == "passed" for t in tests)
         out.append(
             f'<tr><td><a href="#{escape(stub)}">{escape(stub)}</a></td>'
             f"<td>{_points(shown['stubs'][stub])}</td><td>{passed}/{len(tests)}</td></tr>"
         )
-    out.append(f"<tr><th>total</th><th>{_points(shown['total'])}</th><th></th></tr></table>")
+    out.append(
+        f"<tr><th>{escape(i18n.t('report.total_row'))}</th><th>{_points(shown['total'])}</th><th></th></tr></table>"
+    )
     for stub, points, tests in report.rows(hints):
         out.append(f'<h2 id="{escape(stub)}">{escape(stub)} <small>{_points(points)}</small></h2>')
         for t, test_points, hint in tests:
-            name = escape(t.name.split(": ", 1)[-1])
-            mark = "PASS" if t.status == "passed" else "FAIL"
+            name = escape(t.title)
+            mark = i18n.t("report.passed" if t.status == "passed" else "report.failed")
             out.append(
                 f'<div class="test {t.status}"><span class="{t.status}">[{mark}]</span> {name} '
                 f"({_points(test_points)})</div>"
@@ -109,7 +115,9 @@ def render(
             if t.output:
                 out.append(f"<pre>{budget.show(t.output)}</pre>")
             if hint:
-                out += [f'<div class="hint">hint: {escape(line)}</div>' for line in hint.splitlines()]
+                out += [
+                    f'<div class="hint">{escape(i18n.t("report.hint", hint=line))}</div>' for line in hint.splitlines()
+                ]
         out += [_image(a.name, a.data) for a in pictures.pop(stub, [])]
     for stub, attached in pictures.items():  # pictures of a stub with no test row (should not happen)
         out.append(f"<h2>{escape(stub)}</h2>")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 from dataclasses import asdict, dataclass, field
 
+from . import i18n
+
 
 @dataclass
 class TestResult:
@@ -18,6 +20,11 @@ class TestResult:
     seed: int | None = None
     seconds: float = 0.0
     visibility: str = "visible"
+
+    @property
+    def title(self) -> str:
+        """The check's title (the name less its stub), in the language in force."""
+        return i18n.title(self.name.split(": ", 1)[-1])
 
     def to_gradescope(self) -> dict:
         return {
@@ -142,7 +149,10 @@ class Report:
         out = []
         for stub, tests in self.grouped():
             first = next((t for t in tests if t.status != "passed"), None)
-            hint = (hints or {}).get(stub) if first is not None and "Not implemented" not in first.output else None
+            started = first is not None and not any(
+                p in first.output for p in i18n.in_every_language("grading.not_started")
+            )
+            hint = (hints or {}).get(stub) if started else None
             out.append(
                 (
                     stub,
@@ -155,25 +165,25 @@ class Report:
     def to_text(self, *, hints: dict[str, str] | None = None, verbose: bool = False) -> str:
         from .points import show
 
-        lines = [f"divekit report for {self.submission}"]
-        lines += [f"note: {n}" for n in self.notes]
+        lines = [i18n.t("report.header", submission=self.submission)]
+        lines += [i18n.t("report.note", note=n) for n in self.notes]
         for stub, (got, total), tests in self.rows(hints):
             lines.append(f"\n{stub}  {show(got)}/{show(total)}")
             for t, points, hint in tests:
                 lines += self._test_lines(t, hint, verbose, points)
         got, total = self.shown()["total"]
-        lines.append(f"\nTotal: {show(got)}/{show(total)}")
+        lines.append("\n" + i18n.t("report.total", got=show(got), total=show(total)))
         return "\n".join(lines)
 
     def _test_lines(self, t: TestResult, hint: str | None, verbose: bool, points: tuple[float, float]) -> list[str]:
         from .points import show
 
-        mark = "PASS" if t.status == "passed" else "FAIL"
-        lines = [f"  [{mark}] {t.name.split(': ', 1)[-1]}  ({show(points[0])}/{show(points[1])})"]
+        mark = i18n.t("report.passed" if t.status == "passed" else "report.failed")
+        lines = [f"  [{mark}] {t.title}  ({show(points[0])}/{show(points[1])})"]
         if t.status != "passed" or verbose:
             lines += [f"         {ln}" for ln in t.output.splitlines()]
         if hint:
-            lines += [f"         hint: {line}" for line in hint.splitlines()]
+            lines += ["         " + i18n.t("report.hint", hint=line) for line in hint.splitlines()]
         return lines
 
     def as_dict(self) -> dict:

@@ -19,6 +19,10 @@ settings.register_profile("thorough", max_examples=500, deadline=None, suppress_
 settings.register_profile("dev", max_examples=10, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# The tests read English feedback, whatever the developer's locale (a Chinese LANG would
+# otherwise switch every message: autograder/i18n.py); tests/test_i18n.py asks for zh.
+os.environ["DIVEKIT_LANG"] = "en"
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "DIVEKIT_DATA" not in os.environ and SHARED_DATA.is_dir():
     # ../shared/data holds the airfoil file d2l downloads; CI has it beside the repo.

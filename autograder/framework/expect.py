@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from ..i18n import mistake_hint, mistake_name, t
 from ..worker.protocol import Handle, Unencodable
 
 
@@ -65,20 +66,29 @@ TOLERANCES = {
 
 def describe(value: Any) -> str:
     if isinstance(value, torch.Tensor):
-        return f"a tensor of shape {tuple(value.shape)} and dtype {str(value.dtype).replace('torch.', '')}"
+        return t("expect.tensor", shape=tuple(value.shape), dtype=str(value.dtype).replace("torch.", ""))
     if isinstance(value, Unencodable):
-        return f"a {value.type_name} ({value.text})"
+        return t("expect.unencodable", type=value.type_name, text=value.text)
     if isinstance(value, Handle):
-        return f"a {value.type_name}"
+        return t("expect.handle", type=value.type_name)
     if isinstance(value, bool):
-        return f"the bool {value}"
+        return t("expect.bool", value=value)
     if isinstance(value, (int, float)):
-        return f"the {type(value).__name__} {value!r}"
+        return t("expect.number", type=type(value).__name__, value=repr(value))
     if value is None:
-        return "None"
+        return t("expect.none")
     if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)} items"
-    return f"a {type(value).__name__}"
+        return t("expect.sequence", type=type(value).__name__, count=len(value))
+    return t("expect.other", type=type(value).__name__)
+
+
+def _named(m: Mistake) -> dict[str, str]:
+    """A known mistake's name and hint, in the language in force."""
+    return {"name": mistake_name(m.name), "hint": mistake_hint(m.hint)}
+
+
+def _for(inputs: str) -> str:
+    return t("expect.for_inputs", inputs=inputs) if inputs else ""
 
 
 def fail(message: str) -> None:
@@ -89,47 +99,38 @@ def tensor(value: Any, what: str) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         hint = ""
         if value is None:
-            hint = " (did the function forget to return?)"
+            hint = t("expect.forgot_return")
         elif isinstance(value, Unencodable) and "numpy" in value.type_name:
-            hint = " (convert back with torch.from_numpy, or stay in torch throughout)"
-        fail(f"{what}: expected a tensor, got {describe(value)}{hint}.")
+            hint = t("expect.numpy")
+        fail(t("expect.not_a_tensor", what=what, got=describe(value), hint=hint))
     return value
 
 
 def shape(value: Any, expected: Sequence[int], what: str, mistakes: Sequence[Mistake] = ()) -> None:
     recorded(mistakes)
-    t = tensor(value, what)
+    got = tensor(value, what)
     expected = tuple(expected)
-    if tuple(t.shape) != expected:
+    if tuple(got.shape) != expected:
         for m in mistakes:
             guess = m.answer()
-            if isinstance(guess, torch.Tensor) and tuple(guess.shape) == tuple(t.shape):
-                fail(f"{what}: expected shape {expected}, got {tuple(t.shape)}. This looks like {m.name}: {m.hint}")
-        fail(f"{what}: expected shape {expected}, got {tuple(t.shape)}.")
+            if isinstance(guess, torch.Tensor) and tuple(guess.shape) == tuple(got.shape):
+                fail(t("expect.shape_mistake", what=what, expected=expected, got=tuple(got.shape), **_named(m)))
+        fail(t("expect.shape", what=what, expected=expected, got=tuple(got.shape)))
 
 
 def dtype(value: Any, expected: torch.dtype, what: str) -> None:
-    t = tensor(value, what)
-    if t.dtype != expected:
-        hint = ""
-        if expected == torch.float64 and t.dtype == torch.float32:
-            hint = (
-                " Something fixed the precision at float32: create new tensors with "
-                "dtype=X.dtype (or use torch.zeros_like/ones_like) instead of the default."
-            )
-        fail(f"{what}: expected dtype {expected}, got {t.dtype} (stubs must keep the dtype of their inputs).{hint}")
+    got = tensor(value, what)
+    if got.dtype != expected:
+        hint = t("expect.dtype_float32") if expected == torch.float64 and got.dtype == torch.float32 else ""
+        fail(t("expect.dtype", what=what, expected=expected, got=got.dtype, hint=hint))
 
 
 def finite(value: Any, what: str, inputs: str = "") -> None:
-    t = tensor(value, what)
-    if t.is_floating_point() and not torch.isfinite(t).all():
-        bad = (~torch.isfinite(t)).nonzero()[0].tolist()
-        kind = "NaN" if torch.isnan(t).any() else "inf"
-        fail(
-            f"{what}: contains {kind} (first at index {tuple(bad)}: {t[tuple(bad)].item()})"
-            f"{' for ' + inputs if inputs else ''}. Large inputs overflow exp(); "
-            "rewrite the formula so that exp() only sees non-positive numbers."
-        )
+    got = tensor(value, what)
+    if got.is_floating_point() and not torch.isfinite(got).all():
+        bad = tuple((~torch.isfinite(got)).nonzero()[0].tolist())
+        kind = "NaN" if torch.isnan(got).any() else "inf"
+        fail(t("expect.not_finite", what=what, kind=kind, index=bad, value=got[bad].item(), inputs=_for(inputs)))
 
 
 def _matches(actual: torch.Tensor, guess: Any, rtol: float, atol: float) -> bool:
@@ -160,15 +161,15 @@ def close(
     tight for large ones.
     """
     recorded(mistakes)
-    t = tensor(actual, what)
-    shape(t, expected.shape, what, mistakes)
+    got = tensor(actual, what)
+    shape(got, expected.shape, what, mistakes)
     if check_dtype:
-        dtype(t, expected.dtype, what)
+        dtype(got, expected.dtype, what)
     d_rtol, d_atol = TOLERANCES.get(expected.dtype, (1e-6, 1e-8))
     rtol = d_rtol if rtol is None else rtol
     atol = d_atol if atol is None else atol
     exp64 = expected.detach().double().cpu()
-    act64 = t.detach().double().cpu()
+    act64 = got.detach().double().cpu()
     scale = float(exp64.abs().max()) if exp64.numel() and torch.isfinite(exp64).all() else 1.0
     atol_scaled = atol * max(1.0, scale)
     if torch.isfinite(exp64).all() and exp64.is_floating_point():
@@ -177,26 +178,31 @@ def close(
         return
     for m in mistakes:
         if _matches(act64, m.answer(), rtol, atol_scaled):
-            fail(f"{what} is wrong{' for ' + inputs if inputs else ''}: this is {m.name}. {m.hint}")
+            fail(t("expect.close_mistake", what=what, inputs=_for(inputs), **_named(m)))
     diff = (act64 - exp64).abs().nan_to_num(nan=math.inf)
     flat = int(diff.argmax()) if diff.numel() else 0
     index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), exp64.shape)) if exp64.dim() else ()
     fail(
-        f"{what} is wrong{' for ' + inputs if inputs else ''}: at index {index} expected "
-        f"{exp64[index].item():.10g}, got {act64[index].item():.10g} (largest difference "
-        f"{diff.max().item():.3g}; tolerance {rtol:g} relative + {atol_scaled:.3g})."
+        t(
+            "expect.close",
+            what=what,
+            inputs=_for(inputs),
+            index=index,
+            expected=f"{exp64[index].item():.10g}",
+            got=f"{act64[index].item():.10g}",
+            difference=f"{diff.max().item():.3g}",
+            rtol=f"{rtol:g}",
+            atol=f"{atol_scaled:.3g}",
+        )
     )
 
 
 def number(value: Any, what: str, *, kind: type = float) -> float:
     """A Python number, as the contract asks; a tensor is called out with the fix."""
     if isinstance(value, torch.Tensor):
-        fail(
-            f"{what}: expected a Python {kind.__name__}, got {describe(value)}. "
-            "Call .item() (or float(...)) on a one-element tensor."
-        )
+        fail(t("expect.python_number_tensor", what=what, kind=kind.__name__, got=describe(value)))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        fail(f"{what}: expected a Python {kind.__name__}, got {describe(value)}.")
+        fail(t("expect.python_number", what=what, kind=kind.__name__, got=describe(value)))
     return float(value)
 
 
@@ -215,19 +221,15 @@ def near(
     for m in mistakes:
         guess = m.answer()
         if isinstance(guess, (int, float)) and math.isclose(actual, float(guess), rel_tol=rtol, abs_tol=atol):
-            fail(f"{what}: expected {expected!r}, got {actual!r}: this is {m.name}. {m.hint}")
-    fail(f"{what}: expected {expected!r}, got {actual!r}.")
+            fail(t("expect.near_mistake", what=what, expected=repr(expected), got=repr(actual), **_named(m)))
+    fail(t("expect.near", what=what, expected=repr(expected), got=repr(actual)))
 
 
 def unchanged(before: torch.Tensor, after: Any, what: str) -> None:
     """The contract says stubs never change their inputs unless the line says so."""
-    t = tensor(after, what)
-    if tuple(t.shape) != tuple(before.shape) or not torch.equal(t.to(before.dtype), before):
-        fail(
-            f"{what} was changed in place. The contract says stubs never change their "
-            "inputs; compute a new tensor instead of using an in-place operation "
-            "(-=, +=, .sub_(), X[...] = ...)."
-        )
+    got = tensor(after, what)
+    if tuple(got.shape) != tuple(before.shape) or not torch.equal(got.to(before.dtype), before):
+        fail(t("expect.changed_in_place", what=what))
 
 
 def that(condition: bool, message: str | Callable[[], str]) -> None:
