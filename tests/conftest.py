@@ -29,6 +29,15 @@ if "DIVEKIT_DATA" not in os.environ and SHARED_DATA.is_dir():
     os.environ["DIVEKIT_DATA"] = str(SHARED_DATA)
 
 
+@pytest.fixture(autouse=True)
+def language_from_the_environment():
+    """A --lang given to one in-process CLI call (CliRunner) must not outlive its test."""
+    yield
+    from autograder import i18n
+
+    i18n.use(None)
+
+
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """No connection can be made from this process (the judge, under CliRunner or grade()):
