@@ -226,8 +226,13 @@ def run(
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    running.pop(future)
-                    outcome = future.result()
+                    m = running.pop(future)
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a pool process died under it: a grader bug
+                        fp = next(f for x, f in chosen if x is m)
+                        outcome = Outcome(fp, m.ident, m.module, m.stub, m.operator, m.line, m.before, m.after, "")
+                        outcome.status, outcome.detail = "crashed", f"the grading process failed: {exc!r}"[:1000]
                     store.add(outcome)
                     if progress:
                         progress(outcome)
