@@ -57,15 +57,24 @@ class Outcome:
 
 
 def grading_key(module: str, config: GradingConfig) -> str:
-    """What a mutant's verdict depends on besides its text: the checks and probes (their
-    source, as the answer key's stamp), the module's checks as registered in this process
-    (a test that weakens them gets other fingerprints) and the grading options."""
+    """What a mutant's verdict depends on besides its text: the source of the framework,
+    of the module's own checks and probes and of the shared probes, the curriculum, the
+    module's checks as registered in this process (a test that weakens them gets other
+    fingerprints) and the grading options. A change to one module's checks regrades that
+    module's mutants only."""
+    from .. import curriculum
     from ..framework import load
-    from ..framework.answer_key import stamp
 
+    package = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    sources = [*sorted((package / "framework").rglob("*.py")), *sorted((package / "course" / module).glob("*.py"))]
+    sources += sorted((package / "worker" / "probes").glob("*.py"))
+    for path in sources:
+        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
     checks = [(c.stub, c.title, c.kind, c.weight) for c in load(module)]
     asked = [config.training, config.examples, config.seed_fingerprint, config.device, config.rubric_file]
-    return hashlib.sha256(json.dumps([stamp(), checks, asked], sort_keys=True).encode()).hexdigest()[:20]
+    record = [h.hexdigest(), repr(curriculum.module(module)), checks, asked]
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def fingerprint(mutant: Mutant, key: str) -> str:

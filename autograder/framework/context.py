@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,16 @@ _no_local_constants()
 # Every answer a check receives from the worker, in order, when a list is set here:
 # ``divekit audit`` compares a mutant's answers with the reference's (autograder/audit/).
 OBSERVED: ContextVar[list | None] = ContextVar("divekit_observed_answers", default=None)
+
+
+@contextmanager
+def unobserved() -> Iterator[None]:
+    """Answers given while grading the reference (calibration, a check's rerun) are not recorded."""
+    token = OBSERVED.set(None)
+    try:
+        yield
+    finally:
+        OBSERVED.reset(token)
 
 
 class NoReference(Exception):
