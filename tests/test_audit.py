@@ -104,3 +104,18 @@ def test_a_weakened_check_shows_up_as_survivors(tmp_path, monkeypatch):
         assert "torch.matmul(X, w) - b" in page
     assert page.startswith("<!doctype html>") and "<script" not in page
     assert page.index("<table") < page.index("Survivors (1)") < page.index("Equivalent-looking")
+
+
+def test_differential_comparison_tells_rounding_from_a_difference():
+    from autograder.audit.differential import difference
+    from autograder.worker.protocol import Handle
+
+    x = torch.randn(4, 3, dtype=torch.float64)
+    assert difference(x, x * (1 + 1e-13)) is None  # rounding
+    assert "largest gap" in difference(x, x + 1e-3, "y")
+    assert "float32" in difference(x, x.float(), "y")
+    assert difference([x, {"a": 1.0}], [x, {"a": 1.0 + 1e-15}]) is None
+    assert "2 items vs 1" in difference([x, x], [x])
+    # Objects left in the worker are the same object when they are the same in number and type.
+    assert difference(Handle(1, "Sequential"), Handle(1, "Sequential")) is None
+    assert difference(Handle(1, "Sequential"), Handle(2, "Sequential"))
