@@ -86,7 +86,8 @@ def difference(a, b, where: str = "") -> str | None:
             return f"{where}: {type(a).__name__} vs {type(b).__name__}"
         return difference(dataclasses.asdict(a), dataclasses.asdict(b), where)
     if isinstance(a, float) and isinstance(b, float):
-        same = math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(a) and math.isnan(b))
+        # A Python float does not say in which precision it was computed: float32's rounding.
+        same = math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9) or (math.isnan(a) and math.isnan(b))
         return None if same else f"{where}: {a!r} vs {b!r}"
     return None if a == b else f"{where}: {a!r:.80} vs {b!r:.80}"
 
