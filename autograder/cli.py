@@ -548,9 +548,16 @@ def dev_check_cmd(root, static_only, sandbox, training, only):
     show_default=True,
     help="Where finished mutants are kept: a rerun grades only what is not there.",
 )
+@click.option(
+    "--regrade",
+    "redo",
+    multiple=True,
+    type=click.Choice(["survived", "equivalent", "crashed"]),
+    help="Grade the stored mutants with this status again (repeatable).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report here (default: standard output).")
-def audit_cmd(names, seed, max_mutants, all_mutants, seconds, jobs, training, sandbox, results, fmt, out):
+def audit_cmd(names, seed, max_mutants, all_mutants, seconds, jobs, training, sandbox, results, redo, fmt, out):
     """Mutation testing of the checks: grade mutants of the reference solutions and report,
     per stub, how many the checks kill (survivors with their diffs first)."""
     from . import audit
@@ -570,6 +577,7 @@ def audit_cmd(names, seed, max_mutants, all_mutants, seconds, jobs, training, sa
             jobs=jobs,
             results=Path(results),
             progress=progress,
+            redo=frozenset(redo),
         )
     except KeyError as exc:
         _unusable(f"no module, stub or task is called {exc}")

@@ -43,13 +43,16 @@ def audit(
     jobs: int = 1,
     results: Path = DEFAULT_RESULTS,
     progress: Callable[[Outcome], None] | None = None,
+    redo: frozenset[str] = frozenset(),
 ) -> Audit:
     from ..reference import DEFAULT_SOLUTIONS
 
     config = config.built()
     solutions = Path(config.solutions) if config.solutions else DEFAULT_SOLUTIONS
     mutants = select(names, solutions, seed, max_mutants)
-    outcomes, left = run(mutants, config, Store(Path(results)), jobs=jobs, seconds=seconds, progress=progress)
+    outcomes, left = run(
+        mutants, config, Store(Path(results)), jobs=jobs, seconds=seconds, progress=progress, redo=redo
+    )
     options = {
         "max mutants per stub": max_mutants if max_mutants is not None else "all",
         "training": config.training,

@@ -185,12 +185,14 @@ def run(
     seconds: float | None = None,
     differential: bool = True,
     progress: Callable[[Outcome], None] | None = None,
+    redo: frozenset[str] = frozenset(),
 ) -> tuple[list[Outcome], list[Mutant]]:
     """Grade every mutant not in ``store`` yet; returns (the outcomes of all ``mutants``
     that are done, the mutants left ungraded when the ``seconds`` budget ran out).
 
     ``jobs`` 1 grades in this process (checks as registered here); more use a pool of
-    processes, each with its own fork server."""
+    processes, each with its own fork server. Mutants stored with a status in ``redo``
+    (say, survivors after a change to the differential run) are graded again."""
     from ..sandbox.zygote import fork_server
 
     config = config.built()
@@ -202,7 +204,7 @@ def run(
             keys[m.module] = grading_key(m.module, config)
         fp = fingerprint(m, keys[m.module])
         chosen.append((m, fp))
-        if fp not in store.done:
+        if fp not in store.done or store.done[fp].status in redo:
             todo.append((m, fp))
     deadline = time.monotonic() + seconds if seconds else None
     left: list[Mutant] = []
