@@ -555,9 +555,12 @@ def dev_check_cmd(root, static_only, sandbox, training, only):
     type=click.Choice(["survived", "equivalent", "crashed"]),
     help="Grade the stored mutants with this status again (repeatable).",
 )
+@click.option("--report-only", is_flag=True, help="Grade nothing: report what the results file holds.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report here (default: standard output).")
-def audit_cmd(names, seed, max_mutants, all_mutants, seconds, jobs, training, sandbox, results, redo, fmt, out):
+def audit_cmd(
+    names, seed, max_mutants, all_mutants, seconds, jobs, training, sandbox, results, redo, report_only, fmt, out
+):
     """Mutation testing of the checks: grade mutants of the reference solutions and report,
     per stub, how many the checks kill (survivors with their diffs first)."""
     from . import audit
@@ -573,7 +576,7 @@ def audit_cmd(names, seed, max_mutants, all_mutants, seconds, jobs, training, sa
             config,
             seed=seed,
             max_mutants=None if all_mutants else max_mutants,
-            seconds=seconds,
+            seconds=0 if report_only else seconds,
             jobs=jobs,
             results=Path(results),
             progress=progress,

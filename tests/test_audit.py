@@ -100,7 +100,7 @@ def test_a_weakened_check_shows_up_as_survivors(tmp_path, monkeypatch):
         result = CliRunner().invoke(main, args, catch_exceptions=False)
         assert result.exit_code == 0 and "survived" not in result.output, result.output
         page = out.read_text()
-        assert "linear_regression.linreg" in page and "50%" in page
+        assert "linear_regression.linreg" in page and "50.0%" in page
         assert "torch.matmul(X, w) - b" in page
     assert page.startswith("<!doctype html>") and "<script" not in page
     assert page.index("<table") < page.index("Survivors (1)") < page.index("Equivalent-looking")

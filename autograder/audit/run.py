@@ -206,13 +206,15 @@ def run(
         chosen.append((m, fp))
         if fp not in store.done or store.done[fp].status in redo:
             todo.append((m, fp))
-    deadline = time.monotonic() + seconds if seconds else None
+    deadline = time.monotonic() + seconds if seconds is not None else None
     left: list[Mutant] = []
 
     def over() -> bool:
         return deadline is not None and time.monotonic() > deadline
 
-    if jobs <= 1:
+    if deadline is not None and seconds <= 0:
+        left = [m for m, _ in todo]  # a report of what is stored: nothing is graded
+    elif jobs <= 1:
         with fork_server(config.limits, config.mode, config.device):
             for i, (m, fp) in enumerate(todo):
                 if over():

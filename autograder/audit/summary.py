@@ -106,7 +106,7 @@ def _reference_lines(mutant: Mutant) -> list[str]:
 
 
 def _pct(score: float | None) -> str:
-    return "-" if score is None else f"{score:.0%}"
+    return "-" if score is None else f"{score:.1%}"
 
 
 COLUMNS = ("made", "killed", "survived", "equivalent", "crashed", "not_graded")
