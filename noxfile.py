@@ -10,6 +10,7 @@
     nox -s bench        grading-time benchmarks
     nox -s bench_class  class grading: local 1 and 2 workers, local Ray, nbgrader (20 submissions)
     nox -s docs         the docs site into out/site (mkdocs build --strict: warnings are errors)
+    nox -s audit        mutation testing of the checks (divekit audit), out/audit/
 """
 
 from __future__ import annotations
@@ -115,6 +116,43 @@ def verify(session: nox.Session) -> None:
     env = _env(session)
     session.run(_bin("divekit"), "release", "--check", env=env, external=True)
     session.run(_bin("divekit"), "verify", *session.posargs, env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def audit(session: nox.Session) -> None:
+    """Mutation testing of the checks over the whole curriculum: out/audit/ gets the
+    results (resumable), audit.json and audit.html (nox -s audit -- ARGS replaces the
+    defaults, e.g. -- mlp --max-mutants 20 --training)."""
+    env = _env(session)
+    _bubblewrap(session)
+    out = ROOT / "out" / "audit"
+    args = session.posargs or ["--max-mutants", "8", "--jobs", str(max(1, (os.cpu_count() or 1)))]
+    common = ["--results", str(out / "results.jsonl")]
+    session.run(
+        _bin("divekit"),
+        "audit",
+        *args,
+        *common,
+        "--format",
+        "json",
+        "--out",
+        str(out / "audit.json"),
+        env=env,
+        external=True,
+    )
+    # The same mutants again: all in the results file, so this only renders the page.
+    session.run(
+        _bin("divekit"),
+        "audit",
+        *args,
+        *common,
+        "--format",
+        "html",
+        "--out",
+        str(out / "audit.html"),
+        env=env,
+        external=True,
+    )
 
 
 @nox.session(venv_backend="none")

@@ -625,5 +625,72 @@ def watch_cmd(path, only, training, sandbox, data, key, lang):
         _grader_fault(fault)
 
 
+@main.command("audit")
+@click.argument("names", nargs=-1, metavar="[MODULE_OR_STUB ...]")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Which mutants are drawn (the same seed, the same mutants)."
+)
+@click.option(
+    "--max-mutants", type=click.IntRange(min=1), default=10, show_default=True, help="Mutants per stub at most."
+)
+@click.option("--all-mutants", is_flag=True, help="Every mutant (no --max-mutants budget).")
+@click.option("--time", "seconds", type=click.FloatRange(min=1), help="Stop starting mutants after this many seconds.")
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Mutants graded at once (processes)."
+)
+@click.option("--training/--no-training", default=False, show_default=True, help="Run the training thresholds too.")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True)
+@click.option(
+    "--results",
+    type=click.Path(dir_okay=False),
+    default="out/audit/results.jsonl",
+    show_default=True,
+    help="Where finished mutants are kept: a rerun grades only what is not there.",
+)
+@click.option(
+    "--regrade",
+    "redo",
+    multiple=True,
+    type=click.Choice(["survived", "equivalent", "crashed"]),
+    help="Grade the stored mutants with this status again (repeatable).",
+)
+@click.option("--report-only", is_flag=True, help="Grade nothing: report what the results file holds.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the report here (default: standard output).")
+def audit_cmd(
+    names, seed, max_mutants, all_mutants, seconds, jobs, training, sandbox, results, redo, report_only, fmt, out
+):
+    """Mutation testing of the checks: grade mutants of the reference solutions and report,
+    per stub, how many the checks kill (survivors with their diffs first)."""
+    from . import audit
+
+    config = _config({"sandbox": sandbox, "training": training, "seed": ""})
+
+    def progress(o) -> None:
+        click.echo(f"{o.ident:<40} {o.status:<10} {o.score:g}/{o.max_score:g} ({o.seconds:.1f} s)", err=True)
+
+    try:
+        report = audit.audit(
+            list(names) or None,
+            config,
+            seed=seed,
+            max_mutants=None if all_mutants else max_mutants,
+            seconds=0 if report_only else seconds,
+            jobs=jobs,
+            results=Path(results),
+            progress=progress,
+            redo=frozenset(redo),
+        )
+    except KeyError as exc:
+        _unusable(f"no module, stub or task is called {exc}")
+    rendered = audit.FORMATS[fmt](report)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(rendered, encoding="utf-8")
+        click.echo(f"audit report -> {out}", err=True)
+    else:
+        click.echo(rendered, nl=False)
+
+
 if __name__ == "__main__":
     main()

@@ -32,7 +32,7 @@ from .data import DatasetError
 from .faults import GraderFault, where
 from .framework import Check, reference_runs, stand_ins
 from .framework.answer_key import AnswerKey, KeyMismatch, NotInKey
-from .framework.context import Ctx, NoReference, StubNotImplemented
+from .framework.context import Ctx, NoReference, StubNotImplemented, unobserved
 from .framework.expect import RECORDING, CheckFailed
 from .i18n import t
 from .report import Attachment, Report, TestResult
@@ -156,7 +156,8 @@ class ModuleGrader:
             text = Path(ref.__file__).read_text(encoding="utf-8")
             source = intake.Source(self.module.name, self.module.filename, text, "file")
             run = ModuleGrader(self.module, stubs, source, self.options, self.rubric, calibrate=False)
-            run.grade()
+            with unobserved():  # the reference's answers are not the submission's
+                run.grade()
             return run.measured
 
         try:
@@ -488,7 +489,8 @@ class ModuleGrader:
         twin.on_reference = True
         twin.entries = [e for e in twin.entries if (e.title, e.kind) == (entry.title, entry.kind)]
         try:
-            results = twin.grade()
+            with unobserved():
+                results = twin.grade()
         except GraderFault as fault:
             raise GraderFault(f"{fault} (raised on the reference solution too)") from exc
         if not results or results[0].status != "passed":

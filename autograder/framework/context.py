@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +41,21 @@ def _no_local_constants() -> None:
 
 
 _no_local_constants()
+
+
+# Every answer a check receives from the worker, in order, when a list is set here:
+# ``divekit audit`` compares a mutant's answers with the reference's (autograder/audit/).
+OBSERVED: ContextVar[list | None] = ContextVar("divekit_observed_answers", default=None)
+
+
+@contextmanager
+def unobserved() -> Iterator[None]:
+    """Answers given while grading the reference (calibration, a check's rerun) are not recorded."""
+    token = OBSERVED.set(None)
+    try:
+        yield
+    finally:
+        OBSERVED.reset(token)
 
 
 class NoReference(Exception):
@@ -218,6 +235,8 @@ class Ctx:
             result.args = session.decode(answer, tensors, "args")
         if "grads" in answer:
             result.grads = session.decode(answer, tensors, "grads")
+        if (observed := OBSERVED.get()) is not None:
+            observed.append((f"{self.check.title} -> {_target_key(target)}", result.value, result.args, result.grads))
         return result
 
     def call(self, stub: str | None = None, *args, **kwargs) -> Any:

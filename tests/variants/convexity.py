@@ -138,6 +138,15 @@ def is_convex_quadratic(A):
     ),
     Variant(
         "is_convex_quadratic",
+        "symmetric part not halved",
+        """
+def is_convex_quadratic(A):
+    return bool(torch.linalg.eigvalsh(A + A.T).min() >= -1e-6)
+""",
+        expect="should give True",
+    ),
+    Variant(
+        "is_convex_quadratic",
         "threshold 0",
         """
 def is_convex_quadratic(A):

@@ -10,6 +10,7 @@ def _densenet(
     halve: str = "num_channels // 2",
     last: str = "i != len(num_convs_in_dense_blocks) - 1",
     freeze: bool = False,
+    head: str = "nn.BatchNorm2d(num_channels), nn.ReLU(),\n        nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),",
 ) -> str:
     return f"""
 def densenet(num_classes=10, in_channels=1, growth_rate=32,
@@ -28,8 +29,7 @@ def densenet(num_classes=10, in_channels=1, growth_rate=32,
             num_channels = {halve}
     net = nn.Sequential(
         b1, *blks,
-        nn.BatchNorm2d(num_channels), nn.ReLU(),
-        nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(),
+        {head}
         nn.Linear(num_channels, num_classes))
     return {"net.requires_grad_(False)" if freeze else "net"}
 """
@@ -168,6 +168,13 @@ def transition_block(in_channels, out_channels):
         "a transition after the last dense block too",
         _densenet(last="True"),
         expect="Linear layer should see (1, 248)",
+        options=NO_TRAINING,
+    ),
+    Variant(
+        "densenet",
+        "global pooling before the last ReLU",
+        _densenet(head="nn.BatchNorm2d(num_channels), nn.AdaptiveAvgPool2d((1, 1)),\n        nn.ReLU(), nn.Flatten(),"),
+        expect="the output of densenet in evaluation mode",
         options=NO_TRAINING,
     ),
     # A broken network must fail the training threshold, not only the unit checks.

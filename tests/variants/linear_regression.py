@@ -48,6 +48,18 @@ def synthetic_data(w, b, num_examples, noise=0.01, generator=None):
         expect="the generator is not used",
     ),
     Variant(
+        "synthetic_data",
+        "noise drawn without the generator",
+        """
+def synthetic_data(w, b, num_examples, noise=0.01, generator=None):
+    X = torch.normal(0, 1, (num_examples, len(w)), generator=generator, dtype=w.dtype)
+    y = X @ w + b + torch.normal(0, noise, (num_examples,), dtype=w.dtype)
+    return X, y
+""",
+        expect="same label noise",
+        options={"training": False},
+    ),
+    Variant(
         "data_iter",
         "drops the last partial batch",
         """

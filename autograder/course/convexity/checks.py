@@ -368,6 +368,10 @@ FIXED = [
     [[1.0, 0.0], [0.0, 0.0]],
     [[2.0, 0.0], [0.0, -1e-7]],
     [[2.0, 0.0], [0.0, -2e-6]],
+    # Either side of the -1e-6 threshold, close enough that a symmetric part scaled by
+    # mistake ((A + A.T) * 2, or not halved) crosses it (found by `divekit audit`).
+    [[2.0, 0.0], [0.0, -7e-7]],
+    [[2.0, 0.0], [0.0, -1.2e-6]],
     [[2.0, 1.0, 0.0], [1.0, 2.0, 5.0], [0.0, -5.0, 1.0]],
     [[-1.0]],
 ]

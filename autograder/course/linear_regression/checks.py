@@ -114,6 +114,14 @@ def synthetic_data_generator(ctx):
         "generator=generator to every random draw (torch.normal(..., generator=generator)).",
     )
     E.that(not torch.equal(a[0], c[0]), "Differently seeded generators gave the same X: the generator is not used.")
+    # The noise too (found by `divekit audit`): each call starts from the same global RNG
+    # state, so noise drawn without the generator is the same for both seeds.
+    noise_a, noise_c = (y - X @ w - 4.2 for X, y in (a, c))
+    E.that(
+        not torch.allclose(noise_a, noise_c),
+        "Differently seeded generators gave the same label noise: the noise is not drawn from "
+        "the generator (pass generator=generator to that torch.normal as well).",
+    )
 
 
 # -- data_iter ----------------------------------------------------------------------------
