@@ -38,6 +38,24 @@ def language_from_the_environment():
     i18n.use(None)
 
 
+@pytest.fixture(scope="module")
+def zygote_for_module(request):
+    """One fork server for every grading of a test module whose submissions are trusted test
+    code (the variants, trivial answers, the solutions): each stub is still graded in a fresh
+    child forked from a pristine zygote, as in a real grade, but the zygote's start (importing
+    torch, about 4 s of CPU) is paid once per module and xdist worker, not once per test.
+    Hostile submissions keep a zygote of their own. A module opts in with
+    ``pytestmark = pytest.mark.usefixtures("zygote_for_module")`` and names its grading
+    settings in ``ZYGOTE_CONFIG`` (default: GradingConfig()); a grading under other settings
+    starts its own zygote as usual."""
+    from autograder.config import GradingConfig
+    from autograder.sandbox.zygote import fork_server
+
+    config = getattr(request.module, "ZYGOTE_CONFIG", GradingConfig)().built()
+    with fork_server(config.limits, config.mode or "process", config.device) as server:
+        yield server
+
+
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """No connection can be made from this process (the judge, under CliRunner or grade()):

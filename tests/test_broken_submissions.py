@@ -21,6 +21,10 @@ REFERENCE = (REPO / "solutions" / "linear_regression.py").read_text(encoding="ut
 FAST = GradingConfig(sandbox=SANDBOX, examples=5, training=False, limits=Limits(call_seconds=5, module_seconds=120))
 # Plain process mode whatever the environment requires, so that the mode stays covered.
 PROCESS = replace(FAST, sandbox="process")
+# A broken stub (a hang, an exception, a syntax error) breaks only its own forked child:
+# one zygote serves the module's gradings (tests/conftest.py).
+ZYGOTE_CONFIG = lambda: FAST  # noqa: E731
+pytestmark = pytest.mark.usefixtures("zygote_for_module")
 
 
 def _grade(tmp_path, text, only=("linear_regression",), config=FAST):

@@ -84,9 +84,20 @@ def trivial_source(module: curriculum.Module, kind: str) -> str:
     return HELPER.strip() + "\n\n\n" + source
 
 
+def ZYGOTE_CONFIG() -> GradingConfig:  # noqa: N802 (read by the zygote_for_module fixture)
+    return GradingConfig(sandbox="process", training=False)
+
+
+pytestmark = pytest.mark.usefixtures("zygote_for_module")
+
+
 def grade_trivial(tmp: Path, module: curriculum.Module, kind: str, **options):
     folder = write_submission(tmp, module.name, trivial_source(module, kind))
-    return grade(str(folder), [module.name], GradingConfig(sandbox="process", training=False, **options))
+    return grade(
+        str(folder),
+        [module.name],
+        ZYGOTE_CONFIG() if not options else GradingConfig(sandbox="process", training=False, **options),
+    )
 
 
 @pytest.mark.slow

@@ -24,6 +24,9 @@ from autograder.sandbox.zygote import fork_server
 from . import variants
 from .variants.harness import feedback, grade_variant
 
+# One zygote per module and xdist worker (tests/conftest.py): the variants are trusted code.
+pytestmark = pytest.mark.usefixtures("zygote_for_module")
+
 
 def _marker(module: curriculum.Module):
     return getattr(pytest.mark, module.task.lower().replace(" ", ""))

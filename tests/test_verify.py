@@ -15,6 +15,11 @@ from .grading_sandbox import SANDBOX
 
 REPO = Path(__file__).resolve().parents[1]
 MODULES = [m.name for m in curriculum.modules()]
+pytestmark = pytest.mark.usefixtures("zygote_for_module")  # the solutions and stubs: trusted code
+
+
+def ZYGOTE_CONFIG() -> GradingConfig:  # noqa: N802 (read by the zygote_for_module fixture)
+    return GradingConfig(sandbox=SANDBOX)
 
 
 @pytest.mark.parametrize("module", MODULES)
