@@ -526,5 +526,32 @@ def dev_check_cmd(root, static_only, sandbox, training, only):
     click.echo(f"ok: {len(inv.modules)} modules, {stubs} stubs" + (" (static only)" if static_only else ""))
 
 
+# -- nbgrader (autograder/notebooks/) ---------------------------------------------------
+@main.group("nbgrader")
+def nbgrader_group() -> None:
+    """Instructors: the course as nbgrader notebooks, and grading them in divekit's sandbox."""
+
+
+@nbgrader_group.command("export")
+@click.argument("course", type=click.Path(file_okay=False))
+@click.option("--assignment", default="divekit", show_default=True, help="The nbgrader assignment to write.")
+@click.option("--only", multiple=True, metavar="MODULE", help="Only these modules (default: every module that fits).")
+@click.option("--training/--no-training", default=False, show_default=True, help="Test cells run the training checks.")
+@click.option("--examples", type=click.IntRange(1, 1000), default=25, show_default=True)
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True)
+def nbgrader_export_cmd(course, assignment, only, training, examples, sandbox):
+    """Write COURSE/nbgrader_config.py and COURSE/source/ASSIGNMENT/<module>.ipynb from the solutions."""
+    from .notebooks.export import ExportError, export
+
+    grading = {"training": training, "examples": examples, "sandbox": sandbox}
+    try:
+        done = export(Path(course), assignment, list(only) or None, grading)
+    except ExportError as exc:
+        _unusable(str(exc))
+    for note in done.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"{len(done.notebooks)} notebook(s) -> {Path(course) / 'source' / assignment}")
+
+
 if __name__ == "__main__":
     main()
