@@ -243,6 +243,7 @@ def export(
     config.write_text(CONFIG.format(course_id=course_id, timeout=timeout), encoding="utf-8")
     record = result.course / COURSE_FILE
     data = json.loads(record.read_text(encoding="utf-8")) if record.exists() else {}
+    data["course_id"] = course_id
     data.setdefault("assignments", {})[assignment] = {"modules": modules, "grading": grading}
     record.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return result
@@ -258,3 +259,12 @@ def assignment_settings(course: Path, assignment: str) -> dict:
         raise ExportError(f"{record} is missing or unreadable: run `divekit nbgrader export` first") from None
     except KeyError:
         raise ExportError(f"{record} has no assignment {assignment!r} (run `divekit nbgrader export`)") from None
+
+
+def course_id_of(course: Path) -> str:
+    """The nbgrader course id ``export`` wrote into the course's configuration."""
+    record = Path(course) / COURSE_FILE
+    try:
+        return str(json.loads(record.read_text(encoding="utf-8")).get("course_id", "divekit"))
+    except (OSError, ValueError):
+        raise ExportError(f"{record} is missing or unreadable: run `divekit nbgrader export` first") from None
