@@ -204,7 +204,10 @@ def test_an_exported_course_runs_through_nbgrader_and_both_routes_agree(tmp_path
     # run in its kernel, was fooled (which is why it is not the grade to rely on).
     assert trusted_cells["mallory"]["test_synthetic_data"] == points["synthetic_data"]
     assert trusted["mallory"] == pytest.approx(points["synthetic_data"])
-    assert nbgrader_route["mallory"] == pytest.approx(full)
+    # Every test cell run after the patching cell (the linreg answer) reported full marks.
+    fooled = {f"test_{s}": points[s] for s in ("linreg", "squared_loss", "sgd")}
+    assert {c: nbgrader_cells["mallory"][c] for c in fooled} == fooled
+    assert nbgrader_route["mallory"] > trusted["mallory"]
 
     # The honest students: both routes agree, cell by cell.
     for student in ("ada", "bo", "cy"):
