@@ -692,5 +692,75 @@ def audit_cmd(
         click.echo(rendered, nl=False)
 
 
+# -- nbgrader (autograder/notebooks/) ---------------------------------------------------
+@main.group("nbgrader")
+def nbgrader_group() -> None:
+    """Instructors: the course as nbgrader notebooks, and grading them in divekit's sandbox."""
+
+
+@nbgrader_group.command("export")
+@click.argument("course", type=click.Path(file_okay=False))
+@click.option("--assignment", default="divekit", show_default=True, help="The nbgrader assignment to write.")
+@click.option("--only", multiple=True, metavar="MODULE", help="Only these modules (default: every module that fits).")
+@click.option("--training/--no-training", default=False, show_default=True, help="Test cells run the training checks.")
+@click.option("--examples", type=click.IntRange(1, 1000), default=25, show_default=True)
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True)
+def nbgrader_export_cmd(course, assignment, only, training, examples, sandbox):
+    """Write COURSE/nbgrader_config.py and COURSE/source/ASSIGNMENT/<module>.ipynb from the solutions."""
+    from .notebooks.export import ExportError, export
+
+    grading = {"training": training, "examples": examples, "sandbox": sandbox}
+    try:
+        done = export(Path(course), assignment, list(only) or None, grading)
+    except ExportError as exc:
+        _unusable(str(exc))
+    for note in done.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"{len(done.notebooks)} notebook(s) -> {Path(course) / 'source' / assignment}")
+
+
+@nbgrader_group.command("autograde")
+@click.argument("assignment")
+@click.option(
+    "--course",
+    type=click.Path(exists=True, file_okay=False),
+    default=".",
+    show_default=True,
+    help="The nbgrader course folder (where nbgrader_config.py and gradebook.db are).",
+)
+@click.option("--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="Students graded at once.")
+def nbgrader_autograde_cmd(assignment, course, jobs):
+    """Grade COURSE/submitted/<student>/ASSIGNMENT/ in divekit's sandbox and write the scores
+    and comments into COURSE/gradebook.db (then: nbgrader generate_feedback, nbgrader export).
+
+    Grading options are those `divekit nbgrader export` recorded; the secret seed is
+    $DIVEKIT_SEED. Exits 0 when every student was graded, 1 when the grader failed on some
+    (they are left for manual grading, not scored), 2 for a course it cannot use.
+    """
+    from .notebooks.export import ExportError, assignment_settings
+    from .notebooks.trusted import autograde
+
+    try:
+        grading = assignment_settings(Path(course), assignment)["grading"]
+    except ExportError as exc:
+        _unusable(str(exc))
+    config = _config(
+        {
+            "sandbox": grading.get("sandbox", "auto"),
+            "training": bool(grading.get("training")),
+            "examples": int(grading.get("examples", 25)),
+        }
+    )
+    try:
+        grades = autograde(Path(course), assignment, config, jobs=jobs, progress=lambda ln: click.echo(ln, err=True))
+    except ExportError as exc:
+        _unusable(str(exc))
+    failed = [g.student for g in grades if g.status == "error"]
+    click.echo(f"{len(grades)} student(s) -> {Path(course) / 'gradebook.db'}")
+    if failed:
+        click.echo(f"not scored (a fault of the grader, left for manual grading): {', '.join(failed)}", err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -32,8 +32,17 @@ class Source:
     note: str = ""
 
 
+def is_test_cell(cell: dict) -> bool:
+    """An nbgrader "autograder tests" cell (graded, not an answer): the grader's code, not
+    the student's, so it is never part of the module graded (divekit's own test cells call
+    the judge, see autograder/notebooks/). Leaving one out can only cost its author."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return isinstance(meta, dict) and bool(meta.get("grade")) and not meta.get("solution")
+
+
 def notebook_to_source(raw: bytes, name: str) -> str:
-    """The code cells of a notebook, in order, with IPython magics commented out."""
+    """The code cells of a notebook, in order, with IPython magics commented out and
+    nbgrader's test cells left out."""
     try:
         nb = json.loads(raw)
         cells = nb["cells"]
@@ -41,7 +50,7 @@ def notebook_to_source(raw: bytes, name: str) -> str:
         raise ValueError(f"{name} is not a readable notebook ({exc})") from None
     chunks = []
     for cell in cells:
-        if cell.get("cell_type") != "code":
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code" or is_test_cell(cell):
             continue
         src = cell.get("source", "")
         src = "".join(src) if isinstance(src, list) else str(src)
