@@ -30,8 +30,7 @@ PAGES = sorted((REPO / "docs").glob("*.md"))
 NOT_RUN = re.compile(r"<!--\s*not run:\s*(.+?)\s*-->")
 # Commands that other branches add. Re-enable each (delete it here) once its branch is merged:
 # the block showing it is marked "not run" for now and is only parsed after that.
-PENDING = {
-}
+PENDING = {}
 # Folders the docs' commands name as the reader's own (a submission, a class, a key):
 # the run creates them, empty or as a copy of exercises/.
 PLACEHOLDERS = {"submission": "exercises", "submissions": None, "answer-key": None}
