@@ -81,13 +81,13 @@ def grade_notebook(path: Path, module: str, grading: dict) -> dict:
 def stub_score(stub: str, points: float, *, notebook: str, grading: dict) -> float:
     """The points ``stub`` (``"<module>.<name>"``) earns in ``notebook`` (a file in the
     working folder), printing what each of its checks found."""
-    from .. import curriculum
+    from .. import hints as graded_hints
 
     module = stub.split(".", 1)[0]
     path = Path(notebook)
     if not path.is_file():
         raise NotebookNotGraded(f"{notebook} is not in {Path.cwd()}: save the notebook under that name")
     report = grade_notebook(path, module, grading)
-    hints = {s.id: s.hint for s in curriculum.all_stubs()}
+    hints = graded_hints.for_report(graded_hints.language())  # no student state: each stub's first hint
     print(feedback(report, stub, hints.get(stub, "")))
     return cell_points(report, stub, points)

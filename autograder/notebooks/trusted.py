@@ -89,7 +89,7 @@ def autograde(
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.utils import parse_utc
 
-    from .. import curriculum
+    from .. import hints as graded_hints
     from ..batch import discover, grade_all
 
     course = Path(course).resolve()
@@ -112,7 +112,7 @@ def autograde(
         if submitted.is_dir()
         else []
     )
-    hints = {s.id: s.hint for s in curriculum.all_stubs()}
+    hints = graded_hints.for_report(graded_hints.language())  # no student state: each stub's first hint
     out_dir = course / RESULTS / assignment
     grades: list[StudentGrade] = []
     with tempfile.TemporaryDirectory(prefix="divekit-nbgrader-") as scratch:
