@@ -164,11 +164,15 @@ class Watch:
 
         if current() != graded:  # saved while it was being graded
             return
+        # The watcher starts after that look, so a save in between raises no event: it also
+        # wakes every second (an empty set of changes) to compare the bytes again.
         for _ in watchfiles.watch(
             path.parent,
             watch_filter=lambda _change, changed: Path(changed).name == path.name,
             debounce=DEBOUNCE_MS,
             raise_interrupt=True,
+            rust_timeout=1000,
+            yield_on_timeout=True,
         ):
             if current() != graded:
                 return

@@ -7,8 +7,12 @@ wrong ones (one known mistake from tests/variants each), broken ones (a stub tha
 parse, an empty folder, a zip that is not one) and hostile ones (cases from tests/hostile).
 Each leg grades the whole class from scratch into its own folder; the figures are wall
 time and submissions per minute, with the ratios between legs measured in this run (the
-baseline is the 1-worker local leg), and whether every leg gives every submission exactly
-the same points per stub. Usage:
+baseline is the 1-worker local leg), and whether every leg gives every submission the same
+points per stub (to 1e-4). The nbgrader leg exports the course with the same grading
+settings, hands the class in as notebooks (submitted/<name>/<assignment>/), and times only
+`nbgrader autograde`; its scores are read from the real gradebook.db. nbgrader's own route
+runs student code in the student's kernel, so a hostile submission can fool it there (see
+docs/instructors.md): its grades are expected to differ on the hostile submissions. Usage:
 
     python benchmarks/class_grading.py [--only MODULE ...] [--all] [--count N] [--legs NAME ...]
                                        [--training]
@@ -20,6 +24,7 @@ import argparse
 import importlib
 import itertools
 import json
+import re
 import sys
 import tempfile
 import time
@@ -35,14 +40,11 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MODULES = ["linear_regression", "convexity"]
 
 
-class NotYetAvailable(Exception):
-    """A leg whose tool is not on this branch yet (it is reported as skipped, not as 0)."""
-
-
 @dataclass
 class Leg:
     name: str
-    grade: Callable[[Path, Path, GradingConfig, list[str]], None]  # (class, out dir, config, modules)
+    # (class, out dir, config, modules) -> the seconds to count, where not the whole call
+    grade: Callable[[Path, Path, GradingConfig, list[str]], float | None]
 
 
 def _local(jobs: int) -> Callable:
@@ -61,13 +63,127 @@ def _ray(folder: Path, out: Path, config: GradingConfig, modules: list[str]) -> 
         ray.shutdown()
 
 
-def _nbgrader(folder: Path, out: Path, config: GradingConfig, modules: list[str]) -> None:
-    # `nbgrader autograde` needs a course folder (source notebooks with divekit's test
-    # cells, nbgrader_config.py, the gradebook): `divekit nbgrader export` writes it, and it
-    # is built on another branch. Wire it here: export, place each submission as
-    # submitted/<name>/<assignment>/<module>.ipynb, run `nbgrader autograde`, read the
-    # per-cell scores from gradebook.db into out/<name>.json's shape.
-    raise NotYetAvailable("skipped: needs divekit nbgrader export")
+ASSIGNMENT = "bench"
+# A top-level definition or decorator starts a chunk; what comes before the first one is
+# the file's prelude (its imports, and a hostile submission's import-time code).
+_TOP = re.compile(r"^(?:@|def |class |async def )")
+_NAME = re.compile(r"^(?:async def|def|class)\s+([A-Za-z_]\w*)")
+
+
+def _chunks(text: str) -> tuple[str, dict[str, str]]:
+    """A submission file cut at its top-level definitions, by name, without parsing it (a
+    file that does not parse is cut the same way, so its other definitions still count,
+    as divekit's own salvage counts them)."""
+    prelude: list[str] = []
+    chunks: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    pending: list[str] = []  # decorators above the next def
+    for line in text.splitlines():
+        if _TOP.match(line):
+            name = _NAME.match(line)
+            if name is None:  # a decorator
+                pending.append(line)
+                continue
+            current = chunks.setdefault(name.group(1), [])
+            current += pending + [line]
+            pending = []
+        elif current is None:
+            prelude.append(line)
+        else:
+            current.append(line)
+    return "\n".join(prelude), {k: "\n".join(v) for k, v in chunks.items()}
+
+
+def _hand_in_notebooks(folder: Path, course: Path, modules: list[str]) -> dict[str, str]:
+    """Each submission of the class as nbgrader receives it: submitted/<name>/<assignment>/
+    <module>.ipynb, every answer cell filled with the submission's definition of that name
+    (the release's stub where it has none), the file's prelude put above the first answer.
+    A submission that is not a folder of files (an empty folder, a broken zip) hands in no
+    notebook. Returns name -> why it handed in nothing, for those."""
+    import nbformat
+
+    empty: dict[str, str] = {}
+    for entry in sorted(folder.iterdir()):
+        name = entry.name.removesuffix(".zip")
+        target = course / "submitted" / name / ASSIGNMENT
+        target.mkdir(parents=True)
+        (target / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC\n", encoding="utf-8")
+        files = {m: entry / f"{m}.py" for m in modules} if entry.is_dir() else {}
+        if not any(f.is_file() for f in files.values()):
+            empty[name] = "nothing handed in" if entry.is_dir() else "not a folder of notebooks"
+            continue
+        for module, path in files.items():
+            if not path.is_file():
+                continue
+            prelude, chunks = _chunks(path.read_text(encoding="utf-8"))
+            nb = nbformat.read(str(course / "release" / ASSIGNMENT / f"{module}.ipynb"), as_version=4)
+            first = True
+            for cell in nb.cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if not meta.get("solution"):
+                    continue
+                body = chunks.get(meta.get("grade_id"), cell.source)
+                cell.source = (prelude + "\n\n" + body) if first and prelude.strip() else body
+                first = False
+            nbformat.write(nb, str(target / f"{module}.ipynb"))
+    return empty
+
+
+def _nbgrader_env() -> dict[str, str]:
+    import os
+
+    # nbgrader runs its tools (alembic) by name, and its kernels must import this checkout.
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    bin_path = os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", "")))
+    return dict(os.environ, PYTHONPATH=path, PATH=bin_path)
+
+
+def _nbgrader(folder: Path, out: Path, config: GradingConfig, modules: list[str]) -> float:
+    """`nbgrader autograde` on the class as notebooks, in a course `divekit nbgrader export`
+    wrote with the same grading settings; only the autograde command is timed (the export,
+    generate_assignment and the hand-in are set-up an instructor pays once, not per
+    student). Each student's per-stub points are read from the real gradebook.db."""
+    import subprocess
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from autograder.notebooks.export import course_id_of, export
+
+    course = out.parent / f"{out.name}-course"
+    grading = {"training": config.training, "examples": config.examples, "sandbox": config.sandbox}
+    exported = export(course, ASSIGNMENT, only=modules, grading=grading)
+    modules = [p.stem for p in exported.notebooks]  # a module nbgrader cannot hold is left out
+    env = _nbgrader_env()
+
+    def nbgrader(*args: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True)
+        if done.returncode != 0:
+            said = done.stdout.decode()[-2000:] + done.stderr.decode()[-2000:]
+            raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{said}")
+
+    nbgrader("generate_assignment", ASSIGNMENT)
+    empty = _hand_in_notebooks(folder, course, modules)
+    start = time.perf_counter()
+    nbgrader("autograde", ASSIGNMENT)
+    seconds = time.perf_counter() - start
+    out.mkdir(parents=True)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id_of(course)) as gb:
+        for student in sorted(p.name for p in (course / "submitted").iterdir()):
+            if student in empty:  # as the local legs record a submission with nothing to grade
+                data = {"tests": [], "extra_data": {"status": "unusable", "reason": empty[student]}}
+            else:
+                tests = []
+                for module in modules:
+                    try:
+                        notebook = gb.find_submission_notebook(module, ASSIGNMENT, student)
+                    except MissingEntry:
+                        continue
+                    for grade in notebook.grades:
+                        stub = f"{module}.{grade.name.removeprefix('test_')}"
+                        tests.append({"name": stub, "score": grade.score or 0.0, "extra_data": {"stub": stub}})
+                data = {"tests": tests}
+            (out / f"{student}.json").write_text(json.dumps(data), encoding="utf-8")
+    return seconds
 
 
 LEGS = [
@@ -147,12 +263,15 @@ def make_class(folder: Path, count: int, modules: list[str]) -> dict[str, str]:
 
 
 def per_stub(out: Path, name: str) -> dict[str, float] | str:
-    """Points per stub of one submission's JSON (a status string when it has no tests)."""
+    """Points per stub of one submission's JSON (a status string when it has no tests), to
+    1e-4 of a point: nbgrader keeps a test cell's score as the stub's share times its points,
+    divekit the sum of its checks' scores, which differ in the last digits of a float."""
     data = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
     points: dict[str, float] = {}
     for test in data.get("tests", []):
         stub = test.get("extra_data", {}).get("stub", test["name"])
-        points[stub] = round(points.get(stub, 0.0) + float(test["score"]), 6)
+        points[stub] = points.get(stub, 0.0) + float(test["score"])
+    points = {stub: round(value, 4) for stub, value in points.items()}
     return points or f"no tests ({data.get('extra_data', {}).get('status', '?')})"
 
 
@@ -180,12 +299,8 @@ def main() -> None:
         for leg in legs:
             out = Path(tmp) / leg.name
             start = time.perf_counter()
-            try:
-                leg.grade(folder, out, config, modules)
-            except NotYetAvailable as why:
-                print(f"{leg.name:<10} {why}")
-                continue
-            seconds[leg.name] = time.perf_counter() - start
+            counted = leg.grade(folder, out, config, modules)
+            seconds[leg.name] = time.perf_counter() - start if counted is None else counted
             grades[leg.name] = {name: per_stub(out, name) for name in kinds}
             rate = 60.0 * len(kinds) / seconds[leg.name]
             print(f"{leg.name:<10} {seconds[leg.name]:8.1f} s  {rate:6.2f} submissions/min", flush=True)
@@ -200,17 +315,24 @@ def main() -> None:
         ratio("2 workers vs 1 worker", "local-2", "local-1")
         ratio("Ray (2 CPUs) vs local (2 workers)", "ray", "local-2")
 
-        names = list(grades)
-        disagree = [n for n in kinds if len({json.dumps(grades[leg][n], sort_keys=True) for leg in names}) > 1]
-        if len(names) < 2:
-            print("grades: only one leg ran, nothing to compare")
-        elif not disagree:
-            print(f"grades: all {len(names)} legs agree on every submission, per stub, exactly")
-        else:
-            print(f"grades: {len(disagree)} of {len(kinds)} submissions differ between legs:")
-            for n in disagree:
+        def compare(names: list[str], label: str) -> None:
+            names = [n for n in names if n in grades]
+            if len(names) < 2:
+                print(f"grades, {label}: fewer than two legs ran, nothing to compare")
+                return
+            differ = [n for n in kinds if len({json.dumps(grades[leg][n], sort_keys=True) for leg in names}) > 1]
+            if not differ:
+                print(f"grades, {label}: {' = '.join(names)} on every submission, per stub")
+                return
+            counts = {k: sum(kinds[n] == k for n in differ) for k in dict.fromkeys(kinds[n] for n in differ)}
+            by_kind = ", ".join(f"{k} {c}" for k, c in counts.items())
+            print(f"grades, {label}: {len(differ)} of {len(kinds)} submissions differ ({by_kind}):")
+            for n in differ:
                 for leg in names:
                     print(f"    {n:<18} {leg:<10} {grades[leg][n]}")
+
+        compare([leg.name for leg in LEGS if leg.name != "nbgrader"], "divekit's legs")
+        compare(["local-2", "nbgrader"], "divekit against nbgrader's own route")
 
 
 if __name__ == "__main__":
