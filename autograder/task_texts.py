@@ -39,5 +39,6 @@ def of(key: str, exercises: str | Path | None = None, lang: str | None = None) -
 
 
 def summary(key: str, exercises: str | Path | None = None, lang: str | None = None) -> str:
-    """The first paragraph of task text ``key``, on one line."""
-    return i18n.first_paragraph(of(key, exercises, lang))
+    """The first paragraph of task text ``key``, on one line, for a terminal (the
+    docstring's double backquotes dropped)."""
+    return i18n.first_paragraph(of(key, exercises, lang)).replace("``", "")

@@ -259,3 +259,18 @@ def test_a_task_text_falls_back_to_english_without_a_translation():
     assert i18n.task_text("no_such.stub", "The English.", "zh") == "The English."
     assert i18n.task_text("mlp.relu", "The English.", "en") == "The English."
     assert task_texts.of("mlp.relu", lang="zh").startswith("修正线性单元")
+
+
+def test_divekit_hint_and_list_verbose_show_the_task_text_in_chinese(tmp_path):
+    """What the stub is to do comes before the first hint, in the language chosen."""
+    (tmp_path / "mlp.py").write_text((REPO / "exercises" / "mlp.py").read_text(encoding="utf-8"))
+    done = CliRunner().invoke(main, ["hint", "mlp.relu", "--path", str(tmp_path), "--lang", "zh"])
+    assert done.exit_code == 0, done.output
+    first = done.output.splitlines()[0]
+    assert first == "mlp.relu: 修正线性单元，逐元素计算：max(X, 0)。", done.output
+    assert "1/" in done.output.splitlines()[1]  # then the first hint
+    done = CliRunner().invoke(main, ["hint", "mlp.relu", "--path", str(tmp_path), "--lang", "en"])
+    assert done.output.startswith("mlp.relu: The rectified linear unit, elementwise: max(X, 0)."), done.output
+    listed = CliRunner().invoke(main, ["list", "--path", str(REPO / "exercises"), "--lang", "zh", "--verbose"])
+    assert listed.exit_code == 0, listed.output
+    assert "要写什么" in listed.output and "双曲正切" in listed.output and "hyperbolic" not in listed.output
