@@ -278,8 +278,9 @@ def _print_report(report, verbose: bool, hints: dict[str, str]) -> None:
 
 @main.command("list")
 @click.option("--path", type=click.Path(exists=True), default=str(EXERCISES), show_default=True)
+@click.option("--verbose", "-v", is_flag=True, help="Also what each stub is to do (its task text's first paragraph).")
 @lang_option
-def list_cmd(path):
+def list_cmd(path, verbose):
     """The stubs, in order, with their points and whether you have started them."""
     from rich.console import Console
     from rich.table import Table
@@ -290,7 +291,12 @@ def list_cmd(path):
         _unusable(str(exc))
     rubric = curriculum.load_rubric()
     say = i18n.t
+    from . import task_texts
+
     table = Table(say("list.stub"), say("list.task"), say("list.points"), say("list.status"))
+    if verbose:  # the stub ids unbroken, the task text wrapped in what is left
+        table.columns[0].no_wrap = True
+        table.add_column(say("list.about"), ratio=1)
     for m in curriculum.modules():
         source = sources.get(m.name)
         tree = static.parse(source.text, m.filename) if source else None
@@ -305,7 +311,8 @@ def list_cmd(path):
                 status = f"[dim]{say('list.to_do')}[/dim]"
             else:
                 status = f"[green]{say('list.written')}[/green] {say('list.run_check')}"
-            table.add_row(s.id, i18n.course_text("tasks", m.task), f"{rubric.stub_points(s.id):g}", status)
+            row = [s.id, i18n.course_text("tasks", m.task), f"{rubric.stub_points(s.id):g}", status]
+            table.add_row(*row, *([task_texts.summary(s.id, path)] if verbose else []))
     Console().print(table)
 
 
@@ -582,6 +589,11 @@ def hint_cmd(stub_id, reset, path, lang):
     before = revealed.count(stub.id)
     now = revealed.reveal(stub)
     lang = hints.language(lang)
+    from . import task_texts
+
+    task = task_texts.summary(stub.id, path, lang)  # what the stub is to do, before how
+    if task:
+        click.echo(click.style(f"{stub.id}: {task}", bold=True))
     for line in hints.numbered(stub, lang, now)[: max(now - 1, 0) if now > before else now]:
         click.echo(click.style(line, dim=True))
     if now > before:

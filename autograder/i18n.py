@@ -14,6 +14,9 @@ The tables are TOML files, ``course/locale/<lang>/<table>.toml``:
   no longer exists.
 - ``hints.toml`` (``zh``, optional): each stub's hints, ``"module.stub" = [...]``, as long
   as the curriculum's list.
+- ``tasks.toml`` (``zh``): the task texts, i.e. each module's docstring (key: the module's
+  name) and each stub's (key: ``"module.stub"``). English stays in the exercise file; the
+  test reads every docstring of ``exercises/`` and fails on one left out or a stale key.
 
 A table of another language drops in by adding its folder. The language is ``--lang``
 (``use``), else ``$DIVEKIT_LANG``, else the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``
@@ -133,3 +136,18 @@ def _translated_in(name: str, section: str, english: str, lang: str | None) -> s
 def course_text(section: str, english: str, lang: str | None = None) -> str:
     """A module title (``section="modules"``) or task name (``"tasks"``) of the curriculum."""
     return _translated_in("course", section, english, lang)
+
+
+def task_text(key: str, english: str, lang: str | None = None) -> str:
+    """A task text: the docstring of module ``key`` (``"mlp"``) or of stub ``key``
+    (``"mlp.relu"``), whose English (as the exercise file has it) is ``english``."""
+    lang = lang or current()
+    if lang == DEFAULT or not english:
+        return english
+    return table(lang, "tasks").get(key, english).strip() or english
+
+
+def first_paragraph(text: str) -> str:
+    """A task text's first paragraph on one line: what a list or a loop shows of it."""
+    paragraph = text.strip().split("\n\n", 1)[0]
+    return " ".join(line.strip() for line in paragraph.splitlines())

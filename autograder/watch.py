@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from . import curriculum, framework, hints, intake, static
+from . import curriculum, framework, hints, intake, static, task_texts
 from .config import GradingConfig
 from .curriculum import Stub
 from .grading import grade
@@ -149,6 +149,9 @@ class Watch:
         self.console.print(
             f"{escape(module.title)}, book section {escape(module.book)}; in {self.exercises / module.filename}"
         )
+        task = task_texts.summary(stub.id, self.exercises, self.lang)  # what to write, in the language chosen
+        if task:
+            self.console.print(escape(task))
         self.console.print(f"[dim]{self.course.line()}[/dim]")
 
     # -- the loop -----------------------------------------------------------------------

@@ -176,6 +176,7 @@ def test_divekit_hint_reveals_one_more_each_time_and_remembers(tmp_path):
     linreg = curriculum.module("linear_regression").stubs[2]
     code, out = _hint(["linear_regression.linreg", "--lang", "en"], exercises)
     assert code == 0 and out.splitlines() == [
+        "linear_regression.linreg: The linear regression model: X @ w + b.",  # what to write, then how
         f"1/3 {linreg.hints[0]}",
         "(run `divekit hint linear_regression.linreg` for another)",
     ]
@@ -183,6 +184,7 @@ def test_divekit_hint_reveals_one_more_each_time_and_remembers(tmp_path):
     code, out = _hint(["linreg", "--lang", "zh"], exercises)  # a name only one module has is enough
     zh = hints.hints_for(linreg, "zh")
     assert out.splitlines() == [
+        "linear_regression.linreg: 线性回归模型：X @ w + b。",
         f"1/3 {zh[0]}",
         f"2/3 {zh[1]}",
         "（运行 `divekit hint linear_regression.linreg` 再看一条）",
@@ -212,7 +214,7 @@ def test_a_mangled_state_file_starts_again_from_none(tmp_path):
     (tmp_path / ".divekit").mkdir()
     (tmp_path / ".divekit" / "hints.json").write_text("{not json", encoding="utf-8")
     assert hints.Revealed(tmp_path).counts() == {}
-    assert _hint(["mlp.relu", "--lang", "en"], tmp_path)[1].startswith("1/3 ")
+    assert _hint(["mlp.relu", "--lang", "en"], tmp_path)[1].splitlines()[1].startswith("1/3 ")  # after the task text
 
 
 def test_a_report_shows_the_hints_revealed_so_far_and_how_to_get_another(tmp_path):

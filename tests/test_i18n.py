@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from autograder import awards, curriculum, framework, i18n
+from autograder import awards, curriculum, framework, i18n, task_texts
 from autograder.cli import main
 
 from .variants.harness import replace_stub
@@ -42,6 +43,25 @@ def keyed_by_english(sources: set[str], table: dict) -> list[str]:
     problems = [f"not translated: {s!r}" for s in sorted(sources - table.keys())]
     problems += [f"no longer in the code: {s!r}" for s in sorted(table.keys() - sources)]
     problems += [f"empty translation: {s!r}" for s in sorted(table) if not str(table[s]).strip()]
+    return problems
+
+
+def code_spans(text: str) -> set[str]:
+    """The ``code`` of a task text, whitespace normalised: names and formulas a translation
+    keeps as they are."""
+    return {" ".join(span.split()) for span in re.findall(r"``(.+?)``", text, re.S)}
+
+
+def task_problems(english: dict[str, str], table: dict[str, str]) -> list[str]:
+    """Task texts (keyed by module or stub id): every one translated, no stale key, and each
+    translation keeps the English's code spans (one that differs was translated from an
+    older English, or lost a name)."""
+    problems = keyed_by_english(set(english), table)
+    problems += [
+        f"{k}: code spans differ: {sorted(code_spans(english[k]) ^ code_spans(table[k]))}"
+        for k in sorted(english.keys() & table.keys())
+        if code_spans(english[k]) != code_spans(table[k])
+    ]
     return problems
 
 
@@ -214,3 +234,43 @@ def test_the_html_page_and_divekit_list_speak_chinese(tmp_path):
     listed = CliRunner().invoke(main, ["list", "--path", str(REPO / "exercises"), "--lang", "zh"])
     assert listed.exit_code == 0, listed.output
     assert "任务 1" in listed.output and "待完成" in listed.output and "Task 1" not in listed.output
+
+
+def test_every_task_text_has_its_chinese():
+    """Each module's and each stub's docstring in exercises/ (what divekit release ships)."""
+    english = task_texts.english()
+    assert {m.name for m in curriculum.modules()} <= english.keys() and len(english) > 50
+    assert task_problems(english, i18n.table("zh", "tasks")) == []
+
+
+def test_the_task_text_check_catches_a_missing_a_stale_and_an_outdated_entry():
+    english = {"mlp": "Task 1.3 - ``relu``.", "mlp.relu": "``max(X, 0)``, elementwise."}
+    assert task_problems(english, {"mlp": "任务 1.3 - ``relu``。", "mlp.relu": "逐元素 ``max(X, 0)``。"}) == []
+    assert task_problems(english, {"mlp": "任务 1.3 - ``relu``。", "mlp.gone": "旧的"}) == [
+        "not translated: 'mlp.relu'",
+        "no longer in the code: 'mlp.gone'",
+    ]
+    assert task_problems(english, {"mlp": "任务 1.3 - ``relu``。", "mlp.relu": "逐元素 ``max(X, 1)``。"}) == [
+        "mlp.relu: code spans differ: ['max(X, 0)', 'max(X, 1)']"
+    ]
+
+
+def test_a_task_text_falls_back_to_english_without_a_translation():
+    assert i18n.task_text("no_such.stub", "The English.", "zh") == "The English."
+    assert i18n.task_text("mlp.relu", "The English.", "en") == "The English."
+    assert task_texts.of("mlp.relu", lang="zh").startswith("修正线性单元")
+
+
+def test_divekit_hint_and_list_verbose_show_the_task_text_in_chinese(tmp_path):
+    """What the stub is to do comes before the first hint, in the language chosen."""
+    (tmp_path / "mlp.py").write_text((REPO / "exercises" / "mlp.py").read_text(encoding="utf-8"))
+    done = CliRunner().invoke(main, ["hint", "mlp.relu", "--path", str(tmp_path), "--lang", "zh"])
+    assert done.exit_code == 0, done.output
+    first = done.output.splitlines()[0]
+    assert first == "mlp.relu: 修正线性单元，逐元素计算：max(X, 0)。", done.output
+    assert "1/" in done.output.splitlines()[1]  # then the first hint
+    done = CliRunner().invoke(main, ["hint", "mlp.relu", "--path", str(tmp_path), "--lang", "en"])
+    assert done.output.startswith("mlp.relu: The rectified linear unit, elementwise: max(X, 0)."), done.output
+    listed = CliRunner().invoke(main, ["list", "--path", str(REPO / "exercises"), "--lang", "zh", "--verbose"])
+    assert listed.exit_code == 0, listed.output
+    assert "要写什么" in listed.output and "双曲正切" in listed.output and "hyperbolic" not in listed.output

@@ -59,6 +59,7 @@ def test_a_student_fixes_a_named_mistake_and_the_loop_moves_on(tmp_path):
     child.logfile_read = seen
     try:
         child.expect("linear_regression.linreg")  # the first stub that does not pass: the shipped one
+        child.expect("The linear regression model: X @ w")  # its task text, first paragraph
         child.expect("progress: 0/2 stubs pass")
         child.expect("fix linreg in")
         wrong = next(v for v in WRONG if v.stub == "linreg" and v.name == "elementwise product")
