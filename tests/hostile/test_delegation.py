@@ -79,6 +79,15 @@ CASES = [
 ]
 
 
+# A stub that hands its work to a library routine attacks the grade, not the sandbox: one
+# zygote serves the module's gradings (tests/conftest.py), each stub in its own fresh child.
+def ZYGOTE_CONFIG() -> GradingConfig:  # noqa: N802 (read by the zygote_for_module fixture)
+    return GradingConfig(sandbox="process", examples=5, training=False)
+
+
+pytestmark = pytest.mark.usefixtures("zygote_for_module")
+
+
 @pytest.mark.parametrize(("module", "stub", "alongside", "training"), CASES, ids=lambda v: str(v))
 def test_a_delegating_stub_earns_nothing(tmp_path, module, stub, alongside, training):
     source = (REPO / "solutions" / f"{module}.py").read_text(encoding="utf-8")
