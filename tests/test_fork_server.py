@@ -86,3 +86,27 @@ def test_forked_workers_are_fresh_and_the_zygote_is_shared(mode):
                 assert s.decode(*s.call({"target": {"stub": "f"}}, (1,))) == 1  # no state survived
                 assert "fork server" in s.confined
     assert (server.starts, server.forks) == (1, 3)
+
+
+SPINNING_SOFTMAX = """
+def softmax(X):
+    while True:
+        pass
+"""
+
+
+def test_the_cpu_limit_counts_from_the_fork_not_from_the_zygotes_start(tmp_path):
+    # A CPU limit below what the zygote spends importing torch (several seconds of CPU):
+    # were the zygote under the limit itself, it would die of it at start (on a loaded
+    # machine, even at a 9 s limit) and take every child with it, and a spinning stub
+    # would be reported as "killed" with no reason. Each child has the whole limit instead.
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "softmax_regression.py").write_text(replace_stub(SOFTMAX, "softmax", SPINNING_SOFTMAX))
+    limits = Limits(call_seconds=30, call_floor_seconds=30, module_seconds=200, cpu_seconds=2)
+    options = GradingConfig(sandbox="process", examples=5, training=False, limits=limits)
+    report = grade(str(folder), ["softmax_regression.softmax", "softmax_regression.accuracy"], options)
+    said = "\n".join(t.output for t in report.tests if t.stub.endswith(".softmax")).lower()
+    assert "cpu time" in said, said
+    scores = _scores(report)
+    assert scores["softmax"] == 0 and scores["accuracy"] == pytest.approx(1.0), report.tests

@@ -107,6 +107,13 @@ def scope_signals() -> str:
     return "signals scoped to its own tree"
 
 
+def set_cpu_limit(seconds: int) -> None:
+    """RLIMIT_CPU as :func:`confine` sets it: SIGXCPU at ``seconds``, SIGKILL 5 s later."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CPU, (int(seconds), int(seconds) + 5))
+
+
 def confine(spec: dict) -> list[str]:
     """Drop to the worker's uid, set resource limits, and confine; returns what was done."""
     import resource
@@ -122,7 +129,7 @@ def confine(spec: dict) -> list[str]:
         if value is None:
             continue
         which = getattr(resource, f"RLIMIT_{name}")
-        hard = value + 5 if name == "CPU" else value
+        hard = value + 5 if name == "CPU" else value  # SIGXCPU first (a named reason), then SIGKILL
         try:
             resource.setrlimit(which, (value, hard))
         except (ValueError, OSError):

@@ -30,7 +30,7 @@ import torch  # noqa: F401 - imported once here, before any fork: the point of t
 
 from . import main as worker_main
 from . import probes, recorder  # noqa: F401 - what every child uses, imported once
-from .confinement import confine, scope_signals
+from .confinement import confine, scope_signals, set_cpu_limit
 
 MAX_MESSAGE = 1 << 16
 PR_SET_DUMPABLE = 4
@@ -62,9 +62,15 @@ def _reap(statuses: dict[int, int], children: set[int]) -> None:
             statuses[pid] = os.waitstatus_to_exitcode(status)
 
 
-def _child(fds: list[int], confined: list[str]) -> None:
+def _child(fds: list[int], confined: list[str], cpu_seconds: int | None) -> None:
     """In the forked child: become a worker on the descriptors the judge sent."""
     request_fd, answer_fd, output_fd = fds
+    if cpu_seconds is not None:
+        # The CPU limit is per process and counts from the fork: each child gets all of it,
+        # whatever the zygote spent importing torch (which, under the zygote's own limit,
+        # could kill the zygote, and every child with it, on a loaded machine).
+        set_cpu_limit(cpu_seconds)
+        confined = [*confined, f"RLIMIT_CPU={cpu_seconds}"]
     for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
     _prctl(PR_SET_DUMPABLE, 1)
@@ -82,7 +88,10 @@ def main() -> None:
     control = socket.socket(fileno=int(os.environ.pop("DIVEKIT_ZYGOTE_FD")))
     os.set_inheritable(control.fileno(), False)
     setup = json.loads(control.recv(MAX_MESSAGE))
-    confined = confine(setup.get("confine") or {}) + ["fork server"]
+    spec = dict(setup.get("confine") or {})
+    rlimits = dict(spec.get("rlimits") or {})
+    cpu_seconds = rlimits.pop("CPU", None)  # set in each child instead (see _child)
+    confined = confine({**spec, "rlimits": rlimits}) + ["fork server"]
     # Not dumpable: a child (same uid) can neither ptrace the zygote nor read its memory;
     # each child makes itself dumpable again, so the judge's /proc reads work as before.
     _prctl(PR_SET_DUMPABLE, 0)
@@ -111,7 +120,7 @@ def main() -> None:
                 code = 0
                 try:
                     control.close()
-                    _child(fds, confined)
+                    _child(fds, confined, cpu_seconds)
                 except BaseException:  # noqa: BLE001 - a child never returns into the zygote
                     code = 70
                 finally:
