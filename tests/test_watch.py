@@ -8,6 +8,7 @@ import io
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,7 @@ def test_a_student_fixes_a_named_mistake_and_the_loop_moves_on(tmp_path):
         child.expect("next: linear_regression.squared_loss")
         child.expect("progress: 1/2 stubs pass, 1/2 points")
         child.expect("fix squared_loss in")
+        time.sleep(2)  # Ctrl-C once the loop waits for a save (not while its spinner stops)
         child.sendintr()
         child.expect("leaving divekit watch")
         child.expect(pexpect.EOF)
