@@ -230,7 +230,7 @@ def check_cmd(targets, path, training, sandbox, data, verbose, key, html_out):
         _grader_fault(fault)
     except KeyError as exc:
         _unusable(f"{exc.args[0]!r} names no module, stub or task (see `divekit list`)")
-    shown_hints = _hints(None, path)  # the language --lang chose (i18n), the hints revealed so far
+    shown_hints = _hints(path)  # the language --lang chose (i18n), the hints revealed so far
     _print_report(report, verbose, shown_hints)
     if html_out:
         from . import html_report
@@ -241,12 +241,12 @@ def check_cmd(targets, path, training, sandbox, data, verbose, key, html_out):
         console.print(i18n.t("report.html_written", path=html_out))
 
 
-def _hints(lang: str | None = None, exercises: str | None = None) -> dict[str, str]:
+def _hints(exercises: str | None = None) -> dict[str, str]:
     """Each stub's hint text, by stub id, as every report rendering takes them: for a
     student's own ``exercises`` the hints revealed so far (autograder/hints.py)."""
     from . import hints
 
-    return hints.for_report(hints.language(lang), exercises)
+    return hints.for_report(hints.language(), exercises)
 
 
 def _print_report(report, verbose: bool, hints: dict[str, str]) -> None:
@@ -571,8 +571,8 @@ def dev_check_cmd(root, static_only, sandbox, training, only):
 @click.argument("stub_id", metavar="STUB")
 @click.option("--reset", is_flag=True, help="Forget the hints revealed for STUB (start again from the first).")
 @click.option("--path", type=click.Path(exists=True), default=str(EXERCISES), show_default=True)
-@click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="English or Chinese (default: the locale).")
-def hint_cmd(stub_id, reset, path, lang):
+@lang_option
+def hint_cmd(stub_id, reset, path):
     """One more hint for STUB (e.g. linear_regression.linreg) each time; remembered per student."""
     from . import hints
 
@@ -588,7 +588,7 @@ def hint_cmd(stub_id, reset, path, lang):
         return
     before = revealed.count(stub.id)
     now = revealed.reveal(stub)
-    lang = hints.language(lang)
+    lang = hints.language()  # what --lang chose (i18n), else the environment
     from . import task_texts
 
     task = task_texts.summary(stub.id, path, lang)  # what the stub is to do, before how
@@ -615,10 +615,8 @@ def hint_cmd(stub_id, reset, path, lang):
     default=None,
     help="Grade from this answer key (default: as for check).",
 )
-@click.option(
-    "--lang", type=click.Choice(["en", "zh"]), default=None, help="Hints in English or Chinese (default: the locale)."
-)
-def watch_cmd(path, only, training, sandbox, data, key, lang):
+@lang_option
+def watch_cmd(path, only, training, sandbox, data, key):
     """Work through the exercises: the first stub that does not pass is checked each time its
     file is saved, then the next; Ctrl-C leaves."""
     from . import hints, watch
@@ -632,7 +630,7 @@ def watch_cmd(path, only, training, sandbox, data, key, lang):
         _unusable(str(exc))
     config = _config({"sandbox": sandbox, "device": "auto", "training": training, "data": data, "key": key})
     try:
-        sys.exit(watch.Watch(folder, stubs, config, lang=hints.language(lang)).run())
+        sys.exit(watch.Watch(folder, stubs, config, lang=hints.language()).run())
     except GraderFault as fault:
         _grader_fault(fault)
 
