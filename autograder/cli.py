@@ -12,7 +12,7 @@ import click
 
 from . import curriculum, i18n, intake, static
 from .config import GradingConfig
-from .grading import GraderFault, grade
+from .faults import GraderFault
 from .points import show
 from .reference import REPO
 from .sandbox import choose_mode
@@ -32,6 +32,18 @@ def _grader_fault(fault: GraderFault) -> None:
     # No report at all, not even to --out: a results.json would score the tests never run.
     click.echo(f"divekit: grading stopped, a fault of the grader (no student is scored for it): {fault}", err=True)
     sys.exit(2)
+
+
+def grade(submission: str, only: list[str] | None, config: GradingConfig, progress=None):
+    """``grading.grade`` with its fork server started first: the judge imports torch (with
+    the grading modules, about 2 s) while the zygote imports its own (about 3 s), instead
+    of one after the other. Nothing here imports torch before that (see resolve_device)."""
+    from .sandbox.zygote import fork_server
+
+    with fork_server(config.limits, config.mode, config.device):
+        from .grading import grade as grade_submission
+
+        return grade_submission(submission, only, config, progress)
 
 
 def _config(asked: dict[str, Any]) -> GradingConfig:

@@ -24,8 +24,17 @@ def _doc(default: Any, doc: str) -> Any:
     return field(default=default, metadata={"doc": doc})
 
 
+# torch sees a GPU only through its driver's device nodes (NVIDIA's, WSL's, ROCm's).
+DRIVER_NODES = ("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/dxg", "/dev/kfd")
+
+
 def resolve_device(device: str) -> str:
-    """``auto`` becomes ``cuda`` or ``cpu``; asking for CUDA where there is none is an error."""
+    """``auto`` becomes ``cuda`` or ``cpu``; asking for CUDA where there is none is an error.
+
+    On a machine with no GPU driver at all ``auto`` is ``cpu`` without importing torch (2 s
+    that the command line spends meanwhile starting the fork server, see cli.grade)."""
+    if device == "auto" and not any(os.path.exists(node) for node in DRIVER_NODES):
+        return "cpu"
     import torch
 
     if device == "auto":

@@ -503,8 +503,8 @@ class ModuleGrader:
     def _collect(self, ctx: Ctx, entry: Entry) -> None:
         """Keep what a check produced besides its verdict: pictures, report notes, times."""
         self.measured[_check_key(entry.check)] = dict(ctx.seconds)
-        for name, blob in ctx.attachments:
-            self.attachments.append(Attachment(name, blob, entry.stub.id))
+        for name, render in ctx.attachments:
+            self.attachments.append(Attachment(name, render, entry.stub.id))
         for note in ctx.notes:
             if note not in self.notes:
                 self.notes.append(note)

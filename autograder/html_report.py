@@ -14,7 +14,7 @@ from html import escape
 
 from . import i18n
 from .points import show
-from .report import Report
+from .report import Attachment, Report
 
 # A runaway submission can print megabytes (a loop printing every step): the page shows
 # the start of each result's output and stops showing output once the page holds
@@ -79,7 +79,8 @@ def render(
     shown = report.shown()
     groups = report.grouped()
     pictures: dict[str, list] = {}
-    for a in report.attachments:
+    drawn, problems = Attachment.drawn(report.attachments)
+    for a in drawn:
         pictures.setdefault(a.stub, []).append(a)
     title = escape(i18n.t("report.header", submission=report.submission))
     got, most = shown["total"]
@@ -91,7 +92,7 @@ def render(
         f'<p id="total"><strong>{escape(i18n.t("report.total", got=show(got), total=show(most)))}</strong></p>',
     ]
     note_prefix = escape(i18n.t("report.note", note=""))
-    out += [f'<p class="note">{note_prefix}{budget.show(n)}</p>' for n in report.notes]
+    out += [f'<p class="note">{note_prefix}{budget.show(n)}</p>' for n in report.notes + problems]
     headers = "".join(f"<th>{escape(i18n.t(k))}</th>" for k in ("report.stub", "report.points", "report.tests_passed"))
     out.append(f'<table id="summary"><tr>{headers}</tr>')
     for stub, tests in groups:
@@ -118,9 +119,9 @@ def render(
                 out += [
                     f'<div class="hint">{escape(i18n.t("report.hint", hint=line))}</div>' for line in hint.splitlines()
                 ]
-        out += [_image(a.name, a.data) for a in pictures.pop(stub, [])]
+        out += [_image(a.name, a.png()) for a in pictures.pop(stub, [])]
     for stub, attached in pictures.items():  # pictures of a stub with no test row (should not happen)
         out.append(f"<h2>{escape(stub)}</h2>")
-        out += [_image(a.name, a.data) for a in attached]
+        out += [_image(a.name, a.png()) for a in attached]
     out.append("</body></html>")
     return "\n".join(out)

@@ -167,8 +167,6 @@ def epoch_curves(student: dict[str, Sequence[float]], reference: dict[str, Seque
 
 
 def attach(ctx, filename: str, render: Callable[[], bytes]) -> None:
-    """Render a picture into the check's attachments; a drawing problem never costs points."""
-    try:
-        ctx.attachments.append((filename, render()))
-    except Exception as exc:  # noqa: BLE001 - pictures are a courtesy, never a verdict
-        ctx.notes.append(f"a picture ({filename}) could not be drawn: {type(exc).__name__}: {exc}")
+    """Put a picture in the check's attachments. It is drawn only when a report shows it
+    (report.Attachment.png); a drawing problem never costs points."""
+    ctx.attachments.append((filename, render))

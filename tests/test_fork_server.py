@@ -88,6 +88,22 @@ def test_forked_workers_are_fresh_and_the_zygote_is_shared(mode):
     assert (server.starts, server.forks) == (1, 3)
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_the_zygote_boots_while_the_judge_goes_on_and_an_unused_one_leaves_nothing(mode):
+    from autograder.sandbox.proc import uid_has_processes
+
+    with fork_server(LIMITS, mode) as server:
+        assert server._booting and server._popen.poll() is None  # spawned; its boot not awaited
+        with WorkerSession("m", "m.py", "def f(x):\n    return x + 1\n", ["f"], limits=LIMITS, mode=mode) as s:
+            s.start()
+            assert s.decode(*s.call({"target": {"stub": "f"}}, (1,))) == 2
+    assert (server.starts, server.forks) == (1, 1)
+    with fork_server(LIMITS, mode) as unused:  # e.g. a submission that could not be read
+        popen, uid = unused._popen, unused.launch.uid
+    assert popen.poll() is not None
+    assert uid is None or not uid_has_processes(uid)
+
+
 SPINNING_SOFTMAX = """
 def softmax(X):
     while True:

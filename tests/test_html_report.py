@@ -41,6 +41,29 @@ def test_student_strings_are_escaped_and_pictures_inline():
     assert "http://" not in page and "https://" not in page
 
 
+def test_pictures_are_drawn_only_when_shown_and_a_failed_drawing_is_a_note():
+    drawn: list[str] = []
+
+    def picture() -> bytes:
+        drawn.append("m.b.png")
+        return plots.trace_1d(lambda x: x * x, [1.0, 0.5], [1.0, 0.4], "gd")
+
+    def broken() -> bytes:
+        raise ValueError("no finite values")
+
+    report = _report()
+    report.attachments = [Attachment("m.b.png", picture, "m.b"), Attachment("m.c.png", broken, "m.b")]
+    assert "Total:" in report.to_text() and drawn == []  # the text report shows no pictures
+    data = report.to_gradescope(include_attachments=True)
+    assert [a["name"] for a in data["extra_data"]["attachments"]] == ["m.b.png"]
+    assert "a picture (m.c.png) could not be drawn: ValueError: no finite values" in data["output"]
+    assert data["score"] == report.score  # a picture never costs points
+    page = html_report.render(report)
+    assert drawn == ["m.b.png"]  # drawn once, for both reports
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 1
+    assert "a picture (m.c.png) could not be drawn" in page
+
+
 def test_totals_add_up_as_shown():
     report = _report()
     page = html_report.render(report)

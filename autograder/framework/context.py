@@ -94,7 +94,7 @@ class Ctx:
     students: frozenset[str] = frozenset()
     options: Any = None  # the GradingConfig of this run (autograder.config)
     recorded: dict[str, set] = field(default_factory=dict)  # stub -> torch calls seen
-    attachments: list = field(default_factory=list)  # (filename, bytes) for the report
+    attachments: list = field(default_factory=list)  # (filename, renderer of the PNG) for the report
     summary: str = ""  # shown with a passing check (e.g. a training run's figures)
     notes: list = field(default_factory=list)  # report-level notes (e.g. dataset fallback)
     # Calibrated call limits: the reference's seconds per target in this check (from the
