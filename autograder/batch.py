@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from . import i18n
 from .config import GradingConfig
 
 SUMMARY = "grades.csv"
@@ -325,7 +326,10 @@ def grade_all(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = config.built()  # probe the sandbox once, not once per submission
-    job = {"only": only, "config": config.to_dict()}
+    # The language is part of the job: it is what the feedback in every JSON is written in,
+    # so a rerun in another language regrades (the fingerprint covers it), and each judge,
+    # here or in a Ray task elsewhere, writes in the driver's language, not its own locale's.
+    job = {"only": only, "config": config.to_dict(), "lang": i18n.current()}
     deadline = deadline_for(config, only)
     submissions = discover(folder)
     rows: dict[str, Row] = {}
@@ -377,6 +381,7 @@ def grade_all(
 
 def _main(argv: list[str]) -> int:
     job = json.loads(Path(argv[0]).read_text())
+    i18n.use(job.get("lang"))
     try:
         config = GradingConfig.from_dict(job["config"])
         summary = grade_one(job["submission"], job["out"], config, job["only"], job.get("fingerprint", ""))

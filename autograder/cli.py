@@ -389,6 +389,7 @@ def verify_cmd(only, **asked):
 )
 @click.option("--address", default=None, help="The Ray cluster to use (default: start a local Ray instance).")
 @grading_options
+@lang_option
 def grade_all_cmd(folder, out_dir, jobs, backend, address, only, **asked):
     """Grade every submission in FOLDER (each sub-folder or zip) into --out-dir.
 

@@ -35,6 +35,8 @@ def resolve_device(device: str) -> str:
     that the command line spends meanwhile starting the fork server, see cli.grade)."""
     if device == "auto" and not any(os.path.exists(node) for node in DRIVER_NODES):
         return "cpu"
+    if device not in ("auto",) and not device.startswith("cuda"):
+        return device  # cpu: nothing to ask torch
     import torch
 
     if device == "auto":
@@ -146,12 +148,13 @@ class GradingConfig:
 
     def _default_key(self) -> str:
         """The key installed with the grader, where there are no solutions to grade with."""
-        from .framework import answer_key
         from .reference import DEFAULT_SOLUTIONS
 
         solutions = Path(self.solutions) if self.solutions else DEFAULT_SOLUTIONS
         if solutions.is_dir():
             return ""
+        from .framework import answer_key  # imports torch: only where there are no solutions
+
         found = answer_key.default_location()
         return str(found) if found else ""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,6 +45,27 @@ def test_a_changed_submission_changes_its_fingerprint(tmp_path):
     assert before != batch.fingerprint(tmp_path / "class" / "ada", dict(job, only=None))
     (tmp_path / "class" / "ada" / "linear_regression.py").write_text(REFERENCE + "\n# edited\n", encoding="utf-8")
     assert before != batch.fingerprint(tmp_path / "class" / "ada", job)
+
+
+@pytest.mark.slow
+def test_the_language_of_the_feedback_is_part_of_the_job(tmp_path):
+    # Each judge writes in the driver's language (a Ray task elsewhere has its own locale),
+    # and a rerun in another language regrades rather than keeping the other's feedback.
+    folder, out = tmp_path / "class", tmp_path / "out"
+    _class(folder)
+    args = ["--only", "linear_regression.linreg", "--no-training", "--jobs", "1"]
+    env = {k: v for k, v in os.environ.items() if k not in ("DIVEKIT_LANG", "LANG", "LC_ALL", "LC_MESSAGES")}
+
+    def run(lang: str) -> str:
+        command = [sys.executable, "-m", "autograder.cli", "grade-all", str(folder), "--out-dir", str(out), *args]
+        done = subprocess.run([*command, "--lang", lang], capture_output=True, text=True, timeout=900, env=env)
+        assert done.returncode == 0, done.stderr
+        return "\n".join(t["output"] for t in json.loads((out / "cy.json").read_text())["tests"])
+
+    chinese = run("zh")
+    assert re.search(r"[\u4e00-\u9fff]", chinese), chinese
+    english = run("en")
+    assert not re.search(r"[\u4e00-\u9fff]", english), english
 
 
 @pytest.mark.slow

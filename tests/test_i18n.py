@@ -274,3 +274,18 @@ def test_divekit_hint_and_list_verbose_show_the_task_text_in_chinese(tmp_path):
     listed = CliRunner().invoke(main, ["list", "--path", str(REPO / "exercises"), "--lang", "zh", "--verbose"])
     assert listed.exit_code == 0, listed.output
     assert "要写什么" in listed.output and "双曲正切" in listed.output and "hyperbolic" not in listed.output
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_the_notebook_feedback_gives_no_hint_to_an_unstarted_stub_in_any_language(lang):
+    # An unstarted stub needs its task text first; a started, wrong one gets the hint.
+    from autograder.notebooks.stub_results import feedback
+
+    def results(output):
+        test = {"name": "mlp.relu: check", "score": 0.0, "max_score": 1.0, "status": "failed", "output": output}
+        return {"tests": [{**test, "extra_data": {"stub": "mlp.relu"}}]}
+
+    i18n.use(lang)
+    unstarted = i18n.t("grading.not_started")
+    assert "hint:" not in feedback(results(unstarted), "mlp.relu", "look at the negative inputs")
+    assert "hint: look at" in feedback(results("expected 0.0, got -1.0"), "mlp.relu", "look at the negative inputs")

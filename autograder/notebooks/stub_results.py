@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .. import i18n
 from ..points import show
 
 DIGITS = 6  # the precision of results.json's scores, and so of every cell's points
@@ -52,6 +53,10 @@ def feedback(results: Mapping, stub: str, hint: str = "") -> str:
         if not ok:
             failed = failed or t
             lines += [f"         {ln}" for ln in str(t.get("output", "")).splitlines()]
-    if failed is not None and hint and "Not implemented" not in str(failed.get("output", "")):
+    # Not started is recognised in every language: a report graded with --lang zh says so in Chinese.
+    unstarted = failed is not None and any(
+        said in str(failed.get("output", "")) for said in i18n.in_every_language("grading.not_started")
+    )
+    if failed is not None and hint and not unstarted:
         lines.append(f"  hint: {hint}")
     return "\n".join(lines)
