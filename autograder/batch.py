@@ -106,7 +106,9 @@ def fingerprint(path: Path, job: dict) -> str:
     configuration and the checks it is graded with. The same fingerprint, the same grade."""
     from .framework.answer_key import stamp
 
-    h = hashlib.sha256(json.dumps([job, stamp()], sort_keys=True, default=str).encode())
+    # Lanes say how the work is spread over this machine's cores, not what a grade is.
+    config = {k: v for k, v in job.get("config", {}).items() if k != "lanes"}
+    h = hashlib.sha256(json.dumps([dict(job, config=config), stamp()], sort_keys=True, default=str).encode())
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for f in files:
         h.update(str(f.relative_to(path) if path.is_dir() else f.name).encode() + b"\0")
@@ -330,6 +332,10 @@ def grade_all(
     # so a rerun in another language regrades (the fingerprint covers it), and each judge,
     # here or in a Ray task elsewhere, writes in the driver's language, not its own locale's.
     job = {"only": only, "config": config.to_dict(), "lang": i18n.current()}
+    if backend == "local" and config.lanes == 0:
+        # Judges here share this machine's cores: each takes its share in lanes (a Ray
+        # task decides on its own node).
+        job["config"]["lanes"] = max(1, (os.cpu_count() or 1) // max(1, jobs))
     deadline = deadline_for(config, only)
     submissions = discover(folder)
     rows: dict[str, Row] = {}

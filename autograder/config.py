@@ -57,6 +57,11 @@ class GradingConfig:
     device: str = _doc("cpu", "where stubs and training run: cpu, cuda or auto (build() resolves auto)")
     training: bool = _doc(True, "run the training thresholds")
     examples: int = _doc(25, "hypothesis examples per property check")
+    lanes: int = _doc(
+        0,
+        "modules graded at the same time (threads of the judge, each module with its own forked "
+        "workers; the grades do not depend on it); 0: two on a machine with two cores or more",
+    )
     limits: Limits = field(default_factory=Limits, metadata={"doc": "resource limits of every worker"})
     data: str | None = _doc(None, "dataset folder: --data, else $DIVEKIT_DATA, else the default cache (build())")
     fashion_mnist: str | None = _doc(
@@ -83,6 +88,14 @@ class GradingConfig:
             raise ValueError(f"sandbox must be one of {', '.join(SANDBOX_MODES)}, not {self.sandbox!r}")
         if self.examples < 1:
             raise ValueError(f"examples must be at least 1, not {self.examples}")
+        if self.lanes < 0:
+            raise ValueError(f"lanes must be 0 (automatic) or more, not {self.lanes}")
+
+    @property
+    def module_lanes(self) -> int:
+        """How many modules are graded at once: a grading lane is mostly waiting (the judge
+        on a worker, a worker on the judge), so two keep two cores busier than one."""
+        return self.lanes or (2 if (os.cpu_count() or 1) >= 2 else 1)
 
     @classmethod
     def build(cls, *, timeout: float | None = None, rubric: str | None = None, **asked: Any) -> GradingConfig:

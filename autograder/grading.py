@@ -17,9 +17,11 @@ reference_runs, report).
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -572,17 +574,44 @@ def grade(
     if options.mode == "process":
         # Weaker isolation is stated plainly; the reason says what this host still enforces.
         report.notes.append(f"Isolation: plain processes, weaker than the bubblewrap sandbox: {options.mode_reason}.")
+
+    def grade_module(name: str, stubs: list[Stub]) -> ModuleGrader:
+        grader = ModuleGrader(
+            curriculum.module(name), stubs, sources.get(name), options, rubric, progress,
+            key=key, key_mode="replay" if key else "live",
+        )  # fmt: skip
+        grader.grade()
+        return grader
+
     # One fork server for the submission: torch is imported once, every worker is forked.
     with fork_server(options.limits, options.mode, options.device):
-        for name, stubs in selection.items():
-            module = curriculum.module(name)
-            source = sources.get(name)
-            if source is not None and source.note:
-                report.notes.append(f"{name}: {source.note}")
-            grader = ModuleGrader(
-                module, stubs, source, options, rubric, progress, key=key, key_mode="replay" if key else "live"
-            )
-            report.tests += grader.grade()
-            report.attachments += grader.attachments
-            report.notes += [n for n in grader.notes if "worker(s)" not in n and n not in report.notes]
+        graders = _in_lanes(grade_module, list(selection.items()), options.module_lanes)
+    # Merged in the curriculum's order, whichever lane finished first: the same report.
+    for (name, _), grader in zip(selection.items(), graders):
+        source = sources.get(name)
+        if source is not None and source.note:
+            report.notes.append(f"{name}: {source.note}")
+        report.tests += grader.results
+        report.attachments += grader.attachments
+        report.notes += [n for n in grader.notes if "worker(s)" not in n and n not in report.notes]
     return report
+
+
+def _in_lanes(grade_module: Callable, modules: list, lanes: int) -> list:
+    """``grade_module(name, stubs)`` for each module, ``lanes`` at a time, in order.
+
+    Modules share nothing but the fork server (thread-safe) and the reference computations
+    in the judge, which take turns (``framework.context.REFERENCE_TURN``: some seed torch's
+    global generator). Each lane runs in a copy of this context (the fork server and the
+    audit's recorder are context variables). The first fault stops the rest: lanes not yet
+    started are cancelled, and the fault is raised once the running ones are done."""
+    if lanes <= 1 or len(modules) <= 1:
+        return [grade_module(name, stubs) for name, stubs in modules]
+    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="divekit-lane") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, grade_module, n, s) for n, s in modules]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise

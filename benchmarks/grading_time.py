@@ -1,5 +1,6 @@
 """How long grading takes: one whole submission (the reference solutions) with a cold and
-a warm reference cache, with and without the training thresholds; per module; what each
+a warm reference cache, with and without the training thresholds (and, warm, one module
+at a time against the default grading lanes); per module; what each
 training threshold costs and reaches; and a batch of 1, 10 (and 50) submissions.
 
 Baseline in the same run: the cost of starting one bare worker (a Python process that
@@ -79,6 +80,16 @@ def whole_submission(modules, options, base: float, cold: bool) -> None:
             print(f"    {label} warm reference cache {warm_s:7.2f} s ({warm_s / base:.1f}x a bare worker start)")
             if report.score < report.max_score - 1e-9:
                 print(f"    note: the solutions scored {report.score:g}/{report.max_score:g}")
+            if opts.module_lanes > 1:  # the same grading, one module at a time
+                t = time.perf_counter()
+                single = grade(str(REPO / "solutions"), modules, replace(opts, lanes=1))
+                one_s = time.perf_counter() - t
+                same = [(x.name, x.score) for x in single.tests] == [(x.name, x.score) for x in report.tests]
+                verdict = "same" if same else "DIFFERENT"
+                print(
+                    f"    {label} one module at a time {one_s:7.2f} s "
+                    f"({opts.module_lanes} lanes: {one_s / warm_s:.2f}x faster; {verdict} scores)"
+                )
 
 
 def per_module(modules, options, repeat: int, base: float) -> None:

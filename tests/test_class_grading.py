@@ -43,6 +43,9 @@ def test_a_changed_submission_changes_its_fingerprint(tmp_path):
     before = batch.fingerprint(tmp_path / "class" / "ada", job)
     assert before == batch.fingerprint(tmp_path / "class" / "ada", dict(job))
     assert before != batch.fingerprint(tmp_path / "class" / "ada", dict(job, only=None))
+    assert before != batch.fingerprint(tmp_path / "class" / "ada", dict(job, config={"training": True}))
+    # How the judge spreads its work is not what the grade depends on: no regrade for it.
+    assert before == batch.fingerprint(tmp_path / "class" / "ada", dict(job, config={"training": False, "lanes": 2}))
     (tmp_path / "class" / "ada" / "linear_regression.py").write_text(REFERENCE + "\n# edited\n", encoding="utf-8")
     assert before != batch.fingerprint(tmp_path / "class" / "ada", job)
 

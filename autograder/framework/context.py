@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +43,12 @@ def _no_local_constants() -> None:
 
 _no_local_constants()
 
+
+# Reference computations in the judge take turns across grading lanes (grading._in_lanes):
+# some seed torch's global generator and then draw from it (a network built before its
+# drawn weights are loaded, a reference training run), which another lane drawing at the
+# same moment would disturb. Reentrant: a reference run may ask for another.
+REFERENCE_TURN = threading.RLock()
 
 # Every answer a check receives from the worker, in order, when a list is set here:
 # ``divekit audit`` compares a mutant's answers with the reference's (autograder/audit/).
@@ -142,7 +149,8 @@ class Ctx:
         if self.key_mode == "replay":
             assert self.answer_key is not None
             return self.answer_key.get(name)
-        value = fn(self.ref, *args, **kwargs)
+        with REFERENCE_TURN:
+            value = fn(self.ref, *args, **kwargs)
         tensors: dict = {}
         value = decode(encode(value, tensors), tensors)
         if self.key_mode == "record":

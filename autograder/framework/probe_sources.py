@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import importlib
 import sys
+import threading
 import types
 from collections.abc import Callable
 from functools import cache
@@ -81,9 +82,17 @@ def closure(module: str) -> list[str]:
     return order
 
 
-@cache
+_LOADING = threading.RLock()  # one grading lane at a time executes a probe module
+
+
 def judge_module(module: str) -> types.ModuleType:
     """The probe module ``module`` in the judge, executed as the worker executes it."""
+    with _LOADING:
+        return _judge_module(module)
+
+
+@cache
+def _judge_module(module: str) -> types.ModuleType:
     name = f"{probes.__name__}.{module}"
     path = probe_file(module)
     if path is None:
