@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import torch
@@ -89,6 +90,9 @@ class ModuleGrader:
         self.workers_started = 0
         self.on_reference = False  # grading the reference, to tell a check's bug from a student's (see _run)
         self.timed_out: dict[str, str] = {}  # stub -> why it is not called again (see Ctx)
+        # Set when the grading stops elsewhere (another lane's fault, Ctrl-C): this module
+        # starts no further check (see _in_lanes).
+        self.stop: threading.Event | None = None
         # The reference's seconds per call target, per check (calibrated call limits).
         self.reference_seconds: dict[str, dict[str, float]] = {}
         self.measured: dict[str, dict[str, float]] = {}  # what this run's checks measured
@@ -158,6 +162,7 @@ class ModuleGrader:
             text = Path(ref.__file__).read_text(encoding="utf-8")
             source = intake.Source(self.module.name, self.module.filename, text, "file")
             run = ModuleGrader(self.module, stubs, source, self.options, self.rubric, calibrate=False)
+            run.stop = self.stop
             with unobserved():  # the reference's answers are not the submission's
                 run.grade()
             return run.measured
@@ -263,6 +268,8 @@ class ModuleGrader:
         passed_units: dict[str, bool] = {}
         deferred: list[tuple[Entry, dict]] = []
         for entry in self.entries:
+            if self.stop is not None and self.stop.is_set():
+                raise GradingStopped(self.module.name)
             stub = entry.stub
             if self.progress:
                 self.progress(entry.stub.id, len(self.results), len(self.entries))
@@ -575,17 +582,20 @@ def grade(
         # Weaker isolation is stated plainly; the reason says what this host still enforces.
         report.notes.append(f"Isolation: plain processes, weaker than the bubblewrap sandbox: {options.mode_reason}.")
 
+    stop = threading.Event()
+
     def grade_module(name: str, stubs: list[Stub]) -> ModuleGrader:
         grader = ModuleGrader(
             curriculum.module(name), stubs, sources.get(name), options, rubric, progress,
             key=key, key_mode="replay" if key else "live",
         )  # fmt: skip
+        grader.stop = stop
         grader.grade()
         return grader
 
     # One fork server for the submission: torch is imported once, every worker is forked.
     with fork_server(options.limits, options.mode, options.device):
-        graders = _in_lanes(grade_module, list(selection.items()), options.module_lanes)
+        graders = _in_lanes(grade_module, list(selection.items()), options.module_lanes, stop)
     # Merged in the curriculum's order, whichever lane finished first: the same report.
     for (name, _), grader in zip(selection.items(), graders):
         source = sources.get(name)
@@ -597,21 +607,34 @@ def grade(
     return report
 
 
-def _in_lanes(grade_module: Callable, modules: list, lanes: int) -> list:
+class GradingStopped(Exception):
+    """A lane's module was left unfinished: the grading stopped in another lane."""
+
+
+def _in_lanes(grade_module: Callable, modules: list, lanes: int, stop: threading.Event) -> list:
     """``grade_module(name, stubs)`` for each module, ``lanes`` at a time, in order.
 
     Modules share nothing but the fork server (thread-safe) and the reference computations
     in the judge, which take turns (``framework.context.REFERENCE_TURN``: some seed torch's
     global generator). Each lane runs in a copy of this context (the fork server and the
-    audit's recorder are context variables). The first fault stops the rest: lanes not yet
-    started are cancelled, and the fault is raised once the running ones are done."""
+    audit's recorder are context variables). The first fault (or Ctrl-C) stops the rest at
+    once, rather than after the modules under way (a ResNet's training, 15 s): ``stop`` is
+    set, so a running module starts no further check; lanes not yet started are cancelled;
+    the fault is raised without waiting, and leaving the fork server then ends the workers
+    of the calls still under way."""
     if lanes <= 1 or len(modules) <= 1:
         return [grade_module(name, stubs) for name, stubs in modules]
-    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="divekit-lane") as pool:
-        futures = [pool.submit(contextvars.copy_context().run, grade_module, n, s) for n, s in modules]
-        try:
-            return [f.result() for f in futures]
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+    pool = ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="divekit-lane")
+    futures = [pool.submit(contextvars.copy_context().run, grade_module, n, s) for n, s in modules]
+    try:
+        # The first fault is seen when it happens, not when the modules before it are done.
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            if future in done and future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+        return [f.result() for f in futures]
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=not stop.is_set(), cancel_futures=True)

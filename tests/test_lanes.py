@@ -4,11 +4,14 @@ one lane gives, test for test, and a grader fault in one lane still stops the gr
 from __future__ import annotations
 
 import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from autograder import curriculum
+from autograder.awards import plan
 from autograder.config import GradingConfig
 from autograder.faults import GraderFault
 from autograder.grading import grade
@@ -61,3 +64,26 @@ def test_a_fault_in_one_lane_stops_the_grading(tmp_path):
     options = GradingConfig(sandbox="process", examples=5, training=False, solutions=str(solutions), lanes=2)
     with pytest.raises(GraderFault, match="gradient_descent"):
         grade(str(REPO / "solutions"), MODULES, options)
+
+
+def test_a_fault_stops_the_other_lane_at_its_next_check(tmp_path):
+    # One lane grades softmax_regression with a hanging softmax (many checks, each waiting
+    # out a call limit), the other faults at once: the first lane starts no check after it.
+    folder = _submission(tmp_path / "sub")
+    solutions = tmp_path / "solutions"
+    shutil.copytree(REPO / "solutions", solutions)
+    (solutions / "gradient_descent.py").unlink()
+    started: list[str] = []
+    options = GradingConfig(sandbox="process", examples=5, training=False, solutions=str(solutions), lanes=2)
+    with pytest.raises(GraderFault, match="gradient_descent"):
+        grade(
+            str(folder), ["softmax_regression", "gradient_descent"], options, progress=lambda s, *_: started.append(s)
+        )
+    for lane in [t for t in threading.enumerate() if t.name.startswith("divekit-lane")]:
+        lane.join(timeout=120)
+        assert not lane.is_alive(), "a lane went on grading after the fault"
+    built = options.built()
+    module = curriculum.module("softmax_regression")
+    softmax_checks = len(plan(module, list(module.stubs), built, built.rubric))
+    begun = [s for s in started if s.startswith("softmax_regression.")]
+    assert len(begun) < softmax_checks / 2, (len(begun), softmax_checks)  # all of them, waiting in order
