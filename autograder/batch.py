@@ -332,10 +332,6 @@ def grade_all(
     # so a rerun in another language regrades (the fingerprint covers it), and each judge,
     # here or in a Ray task elsewhere, writes in the driver's language, not its own locale's.
     job = {"only": only, "config": config.to_dict(), "lang": i18n.current()}
-    if backend == "local" and config.lanes == 0:
-        # Judges here share this machine's cores: each takes its share in lanes (a Ray
-        # task decides on its own node).
-        job["config"]["lanes"] = max(1, (os.cpu_count() or 1) // max(1, jobs))
     deadline = deadline_for(config, only)
     submissions = discover(folder)
     rows: dict[str, Row] = {}
@@ -349,6 +345,12 @@ def grade_all(
                 progress(row)
         else:
             todo.append((name, path, want))
+
+    if backend == "local" and config.lanes == 0:
+        # The judges at work here at once share this machine's cores: each takes its share
+        # in lanes (a Ray task decides on its own node). Not in the fingerprint: no regrade.
+        at_once = max(1, min(jobs, len(todo)))
+        job["config"]["lanes"] = max(1, (os.cpu_count() or 1) // at_once)
 
     def one(item: tuple[str, Path, str]) -> Row:
         name, path, want = item

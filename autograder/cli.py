@@ -105,6 +105,14 @@ def grading_options(fn):
             help="Hypothesis examples per property check.",
         ),
         click.option(
+            "--lanes",
+            type=click.IntRange(0, 64),
+            default=0,
+            show_default=True,
+            help="Modules graded at the same time (0: two on two cores or more; grade-all: each judge its "
+            "share of the cores). The grades do not depend on it.",
+        ),
+        click.option(
             "--timeout", type=float, default=None, help="Seconds allowed for one call into student code (default 60)."
         ),
         click.option(

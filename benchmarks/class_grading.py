@@ -129,15 +129,6 @@ def _hand_in_notebooks(folder: Path, course: Path, modules: list[str]) -> dict[s
     return empty
 
 
-def _nbgrader_env() -> dict[str, str]:
-    import os
-
-    # nbgrader runs its tools (alembic) by name, and its kernels must import this checkout.
-    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    bin_path = os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", "")))
-    return dict(os.environ, PYTHONPATH=path, PATH=bin_path)
-
-
 def _nbgrader(folder: Path, out: Path, config: GradingConfig, modules: list[str]) -> float:
     """`nbgrader autograde` on the class as notebooks, in a course `divekit nbgrader export`
     wrote with the same grading settings; only the autograde command is timed (the export,
@@ -153,7 +144,9 @@ def _nbgrader(folder: Path, out: Path, config: GradingConfig, modules: list[str]
     grading = {"training": config.training, "examples": config.examples, "sandbox": config.sandbox}
     exported = export(course, ASSIGNMENT, only=modules, grading=grading)
     modules = [p.stem for p in exported.notebooks]  # a module nbgrader cannot hold is left out
-    env = _nbgrader_env()
+    from tests.nbgrader_env import nbgrader_env
+
+    env = nbgrader_env()
 
     def nbgrader(*args: str) -> None:
         done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True)

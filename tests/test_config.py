@@ -58,6 +58,8 @@ def test_build_resolves_everything_once(tmp_path, monkeypatch):
 def test_build_refuses_what_cannot_be_had(tmp_path):
     with pytest.raises(ValueError, match="sandbox must be one of auto, bwrap, process"):
         GradingConfig(sandbox="docker")
+    with pytest.raises(ValueError, match="lanes must be 0 \\(automatic\\) or more, not -1"):
+        GradingConfig(lanes=-1)
     bad = tmp_path / "rubric.toml"
     bad.write_text("[policy]\nshare = 1\n")
     with pytest.raises(ValueError, match="unknown key 'share' in \\[policy\\]"):
@@ -73,3 +75,11 @@ def test_the_plain_form_rebuilds_the_same_config(tmp_path):
     again = GradingConfig.from_dict(plain)
     assert again == config
     assert again.rubric == curriculum.load_rubric(rubric)
+
+
+def test_lanes_are_automatic_unless_asked(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert GradingConfig().module_lanes == 1  # one core: one module at a time
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert GradingConfig().module_lanes == 2  # the judge is one process: two keep it busy
+    assert GradingConfig(lanes=3).module_lanes == 3

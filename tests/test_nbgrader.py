@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shlex
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 
 from autograder import batch, curriculum, intake, leaks
 
+from .nbgrader_env import nbgrader_env
 from .variants import linear_regression as variants
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,22 +65,13 @@ def _documented_commands() -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def _env() -> dict[str, str]:
-    # This checkout's divekit in nbgrader's kernels too (CI installs it; a worktree may not be).
-    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    # nbgrader runs its tools (alembic) by name: the environment's bin folder comes first, as
-    # in an activated virtual environment.
-    bin_path = os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", "")))
-    return dict(os.environ, PYTHONPATH=path, PATH=bin_path)
-
-
 def _run(line: str, cwd: Path) -> subprocess.CompletedProcess:
     words = shlex.split(line)
     tool, args = words[0], words[1:]
     prefix = {"divekit": [sys.executable, "-m", "autograder.cli"], "nbgrader": [sys.executable, "-m", "nbgrader"]}
     if tool == "divekit" and args[:2] == ["nbgrader", "export"]:
         args += EXPORT_EXTRA
-    done = subprocess.run(prefix[tool] + args, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=900)
+    done = subprocess.run(prefix[tool] + args, cwd=cwd, env=nbgrader_env(), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"{line} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
 
