@@ -17,12 +17,10 @@ reference_runs, report).
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import torch
@@ -38,6 +36,7 @@ from .framework.answer_key import AnswerKey, KeyMismatch, NotInKey
 from .framework.context import Ctx, NoReference, StubNotImplemented, unobserved
 from .framework.expect import RECORDING, CheckFailed
 from .i18n import t
+from .lanes import GradingStopped, in_lanes
 from .report import Attachment, Report, TestResult
 from .sandbox.zygote import current as current_fork_server
 from .sandbox.zygote import fork_server
@@ -91,7 +90,7 @@ class ModuleGrader:
         self.on_reference = False  # grading the reference, to tell a check's bug from a student's (see _run)
         self.timed_out: dict[str, str] = {}  # stub -> why it is not called again (see Ctx)
         # Set when the grading stops elsewhere (another lane's fault, Ctrl-C): this module
-        # starts no further check (see _in_lanes).
+        # starts no further check (see lanes.in_lanes).
         self.stop: threading.Event | None = None
         # The reference's seconds per call target, per check (calibrated call limits).
         self.reference_seconds: dict[str, dict[str, float]] = {}
@@ -595,7 +594,7 @@ def grade(
 
     # One fork server for the submission: torch is imported once, every worker is forked.
     with fork_server(options.limits, options.mode, options.device):
-        graders = _in_lanes(grade_module, list(selection.items()), options.module_lanes, stop)
+        graders = in_lanes(grade_module, list(selection.items()), options.module_lanes, stop)
     # Merged in the curriculum's order, whichever lane finished first: the same report.
     for (name, _), grader in zip(selection.items(), graders):
         source = sources.get(name)
@@ -605,36 +604,3 @@ def grade(
         report.attachments += grader.attachments
         report.notes += [n for n in grader.notes if "worker(s)" not in n and n not in report.notes]
     return report
-
-
-class GradingStopped(Exception):
-    """A lane's module was left unfinished: the grading stopped in another lane."""
-
-
-def _in_lanes(grade_module: Callable, modules: list, lanes: int, stop: threading.Event) -> list:
-    """``grade_module(name, stubs)`` for each module, ``lanes`` at a time, in order.
-
-    Modules share nothing but the fork server (thread-safe) and the reference computations
-    in the judge, which take turns (``framework.context.REFERENCE_TURN``: some seed torch's
-    global generator). Each lane runs in a copy of this context (the fork server and the
-    audit's recorder are context variables). The first fault (or Ctrl-C) stops the rest at
-    once, rather than after the modules under way (a ResNet's training, 15 s): ``stop`` is
-    set, so a running module starts no further check; lanes not yet started are cancelled;
-    the fault is raised without waiting, and leaving the fork server then ends the workers
-    of the calls still under way."""
-    if lanes <= 1 or len(modules) <= 1:
-        return [grade_module(name, stubs) for name, stubs in modules]
-    pool = ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="divekit-lane")
-    futures = [pool.submit(contextvars.copy_context().run, grade_module, n, s) for n, s in modules]
-    try:
-        # The first fault is seen when it happens, not when the modules before it are done.
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        for future in futures:
-            if future in done and future.exception() is not None:
-                raise future.exception()  # type: ignore[misc]
-        return [f.result() for f in futures]
-    except BaseException:
-        stop.set()
-        raise
-    finally:
-        pool.shutdown(wait=not stop.is_set(), cancel_futures=True)

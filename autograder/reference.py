@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import threading
 import types
-from functools import cache, wraps
 from pathlib import Path
+
+from .lanes import shared_once
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SOLUTIONS = REPO / "solutions"
@@ -17,23 +17,7 @@ class ReferenceMissing(Exception):
     pass
 
 
-_LOADING = threading.RLock()
-
-
-def _once(load):
-    """Cached, and loaded by one grading lane at a time: a module executed twice at once
-    would leave two copies, one of them in sys.modules."""
-    cached = cache(load)
-
-    @wraps(load)
-    def loaded(*args):
-        with _LOADING:
-            return cached(*args)
-
-    return loaded
-
-
-@_once
+@shared_once
 def load(module: str, solutions_dir: str | None = None) -> types.ModuleType:
     folder = Path(solutions_dir) if solutions_dir else DEFAULT_SOLUTIONS
     path = folder / f"{module}.py"
@@ -55,7 +39,7 @@ def load(module: str, solutions_dir: str | None = None) -> types.ModuleType:
 # beside the solutions (``solutions/mistakes/<module>.py``), never in the grader package:
 # it runs only where the solutions are, inside the checks' ``ctx.expected`` functions, and
 # a student pack gets its values through the answer key.
-@_once
+@shared_once
 def _mistakes_at(path: str) -> types.ModuleType:
     file = Path(path)
     if not file.exists():

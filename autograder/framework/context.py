@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ import hypothesis
 import torch
 from hypothesis import HealthCheck, Phase
 
+from ..lanes import REFERENCE_TURN
 from ..session import StudentError, WorkerLost, WorkerSession
 from ..worker.protocol import Handle, Param, TensorMeta, decode, encode
 from ..worker.records import ModuleInfo
@@ -43,12 +43,6 @@ def _no_local_constants() -> None:
 
 _no_local_constants()
 
-
-# Reference computations in the judge take turns across grading lanes (grading._in_lanes):
-# some seed torch's global generator and then draw from it (a network built before its
-# drawn weights are loaded, a reference training run), which another lane drawing at the
-# same moment would disturb. Reentrant: a reference run may ask for another.
-REFERENCE_TURN = threading.RLock()
 
 # Every answer a check receives from the worker, in order, when a list is set here:
 # ``divekit audit`` compares a mutant's answers with the reference's (autograder/audit/).

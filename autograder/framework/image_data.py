@@ -4,11 +4,11 @@ to a budget that depends on the device."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import torch
 
 from .. import data
+from ..lanes import shared_once
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Budget:
         return f"{self.train} training / {self.test} test images, {self.epochs} epochs, batch {self.batch_size}"
 
 
-@lru_cache(maxsize=4)
+@shared_once  # one copy in memory, however many lanes train at once
 def _load(root: str | None, copy: str | None) -> data.ImageData:
     return data.load_fashion_mnist(root, copy=copy or None)
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import ast
 import importlib
 import sys
-import threading
 import types
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+from ..lanes import shared_once
 from ..worker import probes
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
@@ -82,17 +82,9 @@ def closure(module: str) -> list[str]:
     return order
 
 
-_LOADING = threading.RLock()  # one grading lane at a time executes a probe module
-
-
+@shared_once  # cached, and executed by one grading lane at a time
 def judge_module(module: str) -> types.ModuleType:
     """The probe module ``module`` in the judge, executed as the worker executes it."""
-    with _LOADING:
-        return _judge_module(module)
-
-
-@cache
-def _judge_module(module: str) -> types.ModuleType:
     name = f"{probes.__name__}.{module}"
     path = probe_file(module)
     if path is None:
