@@ -346,11 +346,11 @@ def grade_all(
         else:
             todo.append((name, path, want))
 
-    if backend == "local" and config.lanes == 0:
-        # The judges at work here at once share this machine's cores: each takes its share
-        # in lanes (a Ray task decides on its own node). Not in the fingerprint: no regrade.
+    if backend == "local":
+        # The judges at work here at once share this machine's cores: each gets the lanes
+        # of its share (a Ray task decides on its own node). Not in the fingerprint: no regrade.
         at_once = max(1, min(jobs, len(todo)))
-        job["config"]["lanes"] = max(1, (os.cpu_count() or 1) // at_once)
+        job["config"]["lanes"] = config.module_lanes(cores=(os.cpu_count() or 1) // at_once)
 
     def one(item: tuple[str, Path, str]) -> Row:
         name, path, want = item

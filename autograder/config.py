@@ -91,11 +91,12 @@ class GradingConfig:
         if self.lanes < 0:
             raise ValueError(f"lanes must be 0 (automatic) or more, not {self.lanes}")
 
-    @property
-    def module_lanes(self) -> int:
-        """How many modules are graded at once: a grading lane is mostly waiting (the judge
-        on a worker, a worker on the judge), so two keep two cores busier than one."""
-        return self.lanes or (2 if (os.cpu_count() or 1) >= 2 else 1)
+    def module_lanes(self, cores: int | None = None) -> int:
+        """How many modules are graded at once, by a judge that has ``cores`` (default: this
+        machine's): a grading lane is mostly waiting (the judge on a worker, a worker on the
+        judge), so two keep two cores busier than one; more add little to one judge."""
+        cores = cores if cores is not None else os.cpu_count() or 1
+        return self.lanes or (2 if cores >= 2 else 1)
 
     @classmethod
     def build(cls, *, timeout: float | None = None, rubric: str | None = None, **asked: Any) -> GradingConfig:

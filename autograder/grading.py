@@ -60,6 +60,7 @@ class ModuleGrader:
         calibrate: bool = True,
         key: AnswerKey | None = None,
         key_mode: str = "live",
+        stop: threading.Event | None = None,
     ):
         self.module = module
         # Where reference values come from (framework/answer_key.py): "live" computes them
@@ -85,13 +86,13 @@ class ModuleGrader:
         self.results: list[TestResult] = []
         self.attachments: list[Attachment] = []
         self.notes: list[str] = []
-        self.started = time.monotonic()
+        self.started = 0.0  # set when grade() starts: the module's time budget counts from there
         self.workers_started = 0
         self.on_reference = False  # grading the reference, to tell a check's bug from a student's (see _run)
         self.timed_out: dict[str, str] = {}  # stub -> why it is not called again (see Ctx)
         # Set when the grading stops elsewhere (another lane's fault, Ctrl-C): this module
         # starts no further check (see lanes.in_lanes).
-        self.stop: threading.Event | None = None
+        self.stop = stop
         # The reference's seconds per call target, per check (calibrated call limits).
         self.reference_seconds: dict[str, dict[str, float]] = {}
         self.measured: dict[str, dict[str, float]] = {}  # what this run's checks measured
@@ -160,8 +161,7 @@ class ModuleGrader:
             stubs = [s for s in self.module.stubs if s.name in stub_names]
             text = Path(ref.__file__).read_text(encoding="utf-8")
             source = intake.Source(self.module.name, self.module.filename, text, "file")
-            run = ModuleGrader(self.module, stubs, source, self.options, self.rubric, calibrate=False)
-            run.stop = self.stop
+            run = ModuleGrader(self.module, stubs, source, self.options, self.rubric, calibrate=False, stop=self.stop)
             with unobserved():  # the reference's answers are not the submission's
                 run.grade()
             return run.measured
@@ -220,6 +220,7 @@ class ModuleGrader:
 
     # -- the pipeline --------------------------------------------------------------------
     def grade(self) -> list[TestResult]:
+        self.started = time.monotonic()
         try:
             if self.calibrate and self.source is not None:
                 self.reference_seconds = self._reference_seconds()
@@ -582,21 +583,29 @@ def grade(
         report.notes.append(f"Isolation: plain processes, weaker than the bubblewrap sandbox: {options.mode_reason}.")
 
     stop = threading.Event()
-
-    def grade_module(name: str, stubs: list[Stub]) -> ModuleGrader:
-        grader = ModuleGrader(
-            curriculum.module(name), stubs, sources.get(name), options, rubric, progress,
-            key=key, key_mode="replay" if key else "live",
-        )  # fmt: skip
-        grader.stop = stop
-        grader.grade()
-        return grader
-
+    told = _SubmissionProgress(progress) if progress else None
     # One fork server for the submission: torch is imported once, every worker is forked.
+    # The graders are made inside (their plans import the checks while the zygote boots).
     with fork_server(options.limits, options.mode, options.device):
-        graders = in_lanes(grade_module, list(selection.items()), options.module_lanes, stop)
+        graders = [
+            ModuleGrader(
+                curriculum.module(name),
+                stubs,
+                sources.get(name),
+                options,
+                rubric,
+                told.module() if told else None,
+                key=key,
+                key_mode="replay" if key else "live",
+                stop=stop,
+            )
+            for name, stubs in selection.items()
+        ]
+        if told:
+            told.total = sum(len(g.entries) for g in graders)
+        in_lanes([g.grade for g in graders], options.module_lanes(), stop)
     # Merged in the curriculum's order, whichever lane finished first: the same report.
-    for (name, _), grader in zip(selection.items(), graders):
+    for name, grader in zip(selection, graders):
         source = sources.get(name)
         if source is not None and source.note:
             report.notes.append(f"{name}: {source.note}")
@@ -604,3 +613,27 @@ def grade(
         report.attachments += grader.attachments
         report.notes += [n for n in grader.notes if "worker(s)" not in n and n not in report.notes]
     return report
+
+
+class _SubmissionProgress:
+    """``progress`` told of the whole submission (tests begun of all its tests), whichever
+    lane is reporting: with modules in lanes, each module's own count would make a bar jump
+    between two modules."""
+
+    def __init__(self, tell: Progress):
+        self.tell = tell
+        self.total = 0
+        self._begun: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def module(self) -> Progress:
+        """The progress one module's grader reports to: (label, done in the module, its total)."""
+        slot = len(self._begun)
+        self._begun[slot] = 0
+
+        def report(label: str, done: int, _module_total: int) -> None:
+            with self._lock:
+                self._begun[slot] = done
+                self.tell(label, sum(self._begun.values()), self.total)
+
+        return report

@@ -52,9 +52,9 @@ class GradingStopped(Exception):
     """A lane's module was left unfinished: the grading stopped in another lane."""
 
 
-def in_lanes(grade_module: Callable[[str, Any], T], modules: list, lanes: int, stop: threading.Event) -> list[T]:
-    """``grade_module(name, stubs)`` for each ``(name, stubs)`` of ``modules``, ``lanes`` at a
-    time; the results in the order of ``modules``.
+def in_lanes(work: list[Callable[[], T]], lanes: int, stop: threading.Event) -> list[T]:
+    """Each of ``work`` (a module's grading), ``lanes`` at a time; the results in the order
+    of ``work``.
 
     Each lane runs in a copy of this context (the fork server and the audit's recorder are
     context variables). The first fault (or Ctrl-C) stops the rest at once, rather than
@@ -62,10 +62,10 @@ def in_lanes(grade_module: Callable[[str, Any], T], modules: list, lanes: int, s
     module starts no further check (it raises ``GradingStopped``); lanes not yet started
     are cancelled; the fault is raised without waiting, and the caller's leaving the fork
     server then ends the workers of the calls still under way."""
-    if lanes <= 1 or len(modules) <= 1:
-        return [grade_module(name, stubs) for name, stubs in modules]
+    if lanes <= 1 or len(work) <= 1:
+        return [do() for do in work]
     pool = ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="divekit-lane")
-    futures = [pool.submit(contextvars.copy_context().run, grade_module, n, s) for n, s in modules]
+    futures = [pool.submit(contextvars.copy_context().run, do) for do in work]
     try:
         # The first fault is seen when it happens, not when the modules before it are done.
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)

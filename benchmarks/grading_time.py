@@ -80,7 +80,7 @@ def whole_submission(modules, options, base: float, cold: bool) -> None:
             print(f"    {label} warm reference cache {warm_s:7.2f} s ({warm_s / base:.1f}x a bare worker start)")
             if report.score < report.max_score - 1e-9:
                 print(f"    note: the solutions scored {report.score:g}/{report.max_score:g}")
-            if opts.module_lanes > 1:  # the same grading, one module at a time
+            if opts.module_lanes() > 1:  # the same grading, one module at a time
                 t = time.perf_counter()
                 single = grade(str(REPO / "solutions"), modules, replace(opts, lanes=1))
                 one_s = time.perf_counter() - t
@@ -88,7 +88,7 @@ def whole_submission(modules, options, base: float, cold: bool) -> None:
                 verdict = "same" if same else "DIFFERENT"
                 print(
                     f"    {label} one module at a time {one_s:7.2f} s "
-                    f"({opts.module_lanes} lanes: {one_s / warm_s:.2f}x faster; {verdict} scores)"
+                    f"({opts.module_lanes()} lanes: {one_s / warm_s:.2f}x faster; {verdict} scores)"
                 )
 
 

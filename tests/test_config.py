@@ -79,7 +79,8 @@ def test_the_plain_form_rebuilds_the_same_config(tmp_path):
 
 def test_lanes_are_automatic_unless_asked(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 1)
-    assert GradingConfig().module_lanes == 1  # one core: one module at a time
+    assert GradingConfig().module_lanes() == 1  # one core: one module at a time
     monkeypatch.setattr("os.cpu_count", lambda: 16)
-    assert GradingConfig().module_lanes == 2  # the judge is one process: two keep it busy
-    assert GradingConfig(lanes=3).module_lanes == 3
+    assert GradingConfig().module_lanes() == 2  # the judge is one process: two keep it busy
+    assert GradingConfig().module_lanes(cores=1) == 1  # a judge among several: its share
+    assert GradingConfig(lanes=3).module_lanes() == 3

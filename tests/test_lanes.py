@@ -46,8 +46,14 @@ def test_two_lanes_give_the_report_one_lane_gives(tmp_path):
     folder = _submission(tmp_path / "sub")
     options = GradingConfig(sandbox="process", examples=5, training=False)
     one = grade(str(folder), MODULES, replace(options, lanes=1))
-    two = grade(str(folder), MODULES, replace(options, lanes=2))
+    told: list[tuple[int, int]] = []
+    two = grade(
+        str(folder), MODULES, replace(options, lanes=2), progress=lambda _, done, total: told.append((done, total))
+    )
     assert _seen(two) == _seen(one)
+    # The progress is the submission's, whichever lane tells it: one total, never going back.
+    assert {total for _, total in told} == {len(two.tests)}
+    assert [done for done, _ in told] == sorted(done for done, _ in told)
     assert [t.stub.split(".")[0] for t in two.tests] == sorted(
         (t.stub.split(".")[0] for t in two.tests), key=MODULES.index
     )  # in the curriculum's order, whichever lane finished first
@@ -86,4 +92,4 @@ def test_a_fault_stops_the_other_lane_at_its_next_check(tmp_path):
     module = curriculum.module("softmax_regression")
     softmax_checks = len(plan(module, list(module.stubs), built, built.rubric))
     begun = [s for s in started if s.startswith("softmax_regression.")]
-    assert len(begun) < softmax_checks / 2, (len(begun), softmax_checks)  # all of them, waiting in order
+    assert len(begun) < softmax_checks / 2, (len(begun), softmax_checks)  # waiting in order let all of them run
