@@ -579,6 +579,37 @@ def test_limits_have_sane_defaults():
     assert Path(sandbox.WORKER_PACKAGE / "probes" / "__init__.py").is_file()
 
 
+def test_the_memory_watch_reads_smaps_only_when_the_resident_size_could_break_the_limit(monkeypatch):
+    """PSS (smaps_rollup, ~13 ms for a process that imported torch) is read only when the
+    resident sizes could exceed the limit: below it their sum gives the same verdict."""
+    from types import SimpleNamespace
+
+    from autograder.sandbox import proc, supervisor
+
+    me = proc.read(os.getpid())
+    assert me is not None and me.rss > 0
+    members = {me.pid: me}
+
+    def watch(memory_bytes):
+        limits = Limits(memory_bytes=memory_bytes)
+        return supervisor.Supervisor(None, limits, SimpleNamespace(pid=me.pid), watch=False)
+
+    def no_smaps(pid, fallback):
+        raise AssertionError("smaps_rollup read although the resident size is far below the limit")
+
+    with monkeypatch.context() as m:
+        m.setattr(supervisor, "pss", no_smaps)
+        assert watch(me.rss + 2 * supervisor.RSS_SLACK)._memory(members) == me.rss
+    # At the limit (within the counters' slack) and above it, the proportional size counts.
+    asked = []
+    with monkeypatch.context() as m:
+        m.setattr(supervisor, "pss", lambda pid, fallback: asked.append(pid) or 12345)
+        for limit in (me.rss + supervisor.RSS_SLACK // 2, me.rss // 2):
+            assert watch(limit)._memory(members) == 12345
+    assert asked == [me.pid, me.pid]
+    assert 0 < proc.pss(me.pid, -1) <= proc.read(me.pid).rss + supervisor.RSS_SLACK  # the real reading
+
+
 def test_a_required_sandbox_that_cannot_start_stops_grading(tmp_path):
     """DIVEKIT_REQUIRE_SANDBOX=bwrap (CI): where bubblewrap cannot start (here: not on
     PATH, for real, in a separate process) "auto" fails instead of falling back, and an
