@@ -148,22 +148,41 @@ def _nbgrader(folder: Path, out: Path, config: GradingConfig, modules: list[str]
 
     env = nbgrader_env()
 
-    def nbgrader(*args: str) -> None:
+    def nbgrader(*args: str, per_student: bool = False) -> str:
         done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True)
-        if done.returncode != 0:
-            said = done.stdout.decode()[-2000:] + done.stderr.decode()[-2000:]
-            raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{said}")
+        said = done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
+        # autograde exits 1 when it could not process some student (a hostile notebook that
+        # ends its kernel, say) and still grades the rest: those students are reported, the
+        # leg goes on, as a course would.
+        if done.returncode != 0 and not (per_student and "There was an error processing assignment" in said):
+            raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{said[-4000:]}")
+        return said
 
     nbgrader("generate_assignment", ASSIGNMENT)
     empty = _hand_in_notebooks(folder, course, modules)
     start = time.perf_counter()
-    nbgrader("autograde", ASSIGNMENT)
+    said = nbgrader("autograde", ASSIGNMENT, per_student=True)
     seconds = time.perf_counter() - start
+    failed = sorted(set(re.findall(r"error processing assignment '[^']*' for student '([^']+)'", said)))
+    lines = said.splitlines()
+    for student in failed:
+        # nbgrader's own words: the error lines of the block that ends with this student's failure
+        end = next(
+            i for i, line in enumerate(lines) if f"for student '{student}'" in line and "error processing" in line
+        )
+        block = lines[max(0, end - 60) : end]
+        starts = [i for i, line in enumerate(block) if f"/{student}/" in line and "Converting notebook" in line]
+        block = block[starts[0] :] if starts else block
+        words = ("Error", "ERROR", "Timeout", "timed out", "died", "Exception")
+        reasons = [line.strip() for line in block if any(w in line for w in words)][:4]
+        print(f"    nbgrader could not grade {student}: " + (" | ".join(reasons) or "(no reason given)")[:600])
     out.mkdir(parents=True)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id_of(course)) as gb:
         for student in sorted(p.name for p in (course / "submitted").iterdir()):
             if student in empty:  # as the local legs record a submission with nothing to grade
                 data = {"tests": [], "extra_data": {"status": "unusable", "reason": empty[student]}}
+            elif student in failed:
+                data = {"tests": [], "extra_data": {"status": "nbgrader could not grade it"}}
             else:
                 tests = []
                 for module in modules:
