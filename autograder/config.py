@@ -93,8 +93,9 @@ class GradingConfig:
 
     def module_lanes(self, cores: int | None = None) -> int:
         """How many modules are graded at once, by a judge that has ``cores`` (default: this
-        machine's): a grading lane is mostly waiting (the judge on a worker, a worker on the
-        judge), so two keep two cores busier than one; more add little to one judge."""
+        machine's): while one lane waits on a worker that computes (a training run above all),
+        the other keeps the judge busy; more add little, since the lanes share the judge's one
+        Python lock, which its own work (hypothesis above all) nearly fills."""
         cores = cores if cores is not None else os.cpu_count() or 1
         return self.lanes or (2 if cores >= 2 else 1)
 

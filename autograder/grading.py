@@ -623,17 +623,17 @@ class _SubmissionProgress:
     def __init__(self, tell: Progress):
         self.tell = tell
         self.total = 0
-        self._begun: dict[int, int] = {}
+        self._begun: list[int] = []  # tests begun, per module
         self._lock = threading.Lock()
 
     def module(self) -> Progress:
         """The progress one module's grader reports to: (label, done in the module, its total)."""
         slot = len(self._begun)
-        self._begun[slot] = 0
+        self._begun.append(0)
 
         def report(label: str, done: int, _module_total: int) -> None:
             with self._lock:
                 self._begun[slot] = done
-                self.tell(label, sum(self._begun.values()), self.total)
+                self.tell(label, sum(self._begun), self.total)
 
         return report

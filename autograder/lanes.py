@@ -1,8 +1,11 @@
 """Grading lanes: the modules of one submission graded at the same time, each in a thread
 of the judge (``GradingConfig.lanes``).
 
-A lane is mostly waiting (the judge on a forked worker, or the worker on the judge), so two
-lanes keep two cores busier than one. Each module keeps its own forked workers, so nothing
+While one lane waits on a forked worker that computes (a training threshold above all), the
+other keeps the judge busy: with training, two lanes grade the solutions about 1.45x faster
+than one. The unit checks gain little: the lanes share the judge's one Python lock, and its
+own work (hypothesis drawing inputs, above all) nearly fills it (docs/grading-time.md). Each
+module keeps its own forked workers, so nothing
 a stub does reaches another module; what the lanes share in the judge is here:
 
 - ``shared_once``: what is loaded once per process (a reference solution, a probe module,

@@ -164,18 +164,9 @@ def _nbgrader(folder: Path, out: Path, config: GradingConfig, modules: list[str]
     said = nbgrader("autograde", ASSIGNMENT, per_student=True)
     seconds = time.perf_counter() - start
     failed = sorted(set(re.findall(r"error processing assignment '[^']*' for student '([^']+)'", said)))
-    lines = said.splitlines()
-    for student in failed:
-        # nbgrader's own words: the error lines of the block that ends with this student's failure
-        end = next(
-            i for i, line in enumerate(lines) if f"for student '{student}'" in line and "error processing" in line
-        )
-        block = lines[max(0, end - 60) : end]
-        starts = [i for i, line in enumerate(block) if f"/{student}/" in line and "Converting notebook" in line]
-        block = block[starts[0] :] if starts else block
-        words = ("Error", "ERROR", "Timeout", "timed out", "died", "Exception")
-        reasons = [line.strip() for line in block if any(w in line for w in words)][:4]
-        print(f"    nbgrader could not grade {student}: " + (" | ".join(reasons) or "(no reason given)")[:600])
+    if failed:  # nbgrader's own words: the exceptions its log names
+        raised = dict.fromkeys(m.strip() for m in re.findall(r"^\s*[\w.]+(?:Error|Exception): .*$", said, re.M))
+        print(f"    nbgrader could not grade {', '.join(failed)}: {' | '.join(raised) or '(no reason given)'}"[:800])
     out.mkdir(parents=True)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id_of(course)) as gb:
         for student in sorted(p.name for p in (course / "submitted").iterdir()):

@@ -580,7 +580,7 @@ def test_limits_have_sane_defaults():
 
 
 def test_the_memory_watch_reads_smaps_only_when_the_resident_size_could_break_the_limit(monkeypatch):
-    """PSS (smaps_rollup, ~13 ms for a process that imported torch) is read only when the
+    """PSS (smaps_rollup, 27-40 ms for a worker that imported torch) is read only when the
     resident sizes could exceed the limit: below it their sum gives the same verdict."""
     from types import SimpleNamespace
 

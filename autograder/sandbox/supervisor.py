@@ -132,9 +132,9 @@ class Supervisor:
         """The tree's memory as the limit counts it: proportional set sizes (torch's shared
         libraries counted once across processes), read only when the resident sizes could
         exceed the limit. PSS is never more than RSS, so below the limit the RSS sum gives
-        the same verdict; reading ``smaps_rollup`` walks a process's page tables, about
-        13 ms for a worker that imported torch, which at ten checks a second was a quarter
-        of a core of kernel time for two lanes' workers."""
+        the same verdict; reading ``smaps_rollup`` walks a process's page tables, 27-40 ms of
+        kernel time for a worker that imported torch (2.6 CPU-s a submission's unit checks,
+        8.1 with the training thresholds, before this)."""
         resident = sum(p.rss for p in members.values())
         # /proc/<pid>/stat's RSS comes from per-CPU counters that may lag by a few pages
         # per CPU and thread: well within this slack.
