@@ -610,6 +610,45 @@ def test_the_memory_watch_reads_smaps_only_when_the_resident_size_could_break_th
     assert 0 < proc.pss(me.pid, -1) <= proc.read(me.pid).rss + supervisor.RSS_SLACK  # the real reading
 
 
+def test_the_watch_reads_a_tree_from_its_own_entries_as_a_whole_scan_would_see_it(monkeypatch):
+    """proc.tree (each process's /proc/PID/task/*/children) finds what the walk over the
+    whole table finds: a grandchild made by a thread other than the main one, and a
+    grand-grandchild; a root whose start time does not match (a reused pid) is left out."""
+    from autograder.sandbox import proc
+
+    code = (
+        "import subprocess, sys, threading, time\n"
+        "made = threading.Event()\n"
+        "def make():\n"  # the thread lives on: its child is listed under the thread alone
+        "    subprocess.Popen([sys.executable, '-c',"
+        ' \'import subprocess, sys, time; subprocess.Popen(["sleep", "30"]); time.sleep(30)\'])\n'
+        "    made.set(); time.sleep(30)\n"
+        "threading.Thread(target=make, daemon=True).start(); made.wait()\n"
+        "print('ready', flush=True); time.sleep(30)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 10
+        while len(proc._tree_from_table({parent.pid: None})) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the grandchild starts its own child
+        by_table = proc._tree_from_table({parent.pid: None})
+        assert len(by_table) == 3
+        assert proc._CHILDREN_FILES, "this kernel has no /proc/PID/task/TID/children"
+        shape = {pid: p.ppid for pid, p in by_table.items()}
+        assert {pid: p.ppid for pid, p in proc.tree({parent.pid: None}).items()} == shape
+        start = by_table[parent.pid].start
+        assert set(proc.tree({parent.pid: start})) == set(by_table)
+        assert proc.tree({parent.pid: start + 1}) == {} == proc._tree_from_table({parent.pid: start + 1})
+        # Without the children files the whole table is read, with the same answer.
+        monkeypatch.setattr(proc, "_CHILDREN_FILES", False)
+        assert {pid: p.ppid for pid, p in proc.tree({parent.pid: None}).items()} == shape
+    finally:
+        for pid in proc._tree_from_table({parent.pid: None}):
+            os.kill(pid, 9)
+        parent.wait()
+
+
 def test_a_required_sandbox_that_cannot_start_stops_grading(tmp_path):
     """DIVEKIT_REQUIRE_SANDBOX=bwrap (CI): where bubblewrap cannot start (here: not on
     PATH, for real, in a separate process) "auto" fails instead of falling back, and an

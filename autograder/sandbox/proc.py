@@ -74,6 +74,67 @@ def scan_processes() -> dict[int, Proc]:
     return {p.pid: p for p in processes() if p.alive}
 
 
+# /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN) lists the children each thread made:
+# a tree is then read from its own entries alone. Without it, the whole table is read.
+_CHILDREN_FILES = os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+
+
+def children(pid: int) -> list[int]:
+    """The pids of ``pid``'s children now (made by any of its threads); [] once it is gone."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                found += [int(c) for c in f.read().split()]
+        except (OSError, ValueError):
+            continue  # the thread ended meanwhile
+    return found
+
+
+def tree(roots: dict[int, int | None]) -> dict[int, Proc]:
+    """The live processes in the trees below ``roots`` (each root included), by pid.
+
+    ``roots`` maps a pid to the start time it must have (None: any), so that a pid the
+    system reused is not taken for a process seen before. The watch asks this ten times a
+    second per worker: reading the worker's own few entries instead of the whole table
+    (70 or more processes, about 6 ms of the judge's time a scan while grading) is what
+    keeps the watch cheap. Like a scan, it sees the table as it is while being read: a
+    process made or ended meanwhile may be missed once and is seen at the next look."""
+    if not _CHILDREN_FILES:
+        return _tree_from_table(roots)
+    found: dict[int, Proc] = {}
+    todo: list[tuple[int, int | None]] = list(roots.items())
+    while todo:
+        pid, start = todo.pop()
+        if pid in found:
+            continue
+        p = read(pid)
+        if p is None or not p.alive or start not in (None, p.start):
+            continue
+        found[pid] = p
+        todo += [(child, None) for child in children(pid)]
+    return found
+
+
+def _tree_from_table(roots: dict[int, int | None]) -> dict[int, Proc]:
+    procs = scan_processes()
+    below: dict[int, list[int]] = {}
+    for p in procs.values():
+        below.setdefault(p.ppid, []).append(p.pid)
+    found: dict[int, Proc] = {}
+    todo = [pid for pid, start in roots.items() if pid in procs and start in (None, procs[pid].start)]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found[pid] = procs[pid]
+            todo += below.get(pid, [])
+    return found
+
+
 def uid_has_processes(uid: int) -> bool:
     return any(p.alive and p.uid == uid for p in processes(uid=True))
 

@@ -12,7 +12,7 @@ import time
 
 from .launch import Launch
 from .limits import Limits, fmt_bytes
-from .proc import Proc, processes_with, pss, scan_processes
+from .proc import Proc, processes_with, pss, tree
 from .uids import kill_uid
 
 RSS_SLACK = 64 * 1024 * 1024
@@ -63,21 +63,9 @@ class Supervisor:
     # -- membership ------------------------------------------------------------------------
     def members(self) -> dict[int, Proc]:
         """The worker's live processes now, by pid."""
-        procs = scan_processes()
-        roots = {self.popen.pid} | {
-            pid for pid, start in self._known.items() if pid in procs and procs[pid].start == start
-        }
-        children: dict[int, list[int]] = {}
-        for p in procs.values():
-            children.setdefault(p.ppid, []).append(p.pid)
-        found: dict[int, Proc] = {}
-        todo = [r for r in roots if r in procs]
-        while todo:
-            pid = todo.pop()
-            if pid in found:
-                continue
-            found[pid] = procs[pid]
-            todo += children.get(pid, [])
+        with self._lock:
+            roots = {self.popen.pid: None, **self._known}
+        found = tree(roots)
         with self._lock:
             for pid, p in found.items():
                 self._known[pid] = p.start

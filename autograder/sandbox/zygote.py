@@ -34,7 +34,8 @@ from pathlib import Path
 from .host import release_uid
 from .launch import Launch, build_launch
 from .limits import Limits
-from .proc import read, scan_processes
+from .proc import children as children_of
+from .proc import read, tree
 from .supervisor import Supervisor
 from .workdir import prepare_workdir
 
@@ -224,11 +225,11 @@ class ForkServer:
 
     def _find(self, root: int, inner: int) -> int:
         """The host pid of the process with pid ``inner`` in the sandbox, below ``root``."""
-        procs = scan_processes()
-        children: dict[int, list[int]] = {}
-        for p in procs.values():
-            children.setdefault(p.ppid, []).append(p.pid)
-        for pid in _descendants(children, [root]):
+        # A fresh child is the zygote's own: its children are looked at before the rest.
+        for pid in children_of(root):
+            if _inner_pid(pid) == inner:
+                return pid
+        for pid in tree({root: None}):
             if _inner_pid(pid) == inner:
                 return pid
         raise ForkServerLost(f"the fork server's process {inner} is not in its sandbox")
@@ -314,7 +315,9 @@ class ForkServer:
         with self._lock:
             if self._pending or not self._alive():
                 return []
-            procs = scan_processes()
+            # The sandbox's processes are those below its first one (in bubblewrap's pid
+            # namespace an orphan is re-parented inside it), as before with a whole scan.
+            procs = tree({self._popen.pid: None})
             children: dict[int, list[int]] = {}
             for p in procs.values():
                 children.setdefault(p.ppid, []).append(p.pid)
