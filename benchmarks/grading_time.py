@@ -1,6 +1,7 @@
 """How long grading takes: one whole submission (the reference solutions) with a cold and
 a warm reference cache, with and without the training thresholds (and, warm, one module
-at a time against the default grading lanes); per module; what each
+at a time against the default grading lanes, and with hypothesis drawing every example
+anew against replaying the recorded ones); per module; what each
 training threshold costs and reaches; and a batch of 1, 10 (and 50) submissions.
 
 Baseline in the same run: the cost of starting one bare worker (a Python process that
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from autograder import batch, curriculum
 from autograder.config import GradingConfig
+from autograder.framework import drawn_examples
 from autograder.grading import grade
 from autograder.sandbox import Limits
 from autograder.session import WorkerSession
@@ -90,6 +92,20 @@ def whole_submission(modules, options, base: float, cold: bool) -> None:
                     f"    {label} one module at a time {one_s:7.2f} s "
                     f"({opts.module_lanes()} lanes: {one_s / warm_s:.2f}x faster; {verdict} scores)"
                 )
+            # The same grading with hypothesis drawing every example again (no replay of the
+            # recorded ones: framework/drawn_examples.py).
+            os.environ[drawn_examples.ENV_VAR] = "0"
+            try:
+                t = time.perf_counter()
+                drawn = grade(str(REPO / "solutions"), modules, opts)
+                drawn_s = time.perf_counter() - t
+            finally:
+                del os.environ[drawn_examples.ENV_VAR]
+            same = [(x.name, x.score) for x in drawn.tests] == [(x.name, x.score) for x in report.tests]
+            print(
+                f"    {label} hypothesis drawing anew {drawn_s:7.2f} s "
+                f"(replayed examples: {drawn_s / warm_s:.2f}x faster; {'same' if same else 'DIFFERENT'} scores)"
+            )
 
 
 def per_module(modules, options, repeat: int, base: float) -> None:

@@ -563,12 +563,18 @@ def _examples_drawn(check_name: str) -> list[int]:
     return seen
 
 
-def test_property_checks_are_seeded_by_their_check_without_a_database():
+@pytest.mark.parametrize("replay", ["0", "1"])
+def test_property_checks_are_seeded_by_their_check_without_a_database(monkeypatch, replay):
     # The same check draws the same inputs every run (a regrade is reproducible),
-    # and the seed is the check's own, so two checks do not share inputs.
+    # and the seed is the check's own, so two checks do not share inputs: hypothesis's own
+    # draws ("0"), and the examples replayed from the first run ("1", drawn_examples.py).
+    from autograder.framework import drawn_examples
+
+    monkeypatch.setenv(drawn_examples.ENV_VAR, replay)
+    monkeypatch.setattr(drawn_examples, "_MEMORY", {})
     first, again = _examples_drawn("one check"), _examples_drawn("one check")
     other = _examples_drawn("another check")
-    assert first == again
+    assert first == again and len(first) == 25
     assert first != other
 
 

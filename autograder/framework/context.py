@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +19,7 @@ from ..lanes import REFERENCE_TURN
 from ..session import StudentError, WorkerLost, WorkerSession
 from ..worker.protocol import Handle, Param, TensorMeta, decode, encode
 from ..worker.records import ModuleInfo
-from . import Check
+from . import Check, drawn_examples
 from .answer_key import AnswerKey, entry_name
 from .expect import CheckFailed
 
@@ -110,6 +112,7 @@ class Ctx:
     # up in ``answer_key``; there is no reference).
     key_mode: str = "live"
     answer_key: AnswerKey | None = field(default=None, repr=False)
+    _properties: int = field(default=0, init=False, repr=False)  # given() calls so far (see given)
 
     @property
     def ref(self) -> types.ModuleType:
@@ -288,7 +291,10 @@ class Ctx:
         """Decorate a property; calling it runs it on hypothesis-drawn inputs, deterministically.
 
         Grading runs are seeded per check and keep no example database, so the same
-        submission always meets the same inputs and gets the same grade.
+        submission always meets the same inputs and gets the same grade. Once a property
+        has run to the end, its examples are replayed without hypothesis's engine
+        (framework/drawn_examples.py), so ``strategies`` must be built from the check's
+        own constants, never from a value a worker returned.
         """
         settings = hypothesis.settings(
             max_examples=examples or self.examples,
@@ -309,10 +315,35 @@ class Ctx:
         )
 
         def wrap(fn):
+            place = self._properties  # which of the check's properties this is
+            self._properties += 1
+            drawn: list = []
+
+            @functools.wraps(fn)
+            def body(*args, **kwargs):
+                drawn.append(copy.deepcopy((args, kwargs)))  # before the body may change them
+                return fn(*args, **kwargs)
+
             # Seeded with the check's own seed, not derandomised: hypothesis derives a
             # derandomised seed from the property's source text, so reformatting or moving a
             # check would change the inputs every student meets, and with them the grades.
-            return hypothesis.seed(self.seed)(settings(hypothesis.given(*strategies, **kw_strategies)(fn)))
+            explore = hypothesis.seed(self.seed)(settings(hypothesis.given(*strategies, **kw_strategies)(body)))
+            if not drawn_examples.enabled():
+                return explore
+            key = drawn_examples.key(self.check, place, fn, strategies, kw_strategies, settings.max_examples, self.seed)
+
+            @functools.wraps(explore)  # hypothesis's attributes (its settings) stay readable
+            def run():
+                # The examples hypothesis drew for this property before, if it ran to the end
+                # (framework/drawn_examples.py): the same calls, without its engine.
+                known = drawn_examples.recorded(key)
+                if known is not None:
+                    return drawn_examples.replay(known, fn)
+                drawn.clear()
+                explore()  # a failure propagates: a run that stopped early drew only a prefix
+                drawn_examples.store(key, list(drawn))
+
+            return run
 
         return wrap
 
