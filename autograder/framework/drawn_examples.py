@@ -46,9 +46,9 @@ from typing import Any
 import hypothesis
 import torch
 from hypothesis.internal.entropy import deterministic_PRNG
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
-from .reference_runs import cache_dir
+from .reference_runs import cache_dir, write_entry
 
 # Set to "0" to have hypothesis draw every time (the tests compare both ways).
 ENV_VAR = "DIVEKIT_REPLAY_EXAMPLES"
@@ -128,18 +128,7 @@ def store(key_: str, examples: list[Example]) -> None:
     if not _same(again, examples):
         return
     folder = cache_dir()
-    meta, tensor_file = folder / f"drawn-{key_}.json", folder / f"drawn-{key_}.safetensors"
-    suffix = f".{os.getpid()}.{threading.get_ident()}.tmp"
-    try:
-        # Temporary names, then renames: parallel graders may write one key at once.
-        folder.mkdir(parents=True, exist_ok=True)
-        if tensors:
-            save_file(tensors, str(tensor_file) + suffix)
-            os.replace(str(tensor_file) + suffix, tensor_file)
-        Path(str(meta) + suffix).write_text(json.dumps(data))
-        os.replace(str(meta) + suffix, meta)
-    except OSError:
-        pass  # an unwritable cache only costs hypothesis's drawing next time
+    write_entry(folder / f"drawn-{key_}.json", folder / f"drawn-{key_}.safetensors", data, tensors)
 
 
 def replay(examples: list[Example], body: Callable) -> None:

@@ -15,6 +15,7 @@ import hashlib
 import inspect
 import json
 import os
+import threading
 import types
 from pathlib import Path
 
@@ -86,19 +87,24 @@ def reference_run(
     torch.manual_seed(0)
     value = probe_sources.find(probe)(reference, *args, **kwargs)
     tensors: dict = {}
-    encoded = encode(value, tensors)
+    write_entry(meta_path, tensor_path, encode(value, tensors), tensors)
+    return value
+
+
+def write_entry(meta_path: Path, tensor_path: Path, data, tensors: dict) -> None:
+    """One cache entry: ``data`` as JSON, its tensors (if any) as safetensors beside it.
+    Written under temporary names and renamed, because parallel graders (and two lanes of
+    one) may write one key at once; an unwritable cache only costs the recomputation."""
+    suffix = f".{os.getpid()}.{threading.get_ident()}.tmp"
     try:
-        # Write under temporary names and rename: parallel graders may race on one key.
-        folder.mkdir(parents=True, exist_ok=True)
-        suffix = f".{os.getpid()}.tmp"
+        meta_path.parent.mkdir(parents=True, exist_ok=True)
         if tensors:
             save_file(tensors, str(tensor_path) + suffix)
             os.replace(str(tensor_path) + suffix, tensor_path)
-        Path(str(meta_path) + suffix).write_text(json.dumps(encoded))
+        Path(str(meta_path) + suffix).write_text(json.dumps(data))
         os.replace(str(meta_path) + suffix, meta_path)
     except OSError:
-        pass  # an unwritable cache only costs the recomputation
-    return value
+        pass
 
 
 def call_times(
