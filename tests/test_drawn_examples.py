@@ -59,6 +59,7 @@ def test_a_replayed_property_meets_hypothesis_inputs_in_hypothesis_order(cache, 
     strategy = st.tuples(tensors(), st.sampled_from([torch.float32, torch.float64]), st.floats(-1, 1))
     want = _drawn_by_hypothesis(_check(), strategy, monkeypatch)
     assert len(want) == 20
+    replays = _count_replays(monkeypatch)
     for source in ("hypothesis, recording", "this process", "the cache on disk"):
         if source == "the cache on disk":
             monkeypatch.setattr(drawn_examples, "_MEMORY", {})
@@ -70,7 +71,22 @@ def test_a_replayed_property_meets_hypothesis_inputs_in_hypothesis_order(cache, 
 
         prop()
         assert drawn_examples._same(seen, want), source
+        # hypothesis recorded first; the other two were replays, not hypothesis again
+        assert len(replays) == (0 if source.startswith("hypothesis") else 1 if source == "this process" else 2)
     assert len(list(cache.glob("drawn-*.json"))) == 1
+
+
+def _count_replays(monkeypatch) -> list:
+    """A list that grows by one at each replay (and the replay still runs)."""
+    calls: list = []
+    real = drawn_examples.replay
+
+    def counted(examples, body):
+        calls.append(len(examples))
+        return real(examples, body)
+
+    monkeypatch.setattr(drawn_examples, "replay", counted)
+    return calls
 
 
 def test_replay_stops_at_the_first_failure_with_its_input_noted(cache, monkeypatch):
@@ -177,7 +193,9 @@ def test_a_wrong_variant_gets_the_same_report_from_replayed_examples(cache, monk
 
     grade("solutions", [f"{module}.{variant.stub}"], GradingConfig(**options))  # records
     assert list(cache.glob("drawn-*.json"))
+    replays = _count_replays(monkeypatch)
     replayed = grade_variant(tmp_path / "b", module, variant, **options)
+    assert replays, "the second grading drew with hypothesis again instead of replaying"
     assert _verdicts(replayed) == _verdicts(drawn)
     assert any(t.status != "passed" for t in replayed.tests)
 
@@ -190,6 +208,8 @@ def test_the_solutions_of_a_module_get_the_same_report_from_replayed_examples(ca
     drawn = grade("solutions", ["softmax_regression"], config)
     monkeypatch.delenv(drawn_examples.ENV_VAR)
     recording = grade("solutions", ["softmax_regression"], config)
+    replays = _count_replays(monkeypatch)
     replayed = grade("solutions", ["softmax_regression"], config)
+    assert len(replays) >= 8  # every property of the module replayed
     assert _verdicts(drawn) == _verdicts(recording) == _verdicts(replayed)
     assert len(list(cache.glob("drawn-*.json"))) >= 8

@@ -324,12 +324,15 @@ class Ctx:
                 drawn.append(copy.deepcopy((args, kwargs)))  # before the body may change them
                 return fn(*args, **kwargs)
 
-            # Seeded with the check's own seed, not derandomised: hypothesis derives a
-            # derandomised seed from the property's source text, so reformatting or moving a
-            # check would change the inputs every student meets, and with them the grades.
-            explore = hypothesis.seed(self.seed)(settings(hypothesis.given(*strategies, **kw_strategies)(body)))
+            def hypothesis_runs(test):
+                # Seeded with the check's own seed, not derandomised: hypothesis derives a
+                # derandomised seed from the property's source text, so reformatting or moving
+                # a check would change the inputs every student meets, and with them the grades.
+                return hypothesis.seed(self.seed)(settings(hypothesis.given(*strategies, **kw_strategies)(test)))
+
             if not drawn_examples.enabled():
-                return explore
+                return hypothesis_runs(fn)
+            explore = hypothesis_runs(body)  # draws, and records what it drew
             key = drawn_examples.key(self.check, place, fn, strategies, kw_strategies, settings.max_examples, self.seed)
 
             @functools.wraps(explore)  # hypothesis's attributes (its settings) stay readable

@@ -122,15 +122,26 @@ def tree(roots: dict[int, int | None]) -> dict[int, Proc]:
 
 def _tree_from_table(roots: dict[int, int | None]) -> dict[int, Proc]:
     procs = scan_processes()
+    alive = [pid for pid, start in roots.items() if pid in procs and start in (None, procs[pid].start)]
+    return {pid: procs[pid] for pid in descendants(children_map(procs), alive)}
+
+
+def children_map(procs: dict[int, Proc]) -> dict[int, list[int]]:
+    """Each parent's children among ``procs``, by pid."""
     below: dict[int, list[int]] = {}
     for p in procs.values():
         below.setdefault(p.ppid, []).append(p.pid)
-    found: dict[int, Proc] = {}
-    todo = [pid for pid, start in roots.items() if pid in procs and start in (None, procs[pid].start)]
+    return below
+
+
+def descendants(below: dict[int, list[int]], roots) -> set[int]:
+    """``roots`` and everything below them in ``below`` (a :func:`children_map`)."""
+    found: set[int] = set()
+    todo = list(roots)
     while todo:
         pid = todo.pop()
         if pid not in found:
-            found[pid] = procs[pid]
+            found.add(pid)
             todo += below.get(pid, [])
     return found
 

@@ -35,7 +35,7 @@ from .host import release_uid
 from .launch import Launch, build_launch
 from .limits import Limits
 from .proc import children as children_of
-from .proc import read, tree
+from .proc import children_map, descendants, read, tree
 from .supervisor import Supervisor
 from .workdir import prepare_workdir
 
@@ -94,17 +94,6 @@ def _inner_pid(pid: int) -> int | None:
     except OSError:
         return None
     return int(m.group(1).split()[-1]) if m else pid
-
-
-def _descendants(children: dict[int, list[int]], roots) -> set[int]:
-    found: set[int] = set()
-    todo = list(roots)
-    while todo:
-        pid = todo.pop()
-        if pid not in found:
-            found.add(pid)
-            todo += children.get(pid, [])
-    return found
 
 
 @contextlib.contextmanager
@@ -318,14 +307,12 @@ class ForkServer:
             # The sandbox's processes are those below its first one (in bubblewrap's pid
             # namespace an orphan is re-parented inside it), as before with a whole scan.
             procs = tree({self._popen.pid: None})
-            children: dict[int, list[int]] = {}
-            for p in procs.values():
-                children.setdefault(p.ppid, []).append(p.pid)
+            below = children_map(procs)
             keep = set(self._infra)
             for child, supervisor in self._children.values():
                 known = list(supervisor._known) if supervisor is not None else []
-                keep |= _descendants(children, [child.pid, *known])
-            strays = [pid for pid in _descendants(children, [self._popen.pid]) if pid not in keep]
+                keep |= descendants(below, [child.pid, *known])
+            strays = [pid for pid in procs if pid not in keep]
             for sig in (signal.SIGSTOP, signal.SIGKILL):
                 for pid in strays:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
