@@ -111,6 +111,9 @@ class ModuleGrader:
             seed=0,  # each request carries its check's own seed
         )
         self.workers_started += 1
+        fork = current_fork_server(self.options.limits, self.options.mode, self.options.device)
+        if fork is not None and static.uses_dynamo(self.text):
+            fork.preload("torch._dynamo")  # imported once in the zygote, not in each worker's call
         try:
             hello = session.start()
             self.hello = session.decode(*hello)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -189,3 +190,29 @@ def defines(tree: ast.Module, name: str) -> bool:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name:
             return True
     return False
+
+
+# What torch imports torch._dynamo for on first use (2-9 s of CPU): building any torch.optim
+# optimizer, torch.compile, activation checkpointing, custom operators.
+_DYNAMO_USERS = ("torch.optim", "torch.compile", "torch._dynamo", "torch.utils.checkpoint", "torch.library")
+
+
+@lru_cache(maxsize=64)  # asked for each worker a module starts, of the same few texts
+def uses_dynamo(source: str) -> bool:
+    """Whether ``source`` names something that imports ``torch._dynamo`` when first used
+    (``torch.optim.SGD``, ``from torch import optim``, ``torch.compile``, with aliases
+    resolved), so that the fork server imports it once before forking instead of each
+    worker in its own call limit (sandbox/zygote.py). Names in comments and docstrings do
+    not count; a source that does not parse is assumed to use it (the import then costs
+    time, never a grade)."""
+    tree = parse(source, "<submission>")
+    if isinstance(tree, SyntaxProblem):
+        return True
+    aliases = _aliases(tree)
+    named = set(aliases.values())
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Attribute, ast.Name)):
+            named.add(_dotted(node, aliases) or "")
+        elif isinstance(node, ast.Import):  # import torch.optim: its own import does it
+            named.update(a.name for a in node.names)
+    return any(n == p or n.startswith(p + ".") for n in named for p in _DYNAMO_USERS)

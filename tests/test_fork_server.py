@@ -24,7 +24,7 @@ LIMITS = Limits(call_seconds=5, module_seconds=200)
 
 def _grade(tmp_path, text, mode="process"):
     folder = tmp_path / "sub"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     (folder / "softmax_regression.py").write_text(text)
     options = GradingConfig(sandbox=mode, examples=5, training=False, limits=LIMITS)
     return grade(str(folder), ["softmax_regression"], options)
@@ -86,6 +86,29 @@ def test_forked_workers_are_fresh_and_the_zygote_is_shared(mode):
                 assert s.decode(*s.call({"target": {"stub": "f"}}, (1,))) == 1  # no state survived
                 assert "fork server" in s.confined
     assert (server.starts, server.forks) == (1, 3)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_zygote_imports_torch_dynamo_only_for_a_submission_that_uses_it(tmp_path, mode):
+    # torch._dynamo is 2-9 s of CPU: only a module whose source uses torch.optim (or
+    # another of its users) has the zygote import it, once, before its workers are forked.
+    # torch.fx's symbolic shapes (sympy), which every gradient check needs, is there always.
+    probe = "import sys\ndef f(x):\n    return [m in sys.modules for m in x]\n"
+    modules = ["torch._dynamo", "torch.fx.experimental.symbolic_shapes"]
+    with fork_server(LIMITS, mode) as server:
+        for preloaded in (False, True):
+            if preloaded:
+                server.preload("torch._dynamo")
+            with WorkerSession("m", "m.py", probe, ["f"], limits=LIMITS, mode=mode) as s:
+                s.start()
+                assert s.decode(*s.call({"target": {"stub": "f"}}, (modules,))) == [preloaded, True]
+    with fork_server(LIMITS, mode) as server:
+        plain = _grade(tmp_path / "plain", SOFTMAX, mode)
+        assert server._imported == set()  # the solutions use none of it
+        optim = SOFTMAX.replace("def softmax(X):", "import torch.optim\n\n\ndef softmax(X):", 1)
+        using = _grade(tmp_path / "using", optim, mode)
+        assert server._imported == {"torch._dynamo"}
+    assert plain.score == using.score == plain.max_score
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,28 @@ def test_syntax_errors_are_reported_with_their_line():
     problem = static.parse("def f(:\n    pass\n", "m.py")
     assert isinstance(problem, static.SyntaxProblem) and problem.line == 1
     assert "line 1" in str(problem)
+
+
+@pytest.mark.parametrize(
+    ("source", "uses"),
+    [
+        ('"""Unlike torch.optim, from scratch."""\nimport torch\n# torch.optim.SGD\nx = 1\n', False),
+        ("import re\nPATTERN = re.compile('x')\n", False),
+        ("import torch\ndef f(p):\n    torch.optim.SGD(p, lr=1).step()\n", True),
+        ("from torch import optim\ndef f(p):\n    return optim.Adam(p)\n", True),
+        ("import torch.optim\n", True),
+        ("import torch.optim as o\n", True),
+        ("from torch.optim import SGD\n", True),
+        ("import torch as t\ndef f(m):\n    return t.compile(m)\n", True),
+        ("from torch.utils.checkpoint import checkpoint\n", True),
+        ("def f(:\n", True),  # not parsed: assumed to, which costs time, never a grade
+    ],
+)
+def test_uses_dynamo_reads_the_code_not_its_comments(source, uses):
+    assert static.uses_dynamo(source) is uses
+
+
+def test_no_solution_uses_dynamo():
+    # Were one to, every submission's zygote would import torch._dynamo (2-9 s) again.
+    for path in sorted((Path(__file__).resolve().parents[1] / "solutions").glob("*.py")):
+        assert not static.uses_dynamo(path.read_text(encoding="utf-8")), path.name

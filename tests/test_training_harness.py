@@ -16,6 +16,7 @@ from torch import nn
 from autograder import framework
 from autograder.framework.networks import TrainingThreshold
 from autograder.framework.reference_runs import device_identity
+from autograder.worker.probes.common import SGD
 from autograder.worker.probes.networks import train_network
 
 SEED, LR = 3, 0.5
@@ -66,6 +67,31 @@ def _book_loop(net, train_x, train_y, test_x, test_y, epochs, batch_size):
             )
         accs.append(correct / len(test_x))
     return accs, losses
+
+
+def test_the_probes_sgd_steps_as_torchs_sgd_bit_for_bit():
+    # The probes' own SGD (it spares the fork server torch._dynamo's import), five steps
+    # against torch's SGD; one parameter the loss never reaches has no gradient to step by.
+    def run(make):
+        net = _net()
+        params = [*net.parameters(), nn.Parameter(torch.ones(3))]
+        opt = make(params)
+        x = torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+        for _ in range(5):
+            opt.zero_grad()
+            net(x).square().mean().backward()
+            opt.step()
+        return [p.detach().clone() for p in params], [p.grad for p in params]
+
+    ours, our_grads = run(lambda ps: SGD(ps, lr=0.3))
+    theirs, their_grads = run(lambda ps: torch.optim.SGD(ps, lr=0.3))
+    assert all(torch.equal(a, b) for a, b in zip(ours, theirs, strict=True))
+    assert our_grads[-1] is None and their_grads[-1] is None
+    assert all(torch.equal(a, b) for a, b in zip(our_grads[:-1], their_grads[:-1], strict=True))
+    assert not torch.equal(ours[0], _net()[0].weight.detach())  # it did step
+    opt = SGD(ours, lr=0.3)
+    opt.zero_grad()
+    assert all(p.grad is None for p in ours)  # zero_grad sets them to None, as torch's default does
 
 
 def test_the_harness_computes_what_the_books_loop_computes():

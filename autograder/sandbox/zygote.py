@@ -126,6 +126,8 @@ class ForkServer:
         self._sweeper: threading.Thread | None = None
         self.launch: Launch | None = None
         self.confined: list[str] = []
+        self._imports: set[str] = set()  # what the zygote imports before its next fork (preload)
+        self._imported: set[str] = set()  # what this zygote has imported so (none after a restart)
 
     # -- the zygote ----------------------------------------------------------------------
     def prestart(self) -> None:
@@ -172,6 +174,7 @@ class ForkServer:
             )
         theirs.close()
         self._control = ours
+        self._imported = set()
         self.starts += 1
         # The kill of the whole sandbox, and the tree the sweep walks; no limits of its own
         # (each child's supervisor enforces them on its tree).
@@ -233,10 +236,10 @@ class ForkServer:
             found.add(pid)
         return found
 
-    def _ask(self, message: dict, fds: tuple[int, ...] = ()) -> dict:
+    def _ask(self, message: dict, fds: tuple[int, ...] = (), timeout: float = CONTROL_SECONDS) -> dict:
         with self._lock:
             try:
-                self._control.settimeout(CONTROL_SECONDS)
+                self._control.settimeout(timeout)
                 socket.send_fds(self._control, [json.dumps(message).encode()], list(fds))
                 answer = json.loads(self._control.recv(1 << 16) or b"{}")
             except (OSError, ValueError) as exc:
@@ -250,6 +253,14 @@ class ForkServer:
     def _alive(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
 
+    def preload(self, *modules: str) -> None:
+        """Have the zygote import ``modules`` (``worker/zygote.py``'s PRELOADABLE) before
+        its next fork, once: what a submission's code would otherwise import in each of
+        its workers, inside its call limits. Asked by the grader of a module whose source
+        uses it (``static.uses_dynamo``); a zygote started again is asked again."""
+        with self._lock:
+            self._imports.update(modules)
+
     # -- children ------------------------------------------------------------------------
     def fork(self, fds: tuple[int, int, int]) -> ForkedChild:
         """A fresh worker on the descriptors ``fds`` (requests, answers, output)."""
@@ -262,7 +273,11 @@ class ForkServer:
                 self._start()
             self._pending = True  # the sweep leaves a child alone until it is registered
             try:
-                answer = self._ask({"op": "fork"}, fds)
+                imports = sorted(self._imports - self._imported)
+                # An import first is a boot's work, not a fork's: it gets a boot's time.
+                message = {"op": "fork", "imports": imports} if imports else {"op": "fork"}
+                answer = self._ask(message, fds, BOOT_SECONDS if imports else CONTROL_SECONDS)
+                self._imported.update(imports)
                 inner = int(answer["pid"])
                 child = ForkedChild(self, self._find(self._zygote, inner), inner)
                 self._children[child.pid] = (child, None)

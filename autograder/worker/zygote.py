@@ -19,6 +19,7 @@ datagram, descriptors passed with SCM_RIGHTS.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -27,6 +28,10 @@ import sys
 import time
 
 import torch  # noqa: F401 - imported once here, before any fork: the point of the zygote
+# torch.autograd.grad and backward import this (and sympy with it, about 0.5 s) the first
+# time they are given an output gradient, which every gradient check does: once here, not
+# in each forked worker. (torch._dynamo used to be imported here and brought it along.)
+import torch.fx.experimental.symbolic_shapes  # noqa: F401
 
 from . import main as worker_main
 from . import probes, recorder  # noqa: F401 - what every child uses, imported once
@@ -84,6 +89,24 @@ def _child(fds: list[int], confined: list[str], cpu_seconds: int | None) -> None
     worker_main.serve(request_fd, answer_fd, confined)
 
 
+# What a fork may ask the zygote to import first, once (ForkServer.preload in
+# sandbox/zygote.py): building a torch.optim optimizer, torch.compile and a few more import
+# torch._dynamo on first use, 2 to 9 s, more than a calibrated call limit's floor. Imported
+# here only for a submission that uses one of them (static.uses_dynamo): every other
+# submission's first fork is that much sooner. After confinement (it wants a writable
+# temporary folder); it starts no thread and does not initialise CUDA.
+PRELOADABLE = frozenset({"torch._dynamo"})
+
+
+def _preload(names: object) -> None:
+    for name in names if isinstance(names, list) else ():
+        if name in PRELOADABLE and name not in sys.modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - a child then imports it itself, in its own call
+                pass
+
+
 def main() -> None:
     control = socket.socket(fileno=int(os.environ.pop("DIVEKIT_ZYGOTE_FD")))
     os.set_inheritable(control.fileno(), False)
@@ -95,12 +118,6 @@ def main() -> None:
     # Not dumpable: a child (same uid) can neither ptrace the zygote nor read its memory;
     # each child makes itself dumpable again, so the judge's /proc reads work as before.
     _prctl(PR_SET_DUMPABLE, 0)
-    # The first optimizer step imports torch._dynamo (2 to 9 s, more than a calibrated
-    # call limit's floor): imported once here, every child's first step is quick. After
-    # confinement (it wants a writable temporary folder); it starts no thread and does not
-    # initialise CUDA.
-    import torch._dynamo  # noqa: F401
-
     statuses: dict[int, int] = {}
     children: set[int] = set()
     _send(control, {"booted": True, "confined": confined, "pid": os.getpid()})
@@ -115,6 +132,7 @@ def main() -> None:
         request = json.loads(data)
         op = request.get("op")
         if op == "fork" and len(fds) == 3:
+            _preload(request.get("imports"))
             pid = os.fork()
             if pid == 0:
                 code = 0

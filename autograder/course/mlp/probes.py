@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from .common import SGD as _SGD
 from .common import as_images as _as_images
 from .common import backward_or_why as _backward
 from .common import one_thread as _one_thread
@@ -58,7 +59,7 @@ def train(
     on="cpu",
 ):
     """The book's MLP training: ``init_params(784, 256, 10)``, ``nn.CrossEntropyLoss`` on
-    the logits, ``torch.optim.SGD(params, lr)``, ``train_ch3``'s loop.
+    the logits, ``torch.optim.SGD(params, lr)``'s update (``common.SGD``), ``train_ch3``'s loop.
 
     Images arrive as uint8 and are scaled to [0, 1] here, as ``ToTensor`` does. The test
     labels never come here: the judge scores the returned test predictions itself.
@@ -71,7 +72,7 @@ def train(
     with _one_thread(on):
         params = student.init_params(num_inputs, num_hiddens, num_outputs, g)
         params = [p.detach().to(on).clone().requires_grad_(True) for p in params]
-        updater = torch.optim.SGD(params, lr=lr)
+        updater = _SGD(params, lr=lr)
         for _ in range(num_epochs):
             loss_sum, n = 0.0, 0
             order = torch.randperm(len(features), generator=g).to(on)

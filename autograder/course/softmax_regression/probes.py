@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from .common import SGD as _SGD
 from .common import as_images as _as_images
 from .common import backward_or_why as _backward
 from .common import one_thread as _one_thread
@@ -40,7 +41,7 @@ def train(student, train_images, train_labels, test_images, num_epochs=10, batch
     """The book's ``train_ch3``: W ~ N(0, 0.01^2), b = 0, minibatch SGD on the summed loss
     divided by the batch size.
 
-    Written with torch's own pieces (``torch.optim.SGD``, a scaled ``randn``), not as the
+    Written with the pieces of torch's own loop (plain SGD, a scaled ``randn``), not as the
     exercises' solutions write them: this probe ships in a student pack, so it must not
     show how ``sgd`` or ``init_params`` are done. The update is the same as ``d2l.sgd``'s.
     Images arrive as uint8 and are scaled to [0, 1] here, as ``ToTensor`` does. The test
@@ -51,7 +52,7 @@ def train(student, train_images, train_labels, test_images, num_epochs=10, batch
     shape = (features[0].numel(), 10)
     W = (0.01 * torch.randn(shape, generator=g)).to(on).requires_grad_(True)
     b = W.new_zeros(shape[1]).requires_grad_(True)
-    updater = torch.optim.SGD([W, b], lr=lr)
+    updater = _SGD([W, b], lr=lr)
     train_loss, train_acc, test_pred = [], [], []
     with _one_thread(on):
         net = lambda X: student.net(X, W, b)  # noqa: E731 - the book's closure over W, b

@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..records import LayerShape, Loaded, Shapes, TrainingRun
+from .common import SGD
 
 
 def build(student, stub, args=(), kwargs=None, seed=0):
@@ -234,7 +235,7 @@ def _train_loop(net, train_x, train_y, test_x, test_y, *, seed, lr, epochs, batc
     if layout is not None:
         net.to(memory_format=layout)
         train_x, test_x = train_x.contiguous(memory_format=layout), test_x.contiguous(memory_format=layout)
-    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    optimizer = SGD(net.parameters(), lr=lr)
     loss = nn.CrossEntropyLoss()
     g = torch.Generator().manual_seed(int(seed))
     n, bs = len(train_x), int(batch_size)
