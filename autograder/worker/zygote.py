@@ -27,10 +27,11 @@ import socket
 import sys
 import time
 
-import torch  # noqa: F401 - imported once here, before any fork: the point of the zygote
-# torch.autograd.grad and backward import this (and sympy with it, about 0.5 s) the first
-# time they are given an output gradient, which every gradient check does: once here, not
-# in each forked worker. (torch._dynamo used to be imported here and brought it along.)
+# Imported once here, before any fork: the point of the zygote. torch.fx's symbolic shapes
+# too: torch.autograd.grad and backward import it (and sympy with it, about 0.5 s) the first
+# time they are given an output gradient, which every gradient check does. (torch._dynamo,
+# imported here before, brought it along; see PRELOADABLE.)
+import torch
 import torch.fx.experimental.symbolic_shapes  # noqa: F401
 
 from . import main as worker_main
