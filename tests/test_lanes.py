@@ -93,3 +93,37 @@ def test_a_fault_stops_the_other_lane_at_its_next_check(tmp_path):
     softmax_checks = len(plan(module, list(module.stubs), built, built.rubric))
     begun = [s for s in started if s.startswith("softmax_regression.")]
     assert len(begun) < softmax_checks / 2, (len(begun), softmax_checks)  # waiting in order let all of them run
+
+
+def test_the_lanes_take_the_longest_modules_first(tmp_path, monkeypatch):
+    # A module started last that runs long (a ResNet's training) would run on alone while
+    # the other lane stood idle: the lanes take the modules in the order of what their
+    # checks took the reference (the cached calibration figures), the report stays in the
+    # curriculum's order.
+    from autograder import grading
+
+    folder = _submission(tmp_path / "sub")
+    options = GradingConfig(sandbox="process", examples=5, training=False, lanes=2)
+    grade(str(folder), MODULES, options)  # the reference's figures are cached from here on
+    started: list[str] = []
+    expected: dict[str, float] = {}
+    graded, estimate = grading.ModuleGrader.grade, grading.ModuleGrader.expected_seconds
+
+    def spy_estimate(self):
+        expected[self.module.name] = estimate(self)
+        return expected[self.module.name]
+
+    def spy_grade(self):
+        started.append(self.module.name)
+        return graded(self)
+
+    monkeypatch.setattr(grading.ModuleGrader, "expected_seconds", spy_estimate)
+    monkeypatch.setattr(grading.ModuleGrader, "grade", spy_grade)
+    report = grade(str(folder), MODULES, options)
+    assert all(expected[m] > 0 for m in MODULES), expected  # the figures were found
+    by_estimate = sorted(MODULES, key=lambda m: -expected[m])
+    assert set(started[:2]) == set(by_estimate[:2]), (started, expected)  # the two lanes' first modules
+    assert sorted(started) == sorted(MODULES)
+    assert [t.stub.split(".")[0] for t in report.tests] == sorted(
+        (t.stub.split(".")[0] for t in report.tests), key=MODULES.index
+    )

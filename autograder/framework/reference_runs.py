@@ -123,6 +123,7 @@ def call_times(
     it were a submission, in the same sandbox, and returns what each check's calls took
     in the worker; cached like the reference runs, keyed by everything that could change
     the figures (the reference, the checks and probes, the device, torch, the examples).
+    With ``measure=None``, only the figures already cached (to plan with, never to limit).
     """
     sources = sorted({inspect.getsource(inspect.getmodule(c.fn)) for c in checks})
     h = hashlib.sha256(json.dumps([module, device, examples, torch.__version__]).encode())
@@ -139,7 +140,7 @@ def call_times(
         except (OSError, ValueError):
             known = {}
     missing = sorted({c.stub for c in checks if f"{c.stub}: {c.title}" not in known})
-    if missing:
+    if missing and measure is not None:
         known.update(measure(missing))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
