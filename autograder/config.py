@@ -62,6 +62,11 @@ class GradingConfig:
         "modules graded at the same time (threads of the judge, each module with its own forked "
         "workers; the grades do not depend on it); 0: two on a machine with two cores or more",
     )
+    reference_values: bool = _doc(
+        True,
+        "look up the values the checks take from the reference where its calibration run kept "
+        "them (the reference cache) instead of computing them again; the grades do not depend on it",
+    )
     limits: Limits = field(default_factory=Limits, metadata={"doc": "resource limits of every worker"})
     data: str | None = _doc(None, "dataset folder: --data, else $DIVEKIT_DATA, else the default cache (build())")
     fashion_mnist: str | None = _doc(

@@ -18,6 +18,7 @@ reference_runs, report).
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 import time
 from collections.abc import Callable
@@ -64,8 +65,10 @@ class ModuleGrader:
     ):
         self.module = module
         # Where reference values come from (framework/answer_key.py): "live" computes them
-        # from the solutions, "record" also stores them in ``key`` (divekit key build),
-        # "replay" looks them up in ``key`` (a student pack: no solutions, no stand-ins).
+        # from the solutions, "record" also stores them in ``key`` (divekit key build, and
+        # the calibration run), "replay" looks them up in ``key`` (a student pack: no
+        # solutions, no stand-ins), "cached" looks them up in the values the calibration run
+        # kept, computing those it does not find (set by grade(), see _reference_values).
         self.key = key
         self.key_mode = key_mode
         self.calibrate = calibrate  # False: the calibration run itself (the reference graded)
@@ -97,6 +100,7 @@ class ModuleGrader:
         self.reference_seconds: dict[str, dict[str, float]] = {}
         self.measured: dict[str, dict[str, float]] = {}  # what this run's checks measured
         self._worker_owner: tuple[str, str] | None = None
+        self._reference_graded = False  # this grader's calibration run covered every stub
 
     # -- worker lifecycle ----------------------------------------------------------------
     def _new_session(self) -> WorkerSession:
@@ -176,26 +180,75 @@ class ModuleGrader:
         ref = reference.load(self.module.name, self.options.solutions)
         checks = [e.check for e in self.entries if e.check is not None]
 
-        def measure_them(stub_names: list[str]) -> dict[str, dict[str, float]]:
-            stubs = [s for s in self.module.stubs if s.name in stub_names]
-            text = Path(ref.__file__).read_text(encoding="utf-8")
-            source = intake.Source(self.module.name, self.module.filename, text, "file")
-            run = ModuleGrader(self.module, stubs, source, self.options, self.rubric, calibrate=False, stop=self.stop)
-            with unobserved():  # the reference's answers are not the submission's
-                run.grade()
-            return run.measured
-
         if not measure:
             return reference_runs.call_times(
                 self.module.name, ref, checks, self.options.device, self.options.examples, None
             )
         try:
             return reference_runs.call_times(
-                self.module.name, ref, checks, self.options.device, self.options.examples, measure_them
+                self.module.name, ref, checks, self.options.device, self.options.examples, self._grade_reference
             )
         except Exception as exc:  # noqa: BLE001 - without figures every call gets call_seconds
             self.notes.append(f"{self.module.name}: call limits not calibrated ({type(exc).__name__}: {exc})")
             return {}
+
+    def _grade_reference(self, stub_names: list[str]) -> dict[str, dict[str, float]]:
+        """Grade the reference's ``stub_names`` as a submission (the calibration run): what
+        each check's calls took in the worker. A run of every stub of the module also keeps
+        the values its checks took from the reference (see _reference_values)."""
+        ref = reference.load(self.module.name, self.options.solutions)
+        stubs = [s for s in self.module.stubs if s.name in stub_names]
+        text = Path(ref.__file__).read_text(encoding="utf-8")
+        source = intake.Source(self.module.name, self.module.filename, text, "file")
+        whole = self.options.reference_values and len(stubs) == len(self.module.stubs)
+        values = AnswerKey() if whole else None
+        run = ModuleGrader(
+            self.module,
+            stubs,
+            source,
+            self.options,
+            self.rubric,
+            calibrate=False,
+            key=values,
+            key_mode="record" if values is not None else "live",
+            stop=self.stop,
+        )
+        self._reference_graded = self._reference_graded or whole
+        with unobserved():  # the reference's answers are not the submission's
+            run.grade()
+        if values is not None:
+            reference_runs.keep_values(self._values_folder(ref), values)
+        return run.measured
+
+    def _values_folder(self, ref) -> Path:
+        # Every check of the module, whichever stubs are graded: one folder per module.
+        checks = [e.check for e in plan(self.module, self.module.stubs, self.options, self.rubric) if e.check]
+        settings = [self.options.seed_fingerprint, self.options.training]
+        try:
+            mistakes = inspect.getsource(reference.mistakes(ref))  # their values are kept too
+        except reference.ReferenceMissing:
+            mistakes = ""
+        return reference_runs.values_folder(
+            self.module.name, ref, checks, self.options.device, self.options.examples, settings, mistakes
+        )
+
+    def _reference_values(self) -> AnswerKey | None:
+        """The values this module's checks take from the reference, as its calibration run
+        kept them; graded once more to keep them where they are not kept yet (a grading
+        after an upgrade), at most once per grader. None: computed as asked."""
+        if not self.options.reference_values:
+            return None
+        ref = reference.load(self.module.name, self.options.solutions)
+        folder = self._values_folder(ref)
+        values = reference_runs.cached_values(folder)
+        if values is not None or self._reference_graded:
+            return values
+        try:
+            self._grade_reference([s.name for s in self.module.stubs])
+        except Exception as exc:  # noqa: BLE001 - the values are then computed, as before
+            self.notes.append(f"{self.module.name}: the reference's values not kept ({type(exc).__name__}: {exc})")
+            return None
+        return reference_runs.cached_values(folder)
 
     def _solution(self) -> stand_ins.Solution:
         """Which piece of the solution calls which (for stand-ins); in replay, as the key
@@ -247,6 +300,8 @@ class ModuleGrader:
         try:
             if self.calibrate and self.source is not None:
                 self.reference_seconds = self._reference_seconds()
+                if self.key_mode == "live" and (values := self._reference_values()) is not None:
+                    self.key, self.key_mode = values, "cached"
             self._grade()
         except reference.ReferenceMissing as exc:
             raise GraderFault(str(exc)) from exc

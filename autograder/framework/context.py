@@ -108,8 +108,9 @@ class Ctx:
     # Stubs that timed out earlier in this grading run: not called again (stub -> reason).
     timed_out: dict[str, str] = field(default_factory=dict)
     # Where reference values come from (see framework/answer_key.py): "live" (computed from
-    # the reference), "record" (computed and stored in ``answer_key``) or "replay" (looked
-    # up in ``answer_key``; there is no reference).
+    # the reference), "record" (computed and stored in ``answer_key``), "replay" (looked
+    # up in ``answer_key``; there is no reference) or "cached" (looked up in ``answer_key``,
+    # the reference's values kept from its calibration run, and computed where not found).
     key_mode: str = "live"
     answer_key: AnswerKey | None = field(default=None, repr=False)
     _properties: int = field(default=0, init=False, repr=False)  # given() calls so far (see given)
@@ -146,6 +147,8 @@ class Ctx:
         if self.key_mode == "replay":
             assert self.answer_key is not None
             return self.answer_key.get(name)
+        if self.key_mode == "cached" and self.answer_key is not None and self.answer_key.has(name):
+            return self.answer_key.get(name)  # what the reference gave when it was calibrated
         with REFERENCE_TURN:
             value = fn(self.ref, *args, **kwargs)
         tensors: dict = {}

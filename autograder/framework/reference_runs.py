@@ -7,14 +7,20 @@ the data folder, which may be read-only) keyed by everything that could change t
 its arguments, the dataset fingerprint passed in those arguments, the device (its model on
 CUDA, its vector instructions on CPU: ``device_identity``), the torch
 version and the source of the reference module and of the probe.
+
+Beside them: each module's calibrated call times (``call_times``) and the values its checks
+took from the reference on that calibration run (``values_folder``), which later gradings
+look up instead of computing.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
 import os
+import shutil
 import threading
 import types
 from pathlib import Path
@@ -24,6 +30,7 @@ from safetensors.torch import load_file, save_file
 
 from ..worker.protocol import decode, encode
 from . import probe_sources
+from .answer_key import AnswerKey, KeyMismatch, stamp
 
 
 def device_identity(device: str) -> list[str]:
@@ -107,6 +114,18 @@ def write_entry(meta_path: Path, tensor_path: Path, data, tensors: dict) -> None
         pass
 
 
+def _module_digest(spec: list, module: str, reference: types.ModuleType, checks: list) -> str:
+    """``spec`` and the code a module's checks run: the reference, the checks' modules and
+    the probes the module's worker imports."""
+    h = hashlib.sha256(json.dumps(spec).encode())
+    h.update(inspect.getsource(reference).encode())
+    for text in sorted({inspect.getsource(inspect.getmodule(c.fn)) for c in checks}):
+        h.update(text.encode())
+    for name in probe_sources.closure(module):
+        h.update((probe_sources.source(name) or "").encode())
+    return h.hexdigest()[:24]
+
+
 def call_times(
     module: str,
     reference: types.ModuleType,
@@ -125,14 +144,8 @@ def call_times(
     the figures (the reference, the checks and probes, the device, torch, the examples).
     With ``measure=None``, only the figures already cached (to plan with, never to limit).
     """
-    sources = sorted({inspect.getsource(inspect.getmodule(c.fn)) for c in checks})
-    h = hashlib.sha256(json.dumps([module, device, examples, torch.__version__]).encode())
-    h.update(inspect.getsource(reference).encode())
-    for text in sources:
-        h.update(text.encode())
-    for name in probe_sources.closure(module):
-        h.update((probe_sources.source(name) or "").encode())
-    path = cache_dir() / f"call-times-{module}-{h.hexdigest()[:24]}.json"
+    digest = _module_digest([module, device, examples, torch.__version__], module, reference, checks)
+    path = cache_dir() / f"call-times-{module}-{digest}.json"
     known: dict[str, dict[str, float]] = {}
     if use_cache and path.exists():
         try:
@@ -150,3 +163,61 @@ def call_times(
         except OSError:
             pass  # an unwritable cache only costs the measurement
     return known
+
+
+# -- the reference's values --------------------------------------------------------------
+# The values a module's checks take from the reference (Ctx.expected), recorded while the
+# reference is graded to calibrate the call limits, as an answer key (framework/answer_key.py)
+# kept in the cache. A grading looks each value up there instead of computing it again (a
+# third of the judge's CPU time per submission, docs/grading-time.md); one it does not find
+# (another seed's input, say), it computes.
+_VALUES: dict[Path, AnswerKey] = {}
+_VALUES_LOCK = threading.Lock()
+
+
+@functools.cache
+def _grader_stamp() -> str:
+    """The grader's own code and curriculum (answer_key.stamp), as this process loaded it."""
+    return json.dumps(stamp(), sort_keys=True)
+
+
+def values_folder(
+    module: str, reference: types.ModuleType, checks: list, device: str, examples: int, settings: list, also: str
+) -> Path:
+    """Where the reference's values for ``module`` are kept: named by everything they depend
+    on (the code of the reference, the checks, the probes and the framework, ``also``: the
+    module's known mistakes, torch, and the device down to its vector instructions, which
+    change float rounding) and by the grading's ``settings`` that decide which values its
+    checks ask for (the seed, training)."""
+    also_digest = hashlib.sha256(also.encode()).hexdigest()
+    spec = [module, device_identity(device), examples, torch.__version__, _grader_stamp(), settings, also_digest]
+    return cache_dir() / f"values-{module}-{_module_digest(spec, module, reference, checks)}"
+
+
+def cached_values(folder: Path) -> AnswerKey | None:
+    """The values kept in ``folder`` (read once per process), or None: not there or unreadable."""
+    with _VALUES_LOCK:
+        if folder in _VALUES:
+            return _VALUES[folder]
+    try:
+        key = AnswerKey.load(folder, check_stamp=False)  # the folder's name is the stamp
+    except KeyMismatch:
+        return None
+    with _VALUES_LOCK:
+        return _VALUES.setdefault(folder, key)
+
+
+def keep_values(folder: Path, key: AnswerKey) -> None:
+    """Keep ``key`` in ``folder`` (and in this process, even where the cache is not
+    writable): written beside it and renamed into place, so that a judge reading it
+    meanwhile sees all of it or nothing; another judge's copy, there first, stays."""
+    with _VALUES_LOCK:
+        _VALUES.setdefault(folder, key)
+    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        key.save(tmp)
+        os.rename(tmp, folder)
+    except OSError:
+        pass  # there already, or an unwritable cache: the values are computed as before
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
