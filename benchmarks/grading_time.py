@@ -1,7 +1,8 @@
 """How long grading takes: one whole submission (the reference solutions) with a cold and
 a warm reference cache, with and without the training thresholds (and, warm, one module
-at a time against the default grading lanes, and with hypothesis drawing every example
-anew against replaying the recorded ones); per module; what each
+at a time against the default grading lanes, with hypothesis drawing every example anew
+against replaying the recorded ones, and computing the reference's values against looking
+up those its calibration run kept); per module; what each
 training threshold costs and reaches; and a batch of 1, 10 (and 50) submissions.
 
 Baseline in the same run: the cost of starting one bare worker (a Python process that
@@ -105,6 +106,16 @@ def whole_submission(modules, options, base: float, cold: bool) -> None:
             print(
                 f"    {label} hypothesis drawing anew {drawn_s:7.2f} s "
                 f"(replayed examples: {drawn_s / warm_s:.2f}x faster; {'same' if same else 'DIFFERENT'} scores)"
+            )
+            # The same grading computing every value it takes from the reference again (none
+            # looked up in the values its calibration run kept: framework/reference_runs.py).
+            t = time.perf_counter()
+            computed = grade(str(REPO / "solutions"), modules, replace(opts, reference_values=False))
+            computed_s = time.perf_counter() - t
+            same = [(x.name, x.score) for x in computed.tests] == [(x.name, x.score) for x in report.tests]
+            print(
+                f"    {label} reference values computed {computed_s:7.2f} s "
+                f"(kept values: {computed_s / warm_s:.2f}x faster; {'same' if same else 'DIFFERENT'} scores)"
             )
 
 

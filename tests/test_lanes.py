@@ -16,6 +16,7 @@ from autograder.config import GradingConfig
 from autograder.faults import GraderFault
 from autograder.grading import grade
 
+from .grading_sandbox import SANDBOX
 from .variants import gradient_descent, linear_regression
 from .variants.harness import replace_stub
 
@@ -127,3 +128,20 @@ def test_the_lanes_take_the_longest_modules_first(tmp_path, monkeypatch):
     assert [t.stub.split(".")[0] for t in report.tests] == sorted(
         (t.stub.split(".")[0] for t in report.tests), key=MODULES.index
     )
+
+
+def test_the_judge_freezes_what_it_imported_once(tmp_path):
+    """Before its first grading the judge leaves its imports out of the collector's full
+    passes (grading._freeze_what_was_imported), and only once: a judge grading many
+    submissions never freezes a grading's own objects."""
+    import gc
+
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    shutil.copy(REPO / "solutions" / "quiz.py", folder / "quiz.py")
+    config = GradingConfig(sandbox=SANDBOX, training=False)
+    grade(str(folder), ["quiz"], config)
+    frozen = gc.get_freeze_count()
+    assert frozen > 10_000, "torch, hypothesis and the checks are frozen"
+    grade(str(folder), ["quiz"], config)
+    assert gc.get_freeze_count() == frozen
