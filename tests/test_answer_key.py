@@ -43,6 +43,16 @@ def test_values_come_back_as_they_went_in_and_unknown_ones_are_refused(tmp_path)
         again.get("never recorded")
 
 
+def test_a_value_changed_in_place_leaves_the_key_as_it_was():
+    """One key serves every grading of a process (a batch judge, the reference's kept values):
+    a check that changes the value it was given must not change the next grading's."""
+    key = AnswerKey()
+    key.put("a", {"w": torch.arange(3.0)})
+    key.get("a")["w"].mul_(0).requires_grad_()
+    again = key.get("a")["w"]
+    assert torch.equal(again, torch.arange(3.0)) and not again.requires_grad
+
+
 def test_a_key_for_other_checks_is_refused_with_a_message(tmp_path):
     key = AnswerKey()
     key.stamp = dict(key.stamp, checks="0" * 16)

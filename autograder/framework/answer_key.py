@@ -195,7 +195,9 @@ class AnswerKey:
             data, count, first = self.entries[name]
         except KeyError:
             raise NotInKey(name) from None
-        local = {f"t{i}": self.tensors[f"v{first + i}"] for i in range(count)}
+        # Copies: a check may change the value it was given in place, and the key serves
+        # every grading of this process (a batch judge, the kept values: reference_runs).
+        local = {f"t{i}": self.tensors[f"v{first + i}"].clone() for i in range(count)}
         return decode(data, local)
 
     # -- files ---------------------------------------------------------------------------
