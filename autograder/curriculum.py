@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from .static import syntax_tree
 from .tomlschema import NO_DEFAULT, Key, SchemaError, Table, Tables, load
 
 HERE = Path(__file__).resolve().parent
@@ -134,7 +135,7 @@ def course_file(course: str | Path | None = None) -> Path:
 def derived_signature(solution: Path, name: str) -> str | None:
     """The parameter list of ``name`` as the reference solution defines it (a class: its __init__ less self)."""
     try:
-        tree = ast.parse(solution.read_text(encoding="utf-8"))
+        tree = syntax_tree(solution.read_text(encoding="utf-8"))
     except (OSError, SyntaxError):
         return None
     for node in tree.body:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .release import ReleaseError, release
+from .static import syntax_tree
 
 # Files of tests/variants/ that belong to the proof's machinery, not to a course module.
 VARIANT_HELPERS = {"__init__", "harness", "scores"}
@@ -134,7 +135,7 @@ def _curriculum(layout: Layout) -> tuple[dict[str, ModuleRecord], list[str]]:
 
 def _parse(path: Path) -> ast.Module | None:
     try:
-        return ast.parse(path.read_text(encoding="utf-8"), str(path))
+        return syntax_tree(path.read_text(encoding="utf-8"), str(path))
     except (OSError, SyntaxError):
         return None
 

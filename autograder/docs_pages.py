@@ -20,6 +20,7 @@ from pathlib import Path
 from . import curriculum
 from .points import show
 from .reference import REPO
+from .static import syntax_tree
 
 # The contract beside the repository (a worktree elsewhere names it with $DIVEKIT_CONTRACT).
 CONTRACT = Path(os.environ.get("DIVEKIT_CONTRACT") or REPO.parent / "shared" / "CURRICULUM.md")
@@ -38,7 +39,7 @@ class ModulePage:
 def docstrings(source: Path) -> tuple[str, dict[str, str]]:
     """The module's docstring and each top-level function's or class's, by name."""
     try:
-        tree = ast.parse(source.read_text(encoding="utf-8"))
+        tree = syntax_tree(source.read_text(encoding="utf-8"))
     except (OSError, SyntaxError):
         return "", {}
     found = {

@@ -27,6 +27,8 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
+from .static import syntax_tree
+
 SHINGLE = 6
 MIN_TOKENS = 15
 THRESHOLD = 0.6
@@ -96,7 +98,7 @@ def _units(path: Path) -> list[tuple[str, str]]:
     else:
         text = path.read_text(encoding="utf-8", errors="replace")
     try:
-        tree = ast.parse(text)
+        tree = syntax_tree(text)
     except SyntaxError:
         return [(str(path), text)]
     lines = text.splitlines()

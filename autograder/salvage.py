@@ -22,7 +22,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from .static import SyntaxProblem, parse
+from .static import SyntaxProblem, compile_tree, parse
 
 # Column-0 lines that continue the statement above them rather than starting one.
 _CONTINUES = re.compile(r"(else|elif|except|finally)\b|[)\]}]")
@@ -63,7 +63,7 @@ def _compiles(text: str, filename: str) -> ast.Module | SyntaxProblem:
     tree = parse(text, filename)
     if isinstance(tree, ast.Module):
         try:
-            compile(tree, filename, "exec", dont_inherit=True)
+            compile_tree(tree, filename)
         except SyntaxError as exc:
             return SyntaxProblem(exc.lineno or 0, exc.msg, exc.text or "")
     return tree

@@ -7,8 +7,29 @@ not use, with import aliases resolved (``from torch import softmax as sm`` still
 from __future__ import annotations
 
 import ast
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
+
+# CPython 3.11 keeps the syntax-tree builder's recursion depth in interpreter-wide state
+# (python/cpython#106905, fixed in 3.12): when a garbage collection during one thread's
+# build runs a finalizer, another thread may build a tree meanwhile, and the first then
+# fails with "SystemError: AST constructor recursion depth mismatch". The judge's lanes
+# salvage and inspect two files at once, so every tree the judge builds or compiles goes
+# through this one lock (re-entrant: a finalizer may itself parse).
+_TREES = threading.RLock()
+
+
+def syntax_tree(source: str, filename: str = "<unknown>") -> ast.Module:
+    """``ast.parse``, safe to call from several threads at once."""
+    with _TREES:
+        return ast.parse(source, filename=filename)
+
+
+def compile_tree(tree: ast.Module, filename: str) -> None:
+    """Compile ``tree`` only to see that it compiles (a SyntaxError if not), thread-safely."""
+    with _TREES:
+        compile(tree, filename, "exec", dont_inherit=True)
 
 
 @dataclass(frozen=True)
@@ -25,7 +46,7 @@ class SyntaxProblem:
 
 def parse(source: str, filename: str) -> ast.Module | SyntaxProblem:
     try:
-        return ast.parse(source, filename=filename)
+        return syntax_tree(source, filename)
     except SyntaxError as exc:
         return SyntaxProblem(exc.lineno or 0, exc.msg, exc.text or "")
     except ValueError as exc:  # null bytes
@@ -143,8 +164,8 @@ def signature_differences(expected: str | None, actual: str | None) -> list[str]
     if not expected or actual is None:
         return []
     try:
-        want = ast.parse(f"def f{expected}: pass").body[0].args
-        got = ast.parse(f"def f{actual}: pass").body[0].args
+        want = syntax_tree(f"def f{expected}: pass").body[0].args
+        got = syntax_tree(f"def f{actual}: pass").body[0].args
     except SyntaxError:
         return []
 

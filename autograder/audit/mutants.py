@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..release import MARKER
+from ..static import syntax_tree
 
 # Operator swaps: each operator becomes the one a slip most often gives.
 BINOPS: dict[type, tuple[type, ...]] = {
@@ -172,7 +173,7 @@ def _statements(block: list[ast.stmt]) -> Iterator[ast.stmt]:
 def candidates(module: str, text: str) -> list[Mutant]:
     """Every mutant of the solution ``text``, by stub in source order, each compiling and
     each different from the reference and from the others."""
-    tree = ast.parse(text)
+    tree = syntax_tree(text)
     lines = text.splitlines()
     blocks = solution_blocks(text)
     inside = lambda n: any(a <= n.lineno and n.end_lineno <= b for a, b in blocks)  # noqa: E731
@@ -184,7 +185,7 @@ def candidates(module: str, text: str) -> list[Mutant]:
         if stub is None or new_text in seen:
             return
         try:
-            if ast.dump(ast.parse(new_text)) == reference:
+            if ast.dump(syntax_tree(new_text)) == reference:
                 return
             compile(new_text, f"{module}.py", "exec")
         except SyntaxError:

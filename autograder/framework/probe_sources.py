@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 
 from ..lanes import shared_once
+from ..static import syntax_tree
 from ..worker import probes
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
@@ -50,7 +51,7 @@ def _siblings(text: str) -> tuple[str, ...]:
     # Every request names its probe and asks for this closure: parsing each time cost
     # about 6 s of the judge's CPU in one submission's unit checks.
     try:
-        tree = ast.parse(text)
+        tree = syntax_tree(text)
     except SyntaxError:
         return ()
     found: list[str] = []

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from ..static import syntax_tree
 from . import Check
 
 
@@ -77,7 +78,7 @@ def _free_names(node: ast.AST, bound: frozenset[str] = frozenset()) -> set[str]:
 @cache
 def parse(path: Path) -> Solution:
     text = path.read_text(encoding="utf-8")
-    tree = ast.parse(text)
+    tree = syntax_tree(text)
     imports, definitions, order, bodies = [], {}, [], {}
     for node in tree.body:
         if isinstance(node, ast.Import | ast.ImportFrom):

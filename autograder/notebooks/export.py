@@ -33,6 +33,7 @@ from .. import curriculum
 from ..curriculum import Module
 from ..reference import DEFAULT_SOLUTIONS
 from ..release import BEGIN, END, MARKER, STUB_BEGIN
+from ..static import syntax_tree
 
 COURSE_FILE = "divekit.json"  # per assignment: its modules and its grading options
 SCHEMA_VERSION = 3
@@ -100,7 +101,7 @@ def _segments(text: str, name: str) -> tuple[str, list[tuple[str | None, str]]]:
     """The module docstring, and (top-level name or None, source) per top-level statement,
     each with the comments and blank lines above it."""
     try:
-        tree = ast.parse(text)
+        tree = syntax_tree(text)
     except SyntaxError as exc:
         raise ExportError(f"{name}: the solution does not parse ({exc})") from None
     lines = text.splitlines()
