@@ -3,6 +3,10 @@ a hanging stub costs one calibrated call limit, not one per check that calls it.
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,7 @@ import pytest
 from autograder.config import GradingConfig
 from autograder.grading import grade
 from autograder.sandbox import Limits
+from autograder.sandbox.proc import read
 from autograder.sandbox.zygote import fork_server
 from autograder.session import WorkerSession
 
@@ -149,3 +154,34 @@ def test_the_cpu_limit_counts_from_the_fork_not_from_the_zygotes_start(tmp_path)
     assert "cpu time" in said, said
     scores = _scores(report)
     assert scores["softmax"] == 0 and scores["accuracy"] == pytest.approx(1.0), report.tests
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_childs_exit_status_reaches_every_thread_that_asks(mode):
+    # The judge's thread and the child's supervisor poll the same child; the zygote hands
+    # its exit status out once. In CI a spinning stub's SIGXCPU once came back as SIGKILL
+    # ("killed", no reason) because the second asker's empty answer overwrote it.
+    source = "def f(x):\n    return x\n"
+    with fork_server(LIMITS, mode):
+        for _ in range(4):
+            with WorkerSession("m", "m.py", source, ["f"], limits=LIMITS, mode=mode) as s:
+                s.start()
+                s.supervisor.stop()  # only the two askers below poll
+                child = s.process
+                os.kill(child.pid, signal.SIGXCPU)
+                while (p := read(child.pid)) is not None and p.alive:
+                    time.sleep(0.001)
+                both = threading.Barrier(2)
+                seen: list[int | None] = []
+
+                def ask(child=child, both=both, seen=seen):
+                    both.wait()
+                    seen.append(child.poll())
+
+                askers = [threading.Thread(target=ask) for _ in range(2)]
+                for t in askers:
+                    t.start()
+                for t in askers:
+                    t.join()
+                assert seen == [-signal.SIGXCPU] * 2
+                assert child.poll() == -signal.SIGXCPU

@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .host import release_uid
@@ -61,6 +61,10 @@ class ForkedChild:
     pid: int  # in the judge's pid namespace
     inner_pid: int  # in the sandbox's
     code: int | None = None
+    # The judge's thread and the child's supervisor both poll: the zygote hands an exit
+    # status out once, and a second asker got none, read as SIGKILL, which could overwrite
+    # the first's SIGXCPU (CI once reported a stub over its CPU limit as "killed").
+    _asking: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def poll(self) -> int | None:
         if self.code is not None:
@@ -68,10 +72,12 @@ class ForkedChild:
         p = read(self.pid)
         if p is not None and p.alive:
             return None
-        try:
-            self.code = self.server.status(self.inner_pid)
-        except ForkServerLost:
-            self.code = -signal.SIGKILL  # its parent is gone, and it with it
+        with self._asking:
+            if self.code is None:
+                try:
+                    self.code = self.server.status(self.inner_pid)
+                except ForkServerLost:
+                    self.code = -signal.SIGKILL  # its parent is gone, and it with it
         return self.code
 
     def wait(self, timeout: float | None = None) -> int:
