@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .host import release_uid
@@ -61,10 +61,6 @@ class ForkedChild:
     pid: int  # in the judge's pid namespace
     inner_pid: int  # in the sandbox's
     code: int | None = None
-    # The judge's thread and the child's supervisor both poll: the zygote hands an exit
-    # status out once, and a second asker got none, read as SIGKILL, which could overwrite
-    # the first's SIGXCPU (CI once reported a stub over its CPU limit as "killed").
-    _asking: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def poll(self) -> int | None:
         if self.code is not None:
@@ -72,13 +68,7 @@ class ForkedChild:
         p = read(self.pid)
         if p is not None and p.alive:
             return None
-        with self._asking:
-            if self.code is None:
-                try:
-                    self.code = self.server.status(self.inner_pid)
-                except ForkServerLost:
-                    self.code = -signal.SIGKILL  # its parent is gone, and it with it
-        return self.code
+        return self.server.exit_code(self)
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
@@ -304,6 +294,22 @@ class ForkServer:
             if self._alive() and child.code is None:
                 with contextlib.suppress(ForkServerLost):
                     child.poll()
+
+    def exit_code(self, child: ForkedChild) -> int:
+        """``child``'s exit status, asked of the zygote once. The judge's thread and the
+        child's supervisor both poll, and the zygote hands a status out once: a second
+        asker got none, read as SIGKILL, which could overwrite the first one's SIGXCPU (CI
+        once reported a stub over its CPU limit as "killed"). Under the server's own lock,
+        which ``release`` already holds when it polls: one lock, so no order to invert."""
+        if child.code is None and not self._alive():
+            child.code = -signal.SIGKILL  # it died with the zygote; no wait for a restart's boot
+        with self._lock:
+            if child.code is None:
+                try:
+                    child.code = self.status(child.inner_pid)
+                except ForkServerLost:
+                    child.code = -signal.SIGKILL  # its parent is gone, and it with it
+            return child.code
 
     def status(self, inner_pid: int) -> int:
         if not self._alive():
